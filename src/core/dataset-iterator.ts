@@ -1,0 +1,245 @@
+/**
+ * The iterator users hold: an async iterator over a dataset that can save and restore its
+ * exact position.
+ *
+ * @module
+ */
+import { FailedPreconditionError, InvalidArgumentError, describeValue } from "../errors.js";
+import {
+  END,
+  type DatasetNode,
+  type End,
+  type ExternalStatePolicy,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "./iterator.js";
+import { ITERATOR_STATE_FORMAT, ITERATOR_STATE_VERSION, type IteratorState, type OpState } from "./state.js";
+
+const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
+
+/** Options of `Dataset.iterator()`. */
+export interface IteratorOptions {
+  /** A state saved by `save()` of an iterator over an identically built dataset: start there. */
+  readonly state?: IteratorState;
+}
+
+/**
+ * One run over a dataset. Use it with `for await`, or call `next()`; `save()` captures the
+ * position as of the last element handed out, and `restore()` (or `iterator({ state })`) puts a
+ * fresh iterator there, in this process or another.
+ *
+ * Calls are served in the order they are made: a `save()` issued while a `next()` is pending
+ * waits for it.
+ *
+ * @example
+ * const it = Dataset.range(10).shuffle(4, { seed: 1 }).iterator();
+ * await it.next();
+ * const state = await it.save();
+ * const resumed = Dataset.range(10).shuffle(4, { seed: 1 }).iterator({ state });
+ */
+export class DatasetIterator<T> implements AsyncIterableIterator<T> {
+  private root: OpIterator<T> | null;
+  private ended = false;
+  private closed = false;
+  /** The last call still running; later calls wait for it. */
+  private tail: Promise<unknown> | null = null;
+  /** Why the iterator cannot be used (a failed restore), until a restore succeeds. */
+  private broken: unknown = null;
+  private warned = false;
+
+  /** Use `dataset.iterator()`. */
+  constructor(private readonly node: DatasetNode<T>, options: IteratorOptions = {}) {
+    this.root = node.makeIterator(newContext());
+    if (options.state !== undefined) void this.restore(options.state).catch(() => undefined);
+  }
+
+  /** The pipeline this iterator runs, e.g. `"Range -> Shuffle(100) -> Batch(32)"`. */
+  get pipeline(): string {
+    return this.node.describe();
+  }
+
+  /** The next element, or `{ done: true }` at the end. */
+  next(): Promise<IteratorResult<T, undefined>> {
+    if (this.tail !== null) return this.enqueue(() => this.pull());
+    return this.pull();
+  }
+
+  /** Closes the iterator (what `break` in a `for await` loop calls). */
+  async return(): Promise<IteratorResult<T, undefined>> {
+    await this.close();
+    return DONE;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /**
+   * The position as of the last element handed out: a JSON-compatible tree.
+   *
+   * @throws {FailedPreconditionError} when an op holds state that cannot be captured and the
+   *   external state policy is `"fail"` (the default), or when the iterator is closed.
+   * @throws {InvalidArgumentError} when a held element cannot be encoded.
+   */
+  save(): Promise<IteratorState> {
+    return this.enqueue(() => this.saveNow());
+  }
+
+  /**
+   * Puts the iterator at the position `state` was saved at, replacing its whole state.
+   *
+   * @throws {InvalidArgumentError} when the state is not a checkpipe iterator state, has an
+   *   unknown version, or was saved from a differently built pipeline.
+   */
+  restore(state: IteratorState): Promise<void> {
+    return this.enqueue(() => this.restoreNow(state));
+  }
+
+  /** Releases everything the iterator holds; later `next()` calls report the end. */
+  close(): Promise<void> {
+    return this.enqueue(async () => {
+      this.closed = true;
+      await this.closeRoot();
+    });
+  }
+
+  toString(): string {
+    return `DatasetIterator(${this.node.describe()})`;
+  }
+
+  private pull(): Promise<IteratorResult<T, undefined>> {
+    if (this.broken !== null) return Promise.reject(this.broken);
+    const root = this.root;
+    if (root === null) return Promise.resolve(DONE);
+    let pulled: Pull<T>;
+    try {
+      pulled = root.next();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (pulled instanceof Promise) return this.track(pulled.then((value) => this.settle(value)));
+    if (pulled === END) return this.track(this.finish());
+    return Promise.resolve({ value: pulled, done: false });
+  }
+
+  private settle(value: T | End): IteratorResult<T, undefined> | Promise<IteratorResult<T, undefined>> {
+    return value === END ? this.finish() : { value, done: false };
+  }
+
+  private async finish(): Promise<IteratorResult<T, undefined>> {
+    this.ended = true;
+    await this.closeRoot();
+    return DONE;
+  }
+
+  private async closeRoot(): Promise<void> {
+    const root = this.root;
+    this.root = null;
+    if (root !== null) await root.close();
+  }
+
+  private async saveNow(): Promise<IteratorState> {
+    if (this.broken !== null) throw this.broken;
+    const pipeline = this.node.describe();
+    const envelope = { format: ITERATOR_STATE_FORMAT, version: ITERATOR_STATE_VERSION, pipeline };
+    if (this.ended) return { ...envelope, ended: true, root: null };
+    if (this.root === null || this.closed) {
+      throw new FailedPreconditionError(
+        `Cannot save an iterator over ${pipeline}: it is closed. Save before calling close() or breaking out of the loop.`,
+      );
+    }
+    return { ...envelope, ended: false, root: await this.root.save(this.saveContext()) };
+  }
+
+  private async restoreNow(state: IteratorState): Promise<void> {
+    const pipeline = this.node.describe();
+    checkEnvelope(state, pipeline);
+    await this.closeRoot();
+    this.broken = null;
+    this.closed = false;
+    this.ended = state.ended;
+    if (state.ended) return;
+    const root = this.node.makeIterator(newContext());
+    this.root = root;
+    try {
+      await root.restore(state.root as OpState);
+    } catch (error) {
+      this.broken = error instanceof InvalidArgumentError ? withPipelines(error, pipeline, state.pipeline) : error;
+      this.root = null;
+      await root.close().catch(() => undefined);
+      throw this.broken;
+    }
+  }
+
+  private saveContext(): SaveContext {
+    const policy: ExternalStatePolicy = this.node.options().externalStatePolicy ?? "fail";
+    return {
+      policy,
+      warn: (message) => {
+        if (this.warned) return;
+        this.warned = true;
+        process.emitWarning(message, { code: "CHECKPIPE_EXTERNAL_STATE" });
+      },
+    };
+  }
+
+  /** Runs `call` after every call made before it. */
+  private enqueue<R>(call: () => Promise<R>): Promise<R> {
+    const before = this.tail;
+    return this.track(before === null ? call() : before.then(call, call));
+  }
+
+  private track<R>(promise: Promise<R>): Promise<R> {
+    this.tail = promise;
+    const clear = (): void => {
+      if (this.tail === promise) this.tail = null;
+    };
+    promise.then(clear, clear);
+    return promise;
+  }
+}
+
+function newContext(): IteratorContext {
+  return { epoch: [], seeds: new Map() };
+}
+
+function checkEnvelope(state: unknown, pipeline: string): asserts state is IteratorState {
+  const s = state as Partial<Record<string, unknown>> | null;
+  if (typeof s !== "object" || s === null || s["format"] !== ITERATOR_STATE_FORMAT) {
+    throw new InvalidArgumentError(
+      `Cannot restore an iterator over ${pipeline}: expected a state saved by DatasetIterator.save() ` +
+        `(format "${ITERATOR_STATE_FORMAT}"); got ${describeValue(state)}${
+          typeof s === "object" && s !== null ? ` with format ${describeValue(s["format"])}` : ""
+        }. Pass the object save() returned (JSON round trips are fine).`,
+      { expected: `format "${ITERATOR_STATE_FORMAT}"`, received: describeValue(s?.["format"] ?? state) },
+    );
+  }
+  if (s["version"] !== ITERATOR_STATE_VERSION) {
+    throw new InvalidArgumentError(
+      `Cannot restore an iterator over ${pipeline}: the state has envelope version ${describeValue(s["version"])}, ` +
+        `and this version of checkpipe reads version ${ITERATOR_STATE_VERSION}. Restore it with the checkpipe version that saved it.`,
+      { expected: `version ${ITERATOR_STATE_VERSION}`, received: describeValue(s["version"]) },
+    );
+  }
+  if (typeof s["ended"] !== "boolean" || (s["ended"] === false && (typeof s["root"] !== "object" || s["root"] === null))) {
+    throw new InvalidArgumentError(
+      `Cannot restore an iterator over ${pipeline}: the state has no "ended" flag or no root state. ` +
+        `The state is damaged; restore an intact one.`,
+    );
+  }
+}
+
+function withPipelines(error: InvalidArgumentError, pipeline: string, saved: unknown): InvalidArgumentError {
+  const message =
+    `${error.message} This iterator runs ${pipeline}; the state was saved from ${
+      typeof saved === "string" ? saved : "an unnamed pipeline"
+    }.`;
+  return new InvalidArgumentError(message, {
+    cause: error,
+    ...(error.expected === undefined ? {} : { expected: error.expected }),
+    ...(error.received === undefined ? {} : { received: error.received }),
+    ...(error.fix === undefined ? {} : { fix: error.fix }),
+  });
+}

@@ -1,0 +1,198 @@
+/**
+ * The iterator contract every op implements (see DESIGN.md, "The iterator contract").
+ *
+ * An op's iterator pulls with `next()`, which answers synchronously when all the work behind
+ * it is synchronous and with a Promise only when something really waits: a pipeline of
+ * synchronous ops costs no Promise per element. `save()` captures the state as of the last
+ * element handed out; `restore()` is called on a fresh iterator only.
+ *
+ * @module
+ */
+import { ERROR_CLASSES, type ErrorCode } from "../errors.js";
+import type { JsonValue, OpState } from "./state.js";
+
+/** Returned by `next()` when the sequence has ended; every later `next()` returns it again. */
+export const END: unique symbol = Symbol("checkpipe.end");
+/** The type of {@link END}. */
+export type End = typeof END;
+
+/** What an op's `next()` gives: an element, the end, or a Promise of either. */
+export type Pull<T> = T | End | Promise<T | End>;
+
+/** What `Dataset.withOptions` sets; options merge down the pipeline, the outermost wins. */
+export interface DatasetOptions {
+  /**
+   * What saving does when an op holds state that cannot be captured (a generator):
+   * `"fail"` (default) throws `FailedPreconditionError`, `"warn"` saves what it can and
+   * warns, `"ignore"` saves what it can silently.
+   */
+  readonly externalStatePolicy?: ExternalStatePolicy;
+}
+
+/** See {@link DatasetOptions.externalStatePolicy}. */
+export type ExternalStatePolicy = "warn" | "ignore" | "fail";
+
+/** The external state policies, for validation. */
+export const EXTERNAL_STATE_POLICIES: readonly ExternalStatePolicy[] = ["warn", "ignore", "fail"];
+
+/** Passed down through `save()`. */
+export interface SaveContext {
+  /** The external state policy in force for this save. */
+  readonly policy: ExternalStatePolicy;
+  /** Reports a warning (under the `"warn"` policy). */
+  warn(message: string): void;
+}
+
+/** Passed down when iterators are made; one per top-level iterator. */
+export interface IteratorContext {
+  /** The epoch of each enclosing `repeat`, outermost first: shuffles derive their order from it. */
+  readonly epoch: readonly number[];
+  /** Seeds restored from saved state, by the dataset node they belong to. */
+  readonly seeds: Map<object, number>;
+}
+
+/** One op's running iterator. */
+export interface OpIterator<T> {
+  /** The next element, {@link END}, or a Promise of either. */
+  next(): Pull<T>;
+  /** This op's state and its inputs', as of the last element handed out. */
+  save(ctx: SaveContext): Promise<OpState>;
+  /** Takes the state saved by an identically built iterator. Called on a fresh iterator only. */
+  restore(state: OpState): Promise<void>;
+  /** Releases what the iterator holds (inputs, nested iterators, files, background work). */
+  close(): Promise<void>;
+}
+
+/** The recipe of one op: what a `Dataset` wraps. */
+export interface DatasetNode<T> {
+  /** How the op names itself in a pipeline description, e.g. `"Shuffle(100)"`. */
+  readonly label: string;
+  /** The whole pipeline up to this op, e.g. `"Range -> Shuffle(100)"`. */
+  describe(): string;
+  /** How many elements one iteration yields: a count, `Infinity`, or null when unknown. */
+  cardinality(): number | null;
+  /** The options in force here, merged from the inputs. */
+  options(): DatasetOptions;
+  /** A fresh iterator at the start of the sequence. */
+  makeIterator(ctx: IteratorContext): OpIterator<T>;
+}
+
+/** An op with one input: describes, counts and merges options through it. */
+export abstract class UnaryNode<I, O> implements DatasetNode<O> {
+  abstract readonly label: string;
+
+  constructor(readonly input: DatasetNode<I>) {}
+
+  describe(): string {
+    return `${this.input.describe()} -> ${this.label}`;
+  }
+
+  cardinality(): number | null {
+    return this.input.cardinality();
+  }
+
+  options(): DatasetOptions {
+    return this.input.options();
+  }
+
+  abstract makeIterator(ctx: IteratorContext): OpIterator<O>;
+}
+
+/** A source: no inputs, no options of its own. */
+export abstract class SourceNode<T> implements DatasetNode<T> {
+  abstract readonly label: string;
+
+  describe(): string {
+    return this.label;
+  }
+
+  abstract cardinality(): number | null;
+
+  options(): DatasetOptions {
+    return {};
+  }
+
+  abstract makeIterator(ctx: IteratorContext): OpIterator<T>;
+}
+
+/** An iterator with one input iterator; closing it closes the input. */
+export abstract class UnaryIterator<I, O> implements OpIterator<O> {
+  constructor(protected readonly input: OpIterator<I>) {}
+
+  abstract next(): Pull<O>;
+  abstract save(ctx: SaveContext): Promise<OpState>;
+  abstract restore(state: OpState): Promise<void>;
+
+  close(): Promise<void> {
+    return this.input.close();
+  }
+}
+
+/** True for a Promise or any other thenable. */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value instanceof Promise ||
+    (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function")
+  );
+}
+
+/**
+ * A user function's result as a {@link Pull}: native Promises pass through, other thenables
+ * are adopted so downstream ops see a native Promise.
+ */
+export function asPull<T>(value: T | PromiseLike<T>): T | Promise<T> {
+  if (value instanceof Promise) return value;
+  if (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function") {
+    return Promise.resolve(value);
+  }
+  return value as T;
+}
+
+/** Encodes an error held in a saved buffer so it is raised again, at its place, after restore. */
+export function encodeError(error: unknown): JsonValue {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { name: error.name, message: error.message, code: typeof code === "string" ? code : null };
+  }
+  return { name: "Error", message: String(error), code: null };
+}
+
+/** Rebuilds an error saved by {@link encodeError}: the same class for checkpipe errors. */
+export function decodeError(encoded: JsonValue): Error {
+  const record = (typeof encoded === "object" && encoded !== null && !Array.isArray(encoded) ? encoded : {}) as {
+    [key: string]: JsonValue;
+  };
+  const message = String(record["message"] ?? "error restored from a saved state");
+  const code = record["code"];
+  const ErrorClass = typeof code === "string" && code in ERROR_CLASSES ? ERROR_CLASSES[code as ErrorCode] : null;
+  if (ErrorClass !== null) return new ErrorClass(message);
+  const error = new Error(message);
+  error.name = String(record["name"] ?? "Error");
+  return error;
+}
+
+/**
+ * Closes finished iterators in the background (a finished pass of `repeat`, a nested iterator
+ * of `interleave`) and reports the first failure when drained.
+ */
+export class BackgroundCloser {
+  private readonly pending = new Set<Promise<void>>();
+  private failure: { readonly error: unknown } | null = null;
+
+  close(iterator: OpIterator<unknown>): void {
+    const closing = iterator.close().then(
+      () => undefined,
+      (error: unknown) => {
+        this.failure ??= { error };
+      },
+    );
+    this.pending.add(closing);
+    void closing.then(() => this.pending.delete(closing));
+  }
+
+  /** Waits for every close started so far; throws the first error one of them raised. */
+  async drain(): Promise<void> {
+    await Promise.all(this.pending);
+    if (this.failure !== null) throw this.failure.error;
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * `Dataset<T>`: a reusable recipe of an input pipeline, tf.data style. Every iterator made from
+ * it can be saved and restored exactly.
+ *
+ * @module
+ */
+import { DatasetIterator, type IteratorOptions } from "../core/dataset-iterator.js";
+import type { DatasetNode, DatasetOptions } from "../core/iterator.js";
+import { invalidArgument } from "../errors.js";
+import { BatchNode, type BatchOptions } from "./ops/batch.js";
+import { CacheNode } from "./ops/cache.js";
+import { ConcatenateNode } from "./ops/concatenate.js";
+import { EnumerateNode } from "./ops/enumerate.js";
+import { FilterNode, type Predicate } from "./ops/filter.js";
+import { IgnoreErrorsNode, type IgnoreErrorsOptions } from "./ops/ignore-errors.js";
+import { InterleaveNode, type InterleaveOptions } from "./ops/interleave.js";
+import { MapNode, type MapFn } from "./ops/map.js";
+import { PrefetchNode } from "./ops/prefetch.js";
+import { RepeatNode } from "./ops/repeat.js";
+import { ScanNode, type ScanFn } from "./ops/scan.js";
+import { ShardNode } from "./ops/shard.js";
+import { ShuffleNode, type ShuffleOptions } from "./ops/shuffle.js";
+import { SkipNode } from "./ops/skip.js";
+import { TakeNode } from "./ops/take.js";
+import { UnbatchNode } from "./ops/unbatch.js";
+import { WithOptionsNode } from "./ops/with-options.js";
+import { FromArrayNode } from "./sources/from-array.js";
+import { FromGeneratorNode, type GeneratorFactory } from "./sources/from-generator.js";
+import { RangeNode } from "./sources/range.js";
+import { ZipNode } from "./sources/zip.js";
+import { requireInteger, requireOptions } from "./validate.js";
+
+/** Options of `dataset.map`. */
+export interface MapOptions {
+  /**
+   * How many calls of an async `fn` may run at once (default 1). Results are still delivered
+   * in input order; saving waits for running calls and keeps their results.
+   */
+  readonly parallel?: number;
+}
+
+/** What a function given to `flatMap` or `interleave` may return: a dataset or an array. */
+export type Nested<U> = Dataset<U> | readonly U[];
+
+/** The element type of a dataset. */
+export type ElementOf<D> = D extends Dataset<infer T> ? T : never;
+
+/**
+ * A recipe of an input pipeline: a source followed by transformations. It holds no position;
+ * each `iterator()` (or `for await` loop) is one fresh run over it, and every such run can be
+ * saved and restored exactly, with no replay from the start.
+ *
+ * @example
+ * const ds = Dataset.range(1000).shuffle(100, { seed: 7 }).map((x) => x * 2).batch(32);
+ * const it = ds.iterator();
+ * const first = await it.next();
+ * const state = await it.save();            // JSON-compatible
+ * const resumed = ds.iterator({ state });   // continues with the second batch
+ */
+export class Dataset<T> implements AsyncIterable<T> {
+  /** Wraps an op's recipe; sources and transformations make these for you. */
+  constructor(readonly node: DatasetNode<T>) {}
+
+  // ---- sources -------------------------------------------------------------------------------
+
+  /**
+   * The numbers `start, start + step, ...` below `stop` (above it for a negative step).
+   *
+   * @param start First value (default 0 when only `stop` is given).
+   * @param stop End, not included.
+   * @param step Increment, non-zero (default 1).
+   * @throws {InvalidArgumentError} for a zero or non-finite step, or non-numeric bounds.
+   * @example Dataset.range(5)          // 0, 1, 2, 3, 4
+   * @example Dataset.range(10, 0, -3)  // 10, 7, 4, 1
+   */
+  static range(stop: number): Dataset<number>;
+  static range(start: number, stop: number, step?: number): Dataset<number>;
+  static range(a: number, b?: number, step = 1): Dataset<number> {
+    return b === undefined ? new Dataset(new RangeNode(0, a, 1)) : new Dataset(new RangeNode(a, b, step));
+  }
+
+  /**
+   * The items of an array, in order. The array is copied: later changes to it do not affect
+   * the dataset.
+   *
+   * @throws {InvalidArgumentError} when `items` is not an array.
+   * @example Dataset.fromArray([{ x: 1 }, { x: 2 }])
+   */
+  static fromArray<T>(items: readonly T[]): Dataset<T> {
+    return new Dataset(new FromArrayNode(items));
+  }
+
+  /**
+   * The elements of a (sync or async) generator, or of any iterable a factory returns. A
+   * generator's position cannot be saved: saving fails with `FailedPreconditionError` unless
+   * the pipeline's external state policy is `"warn"` or `"ignore"`, in which case a restored
+   * iterator restarts the generator from its beginning.
+   *
+   * @param factory Called once per iterator to make a fresh generator.
+   * @example Dataset.fromGenerator(async function* () { yield* await fetchRows(); })
+   */
+  static fromGenerator<T>(factory: GeneratorFactory<T>): Dataset<T> {
+    return new Dataset(new FromGeneratorNode(factory));
+  }
+
+  /**
+   * One element from each dataset per step: an array of datasets gives tuples, a record of
+   * datasets gives records. Ends with the shortest input.
+   *
+   * @throws {InvalidArgumentError} for no datasets, or an entry that is not a Dataset.
+   * @example Dataset.zip([Dataset.range(3), Dataset.fromArray(["a", "b", "c"])])  // [0, "a"], ...
+   * @example Dataset.zip({ x: features, y: labels })                            // { x, y }, ...
+   */
+  static zip<const D extends readonly Dataset<unknown>[]>(datasets: D): Dataset<{ -readonly [K in keyof D]: ElementOf<D[K]> }>;
+  static zip<R extends Record<string, Dataset<unknown>>>(datasets: R): Dataset<{ [K in keyof R]: ElementOf<R[K]> }>;
+  static zip(datasets: readonly Dataset<unknown>[] | Record<string, Dataset<unknown>>): Dataset<unknown> {
+    if (typeof datasets !== "object" || datasets === null) {
+      throw invalidArgument("zip(datasets)", "an array or a record of datasets", datasets, "Pass e.g. zip([a, b]) or zip({ x: a, y: b }).");
+    }
+    const keys = Array.isArray(datasets) ? null : Object.keys(datasets);
+    const list: unknown[] = Array.isArray(datasets) ? datasets : Object.values(datasets);
+    const nodes = list.map((d, i) => {
+      if (!(d instanceof Dataset)) {
+        const where = keys === null ? `[${i}]` : `.${keys[i]}`;
+        throw invalidArgument(`zip(datasets)${where}`, "a Dataset", d, "Pass datasets only, e.g. zip([Dataset.range(3), other]).");
+      }
+      return d.node;
+    });
+    return new Dataset(new ZipNode(nodes, keys));
+  }
+
+  // ---- transformations -----------------------------------------------------------------------
+
+  /**
+   * Applies `fn` to each element. `fn` may be async; with `parallel: n`, up to `n` calls run
+   * at once and results still come in input order.
+   *
+   * @throws {InvalidArgumentError} when `fn` is not a function or `parallel` is not an integer ≥ 1.
+   * @example ds.map((x) => x * 2)
+   * @example ds.map(async (path) => readFile(path), { parallel: 8 })
+   */
+  map<U>(fn: MapFn<T, U>, options?: MapOptions): Dataset<U> {
+    const opts = requireOptions("map(fn, options)", options);
+    const parallel = requireInteger("map(fn, { parallel })", opts.parallel ?? 1, 1, "Pass how many calls may run at once, e.g. { parallel: 8 }.");
+    return new Dataset(new MapNode(this.node, fn, parallel));
+  }
+
+  /**
+   * The elements for which `predicate` returns a truthy value (it may be async).
+   *
+   * @example ds.filter((x) => x % 2 === 0)
+   */
+  filter<S extends T>(predicate: (value: T) => value is S): Dataset<S>;
+  filter(predicate: Predicate<T>): Dataset<T>;
+  filter(predicate: Predicate<T>): Dataset<T> {
+    return new Dataset(new FilterNode(this.node, predicate));
+  }
+
+  /**
+   * Maps each element to a dataset (or an array) and yields their elements in order. `fn`
+   * must be deterministic: a restored iterator calls it again on the saved element.
+   *
+   * @example Dataset.fromArray(["a.txt", "b.txt"]).flatMap((f) => Dataset.textLines(f))
+   */
+  flatMap<U>(fn: (value: T) => Nested<U>): Dataset<U> {
+    return new Dataset(new InterleaveNode(this.node, nestedNode("flatMap(fn)", fn), null));
+  }
+
+  /**
+   * Maps each element to a dataset (or an array) and reads `cycleLength` of them in turn,
+   * `blockLength` elements from each, as tf.data's `interleave` does. `fn` must be
+   * deterministic: a restored iterator calls it again on the saved elements of open slots.
+   *
+   * @throws {InvalidArgumentError} when `cycleLength` or `blockLength` is not an integer ≥ 1.
+   * @example Dataset.listFiles("data/*.tfrecord").interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 })
+   */
+  interleave<U>(fn: (value: T) => Nested<U>, options: InterleaveOptions): Dataset<U> {
+    return new Dataset(new InterleaveNode(this.node, nestedNode("interleave(fn)", fn), options ?? ({} as InterleaveOptions)));
+  }
+
+  /**
+   * Groups consecutive elements into arrays of `size`; the last one may be shorter unless
+   * `dropRemainder` is set.
+   *
+   * @param size Elements per batch, an integer ≥ 1.
+   * @throws {InvalidArgumentError} when `size` is not an integer ≥ 1.
+   * @example Dataset.range(5).batch(2)  // [0, 1], [2, 3], [4]
+   */
+  batch(size: number, options?: BatchOptions): Dataset<T[]> {
+    return new Dataset(new BatchNode(this.node, size, requireOptions("batch(size, options)", options)));
+  }
+
+  /**
+   * Splits array (or typed array) elements back into their items.
+   *
+   * @throws {InvalidArgumentError} at iteration when an element is not array-like.
+   * @example Dataset.fromArray([[1, 2], [3]]).unbatch()  // 1, 2, 3
+   */
+  unbatch(): Dataset<T extends ArrayLike<infer U> ? U : never> {
+    return new Dataset(new UnbatchNode(this.node as unknown as DatasetNode<ArrayLike<T extends ArrayLike<infer U> ? U : never>>));
+  }
+
+  /**
+   * Randomly shuffles with a buffer of `bufferSize` elements (a uniform shuffle when it holds
+   * the whole dataset). Seeded orders are reproducible; each epoch of an enclosing `repeat`
+   * gets its own order unless `reshuffleEachIteration` is false. The buffer and the random
+   * generator's position are saved with the state.
+   *
+   * @param bufferSize Elements to sample from, an integer ≥ 1.
+   * @throws {InvalidArgumentError} when `bufferSize` is not an integer ≥ 1 or `seed` not an integer.
+   * @example ds.shuffle(10_000, { seed: 42 })
+   */
+  shuffle(bufferSize: number, options?: ShuffleOptions): Dataset<T> {
+    return new Dataset(new ShuffleNode(this.node, bufferSize, requireOptions("shuffle(bufferSize, options)", options)));
+  }
+
+  /**
+   * Repeats the dataset `count` times, or forever without a count (or with -1).
+   *
+   * @example Dataset.range(2).repeat(2)  // 0, 1, 0, 1
+   */
+  repeat(count?: number): Dataset<T> {
+    return new Dataset(new RepeatNode(this.node, count));
+  }
+
+  /** The first `count` elements. @throws {InvalidArgumentError} when `count` is not an integer ≥ 0. */
+  take(count: number): Dataset<T> {
+    return new Dataset(new TakeNode(this.node, count));
+  }
+
+  /** All but the first `count` elements. @throws {InvalidArgumentError} when `count` is not an integer ≥ 0. */
+  skip(count: number): Dataset<T> {
+    return new Dataset(new SkipNode(this.node, count));
+  }
+
+  /**
+   * Every `numShards`-th element starting at `index`: one worker's share.
+   *
+   * @throws {InvalidArgumentError} unless `numShards` ≥ 1 and `0 ≤ index < numShards`.
+   * @example ds.shard(4, workerIndex)
+   */
+  shard(numShards: number, index: number): Dataset<T> {
+    return new Dataset(new ShardNode(this.node, numShards, index));
+  }
+
+  /**
+   * Prepares up to `bufferSize` elements ahead of the consumer, reading slow input while the
+   * consumer works. Buffered elements are saved with the state: none is lost or repeated.
+   *
+   * @throws {InvalidArgumentError} when `bufferSize` is not an integer ≥ 1.
+   */
+  prefetch(bufferSize: number): Dataset<T> {
+    return new Dataset(new PrefetchNode(this.node, bufferSize));
+  }
+
+  /** The elements of this dataset, then those of `other`. */
+  concatenate(other: Dataset<T>): Dataset<T> {
+    if (!(other instanceof Dataset)) {
+      throw invalidArgument("concatenate(other)", "a Dataset", other, "Pass the dataset whose elements should follow.");
+    }
+    return new Dataset(new ConcatenateNode(this.node, other.node));
+  }
+
+  /** Pairs `[index, element]`, counting from `start` (default 0). */
+  enumerate(start = 0): Dataset<[number, T]> {
+    return new Dataset(new EnumerateNode(this.node, start));
+  }
+
+  /**
+   * Like `map`, with a running state: `fn(state, element)` returns `[newState, output]`. The
+   * state is saved with the iterator, so it must be plain data.
+   *
+   * @example Dataset.range(5).scan(0, (sum, x) => [sum + x, sum + x])  // 0, 1, 3, 6, 10
+   */
+  scan<S, U>(initialState: S, fn: ScanFn<S, T, U>): Dataset<U> {
+    return new Dataset(new ScanNode(this.node, initialState, fn));
+  }
+
+  /**
+   * Keeps the elements in memory once an iteration has read them all; later iterations (such
+   * as the epochs of a following `repeat`) read from memory.
+   */
+  cache(): Dataset<T> {
+    return new Dataset(new CacheNode(this.node));
+  }
+
+  /** Skips elements whose production threw an error, and goes on with the next. */
+  ignoreErrors(options?: IgnoreErrorsOptions): Dataset<T> {
+    return new Dataset(new IgnoreErrorsNode(this.node, requireOptions("ignoreErrors(options)", options)));
+  }
+
+  /**
+   * Sets pipeline options: `externalStatePolicy` decides what saving does when an op's state
+   * cannot be captured (`"fail"` by default, `"warn"`, `"ignore"`).
+   *
+   * @throws {InvalidArgumentError} for an unknown policy.
+   */
+  withOptions(options: DatasetOptions): Dataset<T> {
+    return new Dataset(new WithOptionsNode(this.node, requireOptions("withOptions(options)", options)));
+  }
+
+  // ---- iteration -----------------------------------------------------------------------------
+
+  /**
+   * A fresh iterator at the start, or at `state` (saved by an iterator over a dataset built
+   * the same way, in this process or another).
+   *
+   * @throws {InvalidArgumentError} (on the first `next()`) when `state` does not fit the pipeline.
+   */
+  iterator(options?: IteratorOptions): DatasetIterator<T> {
+    return new DatasetIterator(this.node, requireOptions("iterator(options)", options));
+  }
+
+  [Symbol.asyncIterator](): DatasetIterator<T> {
+    return this.iterator();
+  }
+
+  /** Every element of one full iteration, in an array. */
+  async toArray(): Promise<T[]> {
+    const out: T[] = [];
+    for await (const value of this) out.push(value);
+    return out;
+  }
+
+  /** How many elements one iteration yields: a count, `Infinity`, or null when unknown. */
+  cardinality(): number | null {
+    return this.node.cardinality();
+  }
+
+  /** The options in force (see {@link Dataset.withOptions}). */
+  options(): DatasetOptions {
+    return this.node.options();
+  }
+
+  /** The pipeline, e.g. `"Range -> Shuffle(100) -> Batch(32)"`. */
+  toString(): string {
+    return this.node.describe();
+  }
+}
+
+function nestedNode<T, U>(call: string, fn: (value: T) => Nested<U>): (value: T) => DatasetNode<U> {
+  if (typeof fn !== "function") return fn as never; // the op reports it
+  return (value) => {
+    const made = fn(value);
+    if (made instanceof Dataset) return made.node;
+    if (Array.isArray(made)) return new FromArrayNode(made as readonly U[]);
+    throw invalidArgument(call, "fn to return a Dataset or an array", made, "Return e.g. Dataset.fromArray(items) or Dataset.range(n).");
+  };
+}

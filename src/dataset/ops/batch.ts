@@ -1,0 +1,81 @@
+import { END, UnaryIterator, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { expectState, stateChild, type OpState } from "../../core/state.js";
+import { requireInteger } from "../validate.js";
+
+const KIND = "Batch";
+const VERSION = 1;
+
+/** Options of `dataset.batch`. */
+export interface BatchOptions {
+  /** Drop a last batch smaller than `size` (default false). */
+  readonly dropRemainder?: boolean;
+}
+
+/** `dataset.batch(size)`: arrays of `size` consecutive elements (the last may be shorter). */
+export class BatchNode<T> extends UnaryNode<T, T[]> {
+  readonly label: string;
+  private readonly dropRemainder: boolean;
+
+  constructor(
+    input: DatasetNode<T>,
+    private readonly size: number,
+    options: BatchOptions,
+  ) {
+    super(input);
+    requireInteger("batch(size)", size, 1, "Pass how many elements to put in each batch, e.g. batch(32).");
+    this.dropRemainder = options.dropRemainder ?? false;
+    this.label = this.dropRemainder ? `${KIND}(${size}, dropRemainder)` : `${KIND}(${size})`;
+  }
+
+  override cardinality(): number | null {
+    const n = this.input.cardinality();
+    if (n === null || n === Infinity) return n;
+    return this.dropRemainder ? Math.floor(n / this.size) : Math.ceil(n / this.size);
+  }
+
+  makeIterator(ctx: IteratorContext): OpIterator<T[]> {
+    return new BatchIterator(this.input.makeIterator(ctx), this.size, this.dropRemainder);
+  }
+}
+
+class BatchIterator<T> extends UnaryIterator<T, T[]> {
+  constructor(
+    input: OpIterator<T>,
+    private readonly size: number,
+    private readonly dropRemainder: boolean,
+  ) {
+    super(input);
+  }
+
+  next(): Pull<T[]> {
+    return this.fill([]);
+  }
+
+  private fill(batch: T[]): Pull<T[]> {
+    while (batch.length < this.size) {
+      const value = this.input.next();
+      if (value instanceof Promise) {
+        return value.then((v) => {
+          if (v === END) return this.finish(batch);
+          batch.push(v);
+          return this.fill(batch);
+        });
+      }
+      if (value === END) return this.finish(batch);
+      batch.push(value);
+    }
+    return batch;
+  }
+
+  private finish(batch: T[]): T[] | typeof END {
+    return batch.length === 0 || (this.dropRemainder && batch.length < this.size) ? END : batch;
+  }
+
+  async save(ctx: SaveContext): Promise<OpState> {
+    return { kind: KIND, version: VERSION, input: await this.input.save(ctx) };
+  }
+
+  async restore(state: OpState): Promise<void> {
+    await this.input.restore(stateChild(expectState(state, KIND, VERSION), "input"));
+  }
+}

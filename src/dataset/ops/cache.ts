@@ -1,0 +1,95 @@
+import { END, UnaryNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { decodeValues, encodeValues, expectState, stateArray, stateChild, stateNumber, stateString, type OpState } from "../../core/state.js";
+import { invalidArgument } from "../../errors.js";
+
+const KIND = "Cache";
+const VERSION = 1;
+
+/**
+ * `dataset.cache()`: the first iteration to reach the end stores every element in memory;
+ * later iterations (a `repeat` over it, or a new loop) read from there. A saved state holds
+ * the elements cached so far, so a restored iterator, in any process, continues exactly.
+ */
+export class CacheNode<T> extends UnaryNode<T, T> {
+  readonly label = KIND;
+  /** The complete contents, once an iteration has reached the end. */
+  private completed: readonly T[] | null = null;
+
+  makeIterator(ctx: IteratorContext): OpIterator<T> {
+    return new CacheIterator(this, ctx, this.completed);
+  }
+
+  /** Called by an iterator that read the input to its end. */
+  complete(elements: readonly T[]): void {
+    this.completed ??= elements;
+  }
+
+  /** A fresh iterator over the input, for an iterator that fills the cache. */
+  openInput(ctx: IteratorContext): OpIterator<T> {
+    return this.input.makeIterator(ctx);
+  }
+}
+
+/** Writes (reads the input through, recording each element) until the cache is complete, then reads it. */
+class CacheIterator<T> implements OpIterator<T> {
+  /** The input while writing; null while reading a complete cache. */
+  private input: OpIterator<T> | null;
+  private elements: T[];
+  /** The reading position. */
+  private index = 0;
+  private readonly record = (value: T | End): T | End => {
+    if (value === END) {
+      this.node.complete(this.elements);
+      return END;
+    }
+    this.elements.push(value);
+    return value;
+  };
+
+  constructor(
+    private readonly node: CacheNode<T>,
+    private readonly ctx: IteratorContext,
+    completed: readonly T[] | null,
+  ) {
+    this.input = completed === null ? node.openInput(ctx) : null;
+    this.elements = completed === null ? [] : (completed as T[]);
+  }
+
+  next(): Pull<T> {
+    const input = this.input;
+    if (input === null) return this.index < this.elements.length ? (this.elements[this.index++] as T) : END;
+    const value = input.next();
+    if (value instanceof Promise) return value.then(this.record);
+    return this.record(value);
+  }
+
+  async save(ctx: SaveContext): Promise<OpState> {
+    const elements = encodeValues(this.elements, "cached element");
+    if (this.input === null) return { kind: KIND, version: VERSION, mode: "read", index: this.index, elements };
+    return { kind: KIND, version: VERSION, mode: "write", elements, input: await this.input.save(ctx) };
+  }
+
+  async restore(state: OpState): Promise<void> {
+    const s = expectState(state, KIND, VERSION);
+    const mode = stateString(s, "mode");
+    if (mode !== "read" && mode !== "write") {
+      throw invalidArgument(`Restoring ${KIND}: field "mode"`, '"read" or "write"', mode, "The state is damaged; restore an intact one.");
+    }
+    this.elements = decodeValues(stateArray(s, "elements")) as T[];
+    if (mode === "read") {
+      await this.input?.close();
+      this.input = null;
+      this.index = stateNumber(s, "index");
+      return;
+    }
+    this.input ??= this.node.openInput(this.ctx);
+    await this.input.restore(stateChild(s, "input"));
+  }
+
+  async close(): Promise<void> {
+    const input = this.input;
+    this.input = null;
+    this.index = this.elements.length;
+    await input?.close();
+  }
+}

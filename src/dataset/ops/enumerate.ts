@@ -1,0 +1,52 @@
+import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { expectState, stateChild, stateNumber, type OpState } from "../../core/state.js";
+import { invalidArgument } from "../../errors.js";
+
+const KIND = "Enumerate";
+const VERSION = 1;
+
+/** `dataset.enumerate(start)`: pairs `[index, element]`, counting from `start`. */
+export class EnumerateNode<T> extends UnaryNode<T, [number, T]> {
+  readonly label = KIND;
+
+  constructor(
+    input: DatasetNode<T>,
+    private readonly start: number,
+  ) {
+    super(input);
+    if (typeof start !== "number" || !Number.isSafeInteger(start)) {
+      throw invalidArgument("enumerate(start)", "an integer", start, "Pass the first index, e.g. enumerate(0).");
+    }
+  }
+
+  makeIterator(ctx: IteratorContext): OpIterator<[number, T]> {
+    return new EnumerateIterator(this.input.makeIterator(ctx), this.start);
+  }
+}
+
+class EnumerateIterator<T> extends UnaryIterator<T, [number, T]> {
+  private readonly pair = (value: T | End): [number, T] | End => (value === END ? END : [this.index++, value]);
+
+  constructor(
+    input: OpIterator<T>,
+    private index: number,
+  ) {
+    super(input);
+  }
+
+  next(): Pull<[number, T]> {
+    const value = this.input.next();
+    if (value instanceof Promise) return value.then(this.pair);
+    return this.pair(value);
+  }
+
+  async save(ctx: SaveContext): Promise<OpState> {
+    return { kind: KIND, version: VERSION, index: this.index, input: await this.input.save(ctx) };
+  }
+
+  async restore(state: OpState): Promise<void> {
+    const s = expectState(state, KIND, VERSION);
+    this.index = stateNumber(s, "index");
+    await this.input.restore(stateChild(s, "input"));
+  }
+}

@@ -1,0 +1,139 @@
+import { END, UnaryIterator, decodeError, encodeError, isPromiseLike, type End, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { Queue } from "../../core/queue.js";
+import { decodeValue, encodeValue, expectState, stateArray, stateBoolean, stateChild, type JsonValue, type OpState } from "../../core/state.js";
+import type { MapFn } from "./map.js";
+
+const KIND = "ParallelMap";
+const VERSION = 1;
+
+/** One call of the function, in input order: running, or settled with a value or an error. */
+interface Call<U> {
+  settled: boolean;
+  ok: boolean;
+  value: U | undefined;
+  error: unknown;
+  done: Promise<void> | null;
+}
+
+/**
+ * `map(fn, { parallel: n })`: keeps up to `n` calls running and delivers their results in
+ * input order. Saving waits for the running calls and saves the results not yet delivered.
+ */
+export class ParallelMapIterator<T, U> extends UnaryIterator<T, U> {
+  private readonly calls = new Queue<Call<U>>();
+  private inputEnded = false;
+
+  constructor(
+    input: OpIterator<T>,
+    private readonly fn: MapFn<T, U>,
+    private readonly parallel: number,
+  ) {
+    super(input);
+  }
+
+  next(): Pull<U> {
+    const filling = this.fill();
+    if (filling instanceof Promise) return filling.then(() => this.deliver());
+    return this.deliver();
+  }
+
+  /** Starts calls until `parallel` are outstanding or the input ends. */
+  private fill(): void | Promise<void> {
+    while (!this.inputEnded && this.calls.length < this.parallel) {
+      let pulled: Pull<T>;
+      try {
+        pulled = this.input.next();
+      } catch (error) {
+        this.calls.push(failed(error));
+        continue;
+      }
+      if (pulled instanceof Promise) {
+        return pulled.then(
+          (value) => {
+            this.accept(value);
+            return this.fill();
+          },
+          (error: unknown) => {
+            this.calls.push(failed(error));
+            return this.fill();
+          },
+        );
+      }
+      this.accept(pulled);
+    }
+  }
+
+  private accept(value: T | End): void {
+    if (value === END) this.inputEnded = true;
+    else this.calls.push(this.start(value));
+  }
+
+  private start(value: T): Call<U> {
+    let result: U | PromiseLike<U>;
+    try {
+      result = this.fn(value);
+    } catch (error) {
+      return failed(error);
+    }
+    if (!isPromiseLike(result)) return { settled: true, ok: true, value: result, error: undefined, done: null };
+    const call: Call<U> = { settled: false, ok: false, value: undefined, error: undefined, done: null };
+    call.done = Promise.resolve(result).then(
+      (v) => {
+        call.settled = true;
+        call.ok = true;
+        call.value = v;
+      },
+      (error: unknown) => {
+        call.settled = true;
+        call.error = error;
+      },
+    );
+    return call;
+  }
+
+  private deliver(): Pull<U> {
+    if (this.calls.length === 0) return END;
+    const call = this.calls.shift();
+    if (call.settled) return unwrap(call);
+    return (call.done as Promise<void>).then(() => unwrap(call));
+  }
+
+  async save(ctx: SaveContext): Promise<OpState> {
+    const calls = this.calls.toArray();
+    await Promise.all(calls.map((call) => call.done));
+    const results: JsonValue[] = calls.map((call, i) =>
+      call.ok ? { value: encodeValue(call.value, `map result ${i}`) } : { error: encodeError(call.error) },
+    );
+    return { kind: KIND, version: VERSION, inputEnded: this.inputEnded, results, input: await this.input.save(ctx) };
+  }
+
+  async restore(state: OpState): Promise<void> {
+    const s = expectState(state, KIND, VERSION);
+    this.inputEnded = stateBoolean(s, "inputEnded");
+    this.calls.clear();
+    for (const saved of stateArray(s, "results")) {
+      const entry = saved as { [key: string]: JsonValue };
+      if ("value" in entry) {
+        this.calls.push({ settled: true, ok: true, value: decodeValue(entry["value"] as JsonValue) as U, error: undefined, done: null });
+      } else {
+        this.calls.push(failed(decodeError(entry["error"] as JsonValue)));
+      }
+    }
+    await this.input.restore(stateChild(s, "input"));
+  }
+
+  override async close(): Promise<void> {
+    await Promise.all(this.calls.toArray().map((call) => call.done));
+    this.calls.clear();
+    await this.input.close();
+  }
+}
+
+function failed<U>(error: unknown): Call<U> {
+  return { settled: true, ok: false, value: undefined, error, done: null };
+}
+
+function unwrap<U>(call: Call<U>): U {
+  if (!call.ok) throw call.error;
+  return call.value as U;
+}

@@ -1,0 +1,121 @@
+import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { Rng, deriveSeed, randomSeed } from "../../core/rng.js";
+import { decodeValues, encodeValues, expectState, stateArray, stateBoolean, stateChild, stateNumber, type OpState } from "../../core/state.js";
+import { invalidArgument } from "../../errors.js";
+import { requireInteger } from "../validate.js";
+
+const KIND = "Shuffle";
+const VERSION = 1;
+
+/** Options of `dataset.shuffle`. */
+export interface ShuffleOptions {
+  /** Seed of the order; without one a random seed is drawn (and saved with the state). */
+  readonly seed?: number;
+  /**
+   * Give each epoch of an enclosing `repeat` its own order (default true). The orders are
+   * reproducible: they derive from the seed and the epoch number.
+   */
+  readonly reshuffleEachIteration?: boolean;
+}
+
+/**
+ * `dataset.shuffle(bufferSize)`: fills a buffer of `bufferSize` elements and hands out a
+ * uniformly chosen one, replacing it with the next input element. Saves the buffer, the
+ * random generator's position and the seed.
+ */
+export class ShuffleNode<T> extends UnaryNode<T, T> {
+  readonly label: string;
+  readonly seed: number;
+  private readonly reshuffle: boolean;
+
+  constructor(
+    input: DatasetNode<T>,
+    private readonly bufferSize: number,
+    options: ShuffleOptions,
+  ) {
+    super(input);
+    const n = input.cardinality();
+    requireInteger(
+      "shuffle(bufferSize)",
+      bufferSize,
+      1,
+      `Pass how many elements to sample from${n === null || n === Infinity ? "" : ` (the dataset has ${n})`}.`,
+    );
+    if (options.seed !== undefined && (typeof options.seed !== "number" || !Number.isInteger(options.seed))) {
+      throw invalidArgument("shuffle(bufferSize, { seed })", "an integer", options.seed, "Pass an integer seed, e.g. { seed: 42 }, or none.");
+    }
+    this.seed = options.seed ?? randomSeed();
+    this.reshuffle = options.reshuffleEachIteration ?? true;
+    this.label = `${KIND}(${bufferSize})`;
+  }
+
+  makeIterator(ctx: IteratorContext): OpIterator<T> {
+    const base = ctx.seeds.get(this) ?? this.seed;
+    const epoch = this.reshuffle ? ctx.epoch : [];
+    return new ShuffleIterator(this.input.makeIterator(ctx), this.bufferSize, base, Rng.fromSeed(deriveSeed(base, ...epoch)), (seed) =>
+      ctx.seeds.set(this, seed),
+    );
+  }
+}
+
+class ShuffleIterator<T> extends UnaryIterator<T, T> {
+  private buffer: T[] = [];
+  private inputEnded = false;
+  private readonly resume = (value: T | End): Pull<T> => {
+    this.accept(value);
+    return this.next();
+  };
+
+  constructor(
+    input: OpIterator<T>,
+    private readonly bufferSize: number,
+    private seed: number,
+    private rng: Rng,
+    private readonly adoptSeed: (seed: number) => void,
+  ) {
+    super(input);
+  }
+
+  next(): Pull<T> {
+    const buffer = this.buffer;
+    while (!this.inputEnded && buffer.length < this.bufferSize) {
+      const value = this.input.next();
+      if (value instanceof Promise) return value.then(this.resume);
+      this.accept(value);
+    }
+    const n = buffer.length;
+    if (n === 0) return END;
+    const i = this.rng.int(n);
+    const out = buffer[i] as T;
+    buffer[i] = buffer[n - 1] as T;
+    buffer.pop();
+    return out;
+  }
+
+  private accept(value: T | End): void {
+    if (value === END) this.inputEnded = true;
+    else this.buffer.push(value);
+  }
+
+  async save(ctx: SaveContext): Promise<OpState> {
+    return {
+      kind: KIND,
+      version: VERSION,
+      seed: this.seed,
+      rng: this.rng.state(),
+      inputEnded: this.inputEnded,
+      buffer: encodeValues(this.buffer, "shuffle buffer"),
+      input: await this.input.save(ctx),
+    };
+  }
+
+  async restore(state: OpState): Promise<void> {
+    const s = expectState(state, KIND, VERSION);
+    this.seed = stateNumber(s, "seed");
+    this.adoptSeed(this.seed);
+    this.rng = Rng.fromState(s["rng"]);
+    this.inputEnded = stateBoolean(s, "inputEnded");
+    this.buffer = decodeValues(stateArray(s, "buffer")) as T[];
+    await this.input.restore(stateChild(s, "input"));
+  }
+}

@@ -1,0 +1,66 @@
+import { END, UnaryIterator, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { expectState, stateChild, stateNumber, type OpState } from "../../core/state.js";
+import { requireInteger } from "../validate.js";
+
+const KIND = "Skip";
+const VERSION = 1;
+
+/** `dataset.skip(n)`: all but the first `n` elements. */
+export class SkipNode<T> extends UnaryNode<T, T> {
+  readonly label: string;
+
+  constructor(
+    input: DatasetNode<T>,
+    private readonly count: number,
+  ) {
+    super(input);
+    requireInteger("skip(count)", count, 0, "Pass how many elements to skip, e.g. skip(10).");
+    this.label = `${KIND}(${count})`;
+  }
+
+  override cardinality(): number | null {
+    const n = this.input.cardinality();
+    return n === null ? null : Math.max(0, n - this.count);
+  }
+
+  makeIterator(ctx: IteratorContext): OpIterator<T> {
+    return new SkipIterator(this.input.makeIterator(ctx), this.count);
+  }
+}
+
+class SkipIterator<T> extends UnaryIterator<T, T> {
+  private skipped = 0;
+
+  constructor(
+    input: OpIterator<T>,
+    private readonly count: number,
+  ) {
+    super(input);
+  }
+
+  next(): Pull<T> {
+    while (this.skipped < this.count) {
+      const value = this.input.next();
+      if (value instanceof Promise) {
+        return value.then((v) => {
+          if (v === END) return END;
+          this.skipped++;
+          return this.next();
+        });
+      }
+      if (value === END) return END;
+      this.skipped++;
+    }
+    return this.input.next();
+  }
+
+  async save(ctx: SaveContext): Promise<OpState> {
+    return { kind: KIND, version: VERSION, skipped: this.skipped, input: await this.input.save(ctx) };
+  }
+
+  async restore(state: OpState): Promise<void> {
+    const s = expectState(state, KIND, VERSION);
+    this.skipped = stateNumber(s, "skipped");
+    await this.input.restore(stateChild(s, "input"));
+  }
+}

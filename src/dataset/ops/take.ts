@@ -1,0 +1,65 @@
+import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { expectState, stateChild, stateNumber, type OpState } from "../../core/state.js";
+import { requireInteger } from "../validate.js";
+
+const KIND = "Take";
+const VERSION = 1;
+
+/** `dataset.take(n)`: the first `n` elements. */
+export class TakeNode<T> extends UnaryNode<T, T> {
+  readonly label: string;
+
+  constructor(
+    input: DatasetNode<T>,
+    private readonly count: number,
+  ) {
+    super(input);
+    requireInteger("take(count)", count, 0, "Pass how many elements to take, e.g. take(100).");
+    this.label = `${KIND}(${count})`;
+  }
+
+  override cardinality(): number | null {
+    const n = this.input.cardinality();
+    if (n === null) return this.count === 0 ? 0 : null;
+    return Math.min(n, this.count);
+  }
+
+  makeIterator(ctx: IteratorContext): OpIterator<T> {
+    return new TakeIterator(this.input.makeIterator(ctx), this.count);
+  }
+}
+
+class TakeIterator<T> extends UnaryIterator<T, T> {
+  private taken = 0;
+  private readonly count: number;
+  private readonly onValue = (value: T | End): T | End => {
+    if (value === END) {
+      this.taken = this.count;
+      return END;
+    }
+    this.taken++;
+    return value;
+  };
+
+  constructor(input: OpIterator<T>, count: number) {
+    super(input);
+    this.count = count;
+  }
+
+  next(): Pull<T> {
+    if (this.taken >= this.count) return END;
+    const value = this.input.next();
+    if (value instanceof Promise) return value.then(this.onValue);
+    return this.onValue(value);
+  }
+
+  async save(ctx: SaveContext): Promise<OpState> {
+    return { kind: KIND, version: VERSION, taken: this.taken, input: await this.input.save(ctx) };
+  }
+
+  async restore(state: OpState): Promise<void> {
+    const s = expectState(state, KIND, VERSION);
+    this.taken = stateNumber(s, "taken");
+    await this.input.restore(stateChild(s, "input"));
+  }
+}

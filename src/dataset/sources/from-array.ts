@@ -1,0 +1,49 @@
+import { END, SourceNode, type OpIterator, type Pull } from "../../core/iterator.js";
+import { expectState, stateNumber, type OpState } from "../../core/state.js";
+import { invalidArgument } from "../../errors.js";
+
+const KIND = "FromArray";
+const VERSION = 1;
+
+/** `Dataset.fromArray`: the items of an array (copied when the dataset is made). */
+export class FromArrayNode<T> extends SourceNode<T> {
+  readonly label = KIND;
+  private readonly items: readonly T[];
+
+  constructor(items: readonly T[]) {
+    super();
+    if (!Array.isArray(items)) {
+      throw invalidArgument("fromArray(items)", "an array", items, "Pass an array; for other iterables use Array.from(...) first.");
+    }
+    this.items = items.slice();
+  }
+
+  cardinality(): number {
+    return this.items.length;
+  }
+
+  makeIterator(): OpIterator<T> {
+    return new FromArrayIterator(this.items);
+  }
+}
+
+class FromArrayIterator<T> implements OpIterator<T> {
+  private index = 0;
+
+  constructor(private readonly items: readonly T[]) {}
+
+  next(): Pull<T> {
+    if (this.index >= this.items.length) return END;
+    return this.items[this.index++] as T;
+  }
+
+  async save(): Promise<OpState> {
+    return { kind: KIND, version: VERSION, index: this.index };
+  }
+
+  async restore(state: OpState): Promise<void> {
+    this.index = stateNumber(expectState(state, KIND, VERSION), "index");
+  }
+
+  async close(): Promise<void> {}
+}

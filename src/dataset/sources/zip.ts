@@ -1,0 +1,119 @@
+import { END, type DatasetNode, type DatasetOptions, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { expectState, stateArray, stateBoolean, type OpState } from "../../core/state.js";
+import { InvalidArgumentError } from "../../errors.js";
+
+const KIND = "Zip";
+const VERSION = 1;
+
+/**
+ * `Dataset.zip`: one element from each input per step, as a tuple (array form) or a record
+ * (record form); ends when the shortest input ends.
+ */
+export class ZipNode<T> implements DatasetNode<T> {
+  readonly label: string;
+
+  /** `keys` is null for the array form. */
+  constructor(
+    private readonly inputs: readonly DatasetNode<unknown>[],
+    private readonly keys: readonly string[] | null,
+  ) {
+    if (inputs.length === 0) {
+      throw new InvalidArgumentError(
+        "zip(datasets) needs at least one dataset; got none. Pass an array or a record of datasets.",
+        { expected: "at least one dataset", received: "none" },
+      );
+    }
+    const parts = inputs.map((input, i) => (keys === null ? input.describe() : `${keys[i]}: ${input.describe()}`));
+    this.label = `${KIND}(${parts.join(", ")})`;
+  }
+
+  describe(): string {
+    return this.label;
+  }
+
+  cardinality(): number | null {
+    let least: number | null = Infinity;
+    for (const input of this.inputs) {
+      const n = input.cardinality();
+      if (n === 0) return 0;
+      least = n === null || least === null ? null : Math.min(least, n);
+    }
+    return least;
+  }
+
+  options(): DatasetOptions {
+    return Object.assign({}, ...this.inputs.map((input) => input.options())) as DatasetOptions;
+  }
+
+  makeIterator(ctx: IteratorContext): OpIterator<T> {
+    return new ZipIterator<T>(
+      this.inputs.map((input) => input.makeIterator(ctx)),
+      this.keys,
+    );
+  }
+}
+
+class ZipIterator<T> implements OpIterator<T> {
+  private ended = false;
+
+  constructor(
+    private readonly inputs: readonly OpIterator<unknown>[],
+    private readonly keys: readonly string[] | null,
+  ) {}
+
+  next(): Pull<T> {
+    if (this.ended) return END;
+    return this.fill(new Array<unknown>(this.inputs.length), 0);
+  }
+
+  private fill(values: unknown[], from: number): Pull<T> {
+    for (let i = from; i < values.length; i++) {
+      const pulled = (this.inputs[i] as OpIterator<unknown>).next();
+      if (pulled instanceof Promise) {
+        return pulled.then((value) => (this.place(values, i, value) ? this.fill(values, i + 1) : END));
+      }
+      if (!this.place(values, i, pulled)) return END;
+    }
+    return this.build(values);
+  }
+
+  private place(values: unknown[], i: number, value: unknown): boolean {
+    if (value === END) {
+      this.ended = true;
+      return false;
+    }
+    values[i] = value;
+    return true;
+  }
+
+  private build(values: unknown[]): T {
+    if (this.keys === null) return values as T;
+    const record: Record<string, unknown> = {};
+    for (let i = 0; i < values.length; i++) record[this.keys[i] as string] = values[i];
+    return record as T;
+  }
+
+  async save(ctx: SaveContext): Promise<OpState> {
+    const inputs = this.ended ? [] : await Promise.all(this.inputs.map((input) => input.save(ctx)));
+    return { kind: KIND, version: VERSION, ended: this.ended, inputs };
+  }
+
+  async restore(state: OpState): Promise<void> {
+    const s = expectState(state, KIND, VERSION);
+    this.ended = stateBoolean(s, "ended");
+    if (this.ended) return;
+    const inputs = stateArray(s, "inputs");
+    if (inputs.length !== this.inputs.length) {
+      throw new InvalidArgumentError(
+        `Cannot restore ${KIND}: it zips ${this.inputs.length} datasets, the saved state zips ${inputs.length}. ` +
+          `Restore into a dataset built the same way.`,
+        { expected: `${this.inputs.length} inputs`, received: `${inputs.length} inputs` },
+      );
+    }
+    await Promise.all(this.inputs.map((input, i) => input.restore(inputs[i] as OpState)));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.inputs.map((input) => input.close()));
+  }
+}

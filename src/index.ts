@@ -1,0 +1,42 @@
+/**
+ * checkpipe: tf.data-style input pipelines for TypeScript whose every iterator can be saved
+ * and restored exactly.
+ *
+ * @packageDocumentation
+ */
+export { Dataset, type ElementOf, type MapOptions, type Nested } from "./dataset/dataset.js";
+export type { BatchOptions } from "./dataset/ops/batch.js";
+export type { IgnoreErrorsOptions } from "./dataset/ops/ignore-errors.js";
+export type { InterleaveOptions } from "./dataset/ops/interleave.js";
+export type { MapFn } from "./dataset/ops/map.js";
+export type { Predicate } from "./dataset/ops/filter.js";
+export type { ScanFn } from "./dataset/ops/scan.js";
+export type { ShuffleOptions } from "./dataset/ops/shuffle.js";
+export type { GeneratorFactory } from "./dataset/sources/from-generator.js";
+export { DatasetIterator, type IteratorOptions } from "./core/dataset-iterator.js";
+export type { DatasetNode, DatasetOptions, ExternalStatePolicy, OpIterator, Pull, SaveContext, IteratorContext } from "./core/iterator.js";
+export { END } from "./core/iterator.js";
+export {
+  decodeValue,
+  encodeValue,
+  ITERATOR_STATE_FORMAT,
+  ITERATOR_STATE_VERSION,
+  type IteratorState,
+  type JsonValue,
+  type OpState,
+} from "./core/state.js";
+export {
+  AbortedError,
+  CheckpipeError,
+  DataLossError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NanLossDuringTrainingError,
+  NotFoundError,
+  OutOfRangeError,
+  RuntimeError,
+  UnavailableError,
+  ValueError,
+  type ErrorCode,
+  type ErrorDetails,
+} from "./errors.js";
