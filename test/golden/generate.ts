@@ -1,0 +1,24 @@
+/**
+ * Writes a golden state file for each pipeline of pipelines.ts that has none yet:
+ *   node --import tsx test/golden/generate.ts
+ * Existing files are never overwritten: they are the states old versions wrote.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { encodeValue } from "../../src/index.js";
+import { GOLDEN_PIPELINES, GOLDEN_SPLIT } from "./pipelines.js";
+
+const dir = join(fileURLToPath(new URL(".", import.meta.url)), "states");
+mkdirSync(dir, { recursive: true });
+for (const [name, build] of Object.entries(GOLDEN_PIPELINES)) {
+  const file = join(dir, `${name}.v1.json`);
+  if (existsSync(file)) continue;
+  const it = build().iterator();
+  for (let i = 0; i < GOLDEN_SPLIT; i++) await it.next();
+  const state = await it.save();
+  const rest: unknown[] = [];
+  for await (const value of it) rest.push(value);
+  writeFileSync(file, JSON.stringify({ state, rest: encodeValue(rest) }, null, 1) + "\n");
+  console.log(`wrote ${file}`);
+}

@@ -1,0 +1,40 @@
+/**
+ * The pipelines whose saved states are kept as golden files: old states must keep loading.
+ * Each builder must keep building the same pipeline forever; add new ones, never change one.
+ */
+import { Dataset } from "../../src/index.js";
+
+export const GOLDEN_PIPELINES: Readonly<Record<string, () => Dataset<unknown>>> = {
+  "range-map-filter-batch": () =>
+    Dataset.range(100)
+      .map((x) => x * 3)
+      .filter((x) => x % 2 === 0)
+      .batch(4),
+  "shuffle-repeat": () => Dataset.range(30).shuffle(8, { seed: 11 }).repeat(3),
+  "interleave-unbatch": () =>
+    Dataset.range(6)
+      .interleave((i) => Dataset.range(i * 10, i * 10 + 5).batch(2), { cycleLength: 3, blockLength: 2 })
+      .unbatch(),
+  "flatmap-zip-enumerate": () =>
+    Dataset.zip({ a: Dataset.range(8).flatMap((x) => [x, -x]), b: Dataset.fromArray(["p", "q", "r"]).repeat() }).enumerate(5),
+  "parallel-map-prefetch": () =>
+    Dataset.range(40)
+      .map(async (x) => ({ x, big: BigInt(x) ** 3n, f: new Float32Array([x, NaN]) }), { parallel: 4 })
+      .prefetch(5),
+  "take-skip-shard-concat": () => Dataset.range(50).skip(3).take(40).shard(3, 1).concatenate(Dataset.fromArray([-1, -2])),
+  "scan-cache": () =>
+    Dataset.range(12)
+      .scan({ sum: 0 }, (s, x) => [{ sum: s.sum + x }, s.sum])
+      .cache()
+      .repeat(2),
+  "ignore-errors": () =>
+    Dataset.range(20)
+      .map((x) => {
+        if (x % 4 === 1) throw new Error(`bad ${x}`);
+        return x;
+      })
+      .ignoreErrors(),
+};
+
+/** How many elements to take before saving a golden state. */
+export const GOLDEN_SPLIT = 7;
