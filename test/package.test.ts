@@ -1,0 +1,36 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const pkg = JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as Record<string, unknown>;
+
+describe("the built package (npm run build)", () => {
+  it("declares ESM, no side effects, and an exports map with types", () => {
+    expect(pkg["type"]).toBe("module");
+    expect(pkg["sideEffects"]).toBe(false);
+    expect(pkg["exports"]).toMatchObject({ ".": { types: "./dist/index.d.ts", import: "./dist/index.js" } });
+  });
+
+  it("resolves `checkpipe` through its exports map and runs a pipeline", async () => {
+    const script =
+      'import { Dataset, InvalidArgumentError } from "checkpipe";' +
+      "const it = Dataset.range(5).map((x) => x * 2).iterator(); await it.next();" +
+      "const state = JSON.parse(JSON.stringify(await it.save()));" +
+      "const rest = await Dataset.range(5).map((x) => x * 2).iterator({ state });" +
+      "const out = []; for await (const x of rest) out.push(x);" +
+      "console.log(JSON.stringify({ out, error: typeof InvalidArgumentError }));";
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toEqual({ out: [2, 4, 6, 8], error: "function" });
+  });
+
+  it("type-checks a consumer against the emitted declarations", () => {
+    const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+    const run = spawnSync(process.execPath, [tsc, "-p", "test/package/tsconfig.json"], { cwd: root, encoding: "utf8" });
+    expect(run.stdout + run.stderr).toBe("");
+    expect(run.status).toBe(0);
+  });
+});
