@@ -55,6 +55,14 @@ export interface IteratorContext {
 export interface OpIterator<T> {
   /** The next element, {@link END}, or a Promise of either. */
   next(): Pull<T>;
+  /**
+   * Bulk pull, for ops that can do it faster than element by element: appends between 1 and
+   * `max` elements to `out` and returns how many, or 0 at the end (a Promise of that when it
+   * waits). It may return fewer than `max` at any time. It throws only when it appended
+   * nothing; an error met after some elements is kept and raised by the next call. Pulling in
+   * bulk or one by one yields the same sequence and leaves the same state.
+   */
+  nextMany?(out: T[], max: number): number | Promise<number>;
   /** This op's state and its inputs', as of the last element handed out. */
   save(ctx: SaveContext): Promise<OpState>;
   /** Takes the state saved by an identically built iterator. Called on a fresh iterator only. */
@@ -126,6 +134,28 @@ export abstract class UnaryIterator<I, O> implements OpIterator<O> {
   close(): Promise<void> {
     return this.input.close();
   }
+}
+
+/**
+ * Pulls up to `max` elements into `out` (at least one unless the input has ended): through
+ * the input's `nextMany` when it has one, else with one `next()`. Returns how many, 0 at the end.
+ */
+export function pullMany<T>(input: OpIterator<T>, out: T[], max: number): number | Promise<number> {
+  if (input.nextMany !== undefined) return input.nextMany(out, max);
+  return pullOne(input, out);
+}
+
+/** Pulls one element into `out` with `next()`. Returns 1, or 0 at the end. */
+export function pullOne<T>(input: OpIterator<T>, out: T[]): number | Promise<number> {
+  const value = input.next();
+  if (value instanceof Promise) return value.then((v) => pushOne(out, v));
+  return pushOne(out, value);
+}
+
+function pushOne<T>(out: T[], value: T | End): number {
+  if (value === END) return 0;
+  out.push(value);
+  return 1;
 }
 
 /** True for a Promise or any other thenable. */

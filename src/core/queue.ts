@@ -22,6 +22,11 @@ export class Queue<T> {
     return item;
   }
 
+  /** The oldest item, or undefined when empty. */
+  peekFirst(): T | undefined {
+    return this.length === 0 ? undefined : this.items[this.head];
+  }
+
   /** The newest item, or undefined when empty. */
   peekLast(): T | undefined {
     return this.length === 0 ? undefined : this.items[this.items.length - 1];

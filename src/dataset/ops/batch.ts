@@ -1,4 +1,4 @@
-import { END, UnaryIterator, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { expectState, stateChild, type OpState } from "../../core/state.js";
 import { requireInteger } from "../validate.js";
 
@@ -53,16 +53,9 @@ class BatchIterator<T> extends UnaryIterator<T, T[]> {
 
   private fill(batch: T[]): Pull<T[]> {
     while (batch.length < this.size) {
-      const value = this.input.next();
-      if (value instanceof Promise) {
-        return value.then((v) => {
-          if (v === END) return this.finish(batch);
-          batch.push(v);
-          return this.fill(batch);
-        });
-      }
-      if (value === END) return this.finish(batch);
-      batch.push(value);
+      const pulled = pullMany(this.input, batch, this.size - batch.length);
+      if (pulled instanceof Promise) return pulled.then((n) => (n === 0 ? this.finish(batch) : this.fill(batch)));
+      if (pulled === 0) return this.finish(batch);
     }
     return batch;
   }

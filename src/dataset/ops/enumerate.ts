@@ -1,4 +1,4 @@
-import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { expectState, stateChild, stateNumber, type OpState } from "../../core/state.js";
 import { invalidArgument } from "../../errors.js";
 
@@ -38,6 +38,19 @@ class EnumerateIterator<T> extends UnaryIterator<T, [number, T]> {
     const value = this.input.next();
     if (value instanceof Promise) return value.then(this.pair);
     return this.pair(value);
+  }
+
+  nextMany(out: [number, T][], max: number): number | Promise<number> {
+    const start = out.length;
+    const pulled = pullMany(this.input, out as unknown[] as T[], max);
+    if (pulled instanceof Promise) return pulled.then((n) => this.pairFrom(out, start, n));
+    return this.pairFrom(out, start, pulled);
+  }
+
+  private pairFrom(out: [number, T][], start: number, n: number): number {
+    const items = out as unknown[];
+    for (let i = start; i < start + n; i++) items[i] = [this.index++, items[i] as T];
+    return n;
   }
 
   async save(ctx: SaveContext): Promise<OpState> {

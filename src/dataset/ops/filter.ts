@@ -1,4 +1,5 @@
-import { END, UnaryIterator, UnaryNode, isPromiseLike, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, UnaryNode, isPromiseLike, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { Leftover } from "../../core/leftover.js";
 import { expectState, stateChild, type OpState } from "../../core/state.js";
 import { requireFunction } from "../validate.js";
 
@@ -30,12 +31,10 @@ export class FilterNode<T> extends UnaryNode<T, T> {
 }
 
 class FilterIterator<T> extends UnaryIterator<T, T> {
-  private readonly resume = (value: T | End): Pull<T> => {
-    if (value === END) return END;
-    const keep = this.predicate(value);
-    if (isPromiseLike(keep)) return Promise.resolve(keep).then((k) => (k ? value : this.next()));
-    return keep ? value : this.next();
-  };
+  private readonly leftover = new Leftover<T>();
+  /** Input elements of the bulk pull being tested. */
+  private readonly scratch: T[] = [];
+  private readonly resume = (value: T | End): Pull<T> => (value === END ? END : this.test(value));
 
   constructor(
     input: OpIterator<T>,
@@ -46,7 +45,7 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
 
   next(): Pull<T> {
     for (;;) {
-      const value = this.input.next();
+      const value = this.leftover.empty ? this.input.next() : this.leftover.take();
       if (value instanceof Promise) return value.then(this.resume);
       if (value === END) return END;
       const keep = this.predicate(value);
@@ -55,11 +54,87 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
     }
   }
 
+  private test(value: T): Pull<T> {
+    const keep = this.predicate(value);
+    if (isPromiseLike(keep)) return Promise.resolve(keep).then((k) => (k ? value : this.next()));
+    return keep ? value : this.next();
+  }
+
+  nextMany(out: T[], max: number): number | Promise<number> {
+    if (!this.leftover.empty) return pullOne(this, out);
+    return this.fill(out, 0, max);
+  }
+
+  /** Pulls and sieves until `kept` + the kept elements of further pulls reach `max`, or the input ends. */
+  private fill(out: T[], kept: number, max: number): number | Promise<number> {
+    const raw = this.scratch;
+    for (;;) {
+      raw.length = 0;
+      const pulled = pullMany(this.input, raw, max - kept);
+      if (pulled instanceof Promise) return pulled.then((n) => this.sieveThenFill(raw, out, kept, max, n));
+      if (pulled === 0) return kept;
+      const sieved = this.sieve(raw, out, kept, 0, pulled);
+      if (sieved instanceof Promise) return sieved.then((k) => this.continueFill(out, k, max));
+      kept = sieved;
+      if (!this.leftover.empty || kept === max) return kept;
+    }
+  }
+
+  private sieveThenFill(raw: T[], out: T[], kept: number, max: number, pulled: number): number | Promise<number> {
+    if (pulled === 0) return kept;
+    const sieved = this.sieve(raw, out, kept, 0, pulled);
+    return sieved instanceof Promise ? sieved.then((k) => this.continueFill(out, k, max)) : this.continueFill(out, sieved, max);
+  }
+
+  private continueFill(out: T[], kept: number, max: number): number | Promise<number> {
+    return !this.leftover.empty || kept === max ? kept : this.fill(out, kept, max);
+  }
+
+  /** Appends the elements of `raw[from..end)` that pass to `out`; returns the new count of kept elements. */
+  private sieve(raw: T[], out: T[], kept: number, from: number, end: number): number | Promise<number> {
+    const predicate = this.predicate;
+    for (let i = from; i < end; i++) {
+      const value = raw[i] as T;
+      let keep: unknown;
+      try {
+        keep = predicate(value);
+      } catch (error) {
+        return this.fail(raw, kept, i, end, error);
+      }
+      if (isPromiseLike(keep)) {
+        return Promise.resolve(keep).then(
+          (k) => {
+            if (k) {
+              out.push(value);
+              kept++;
+            }
+            return this.sieve(raw, out, kept, i + 1, end);
+          },
+          (error: unknown) => this.fail(raw, kept, i, end, error),
+        );
+      }
+      if (keep) {
+        out.push(value);
+        kept++;
+      }
+    }
+    return kept;
+  }
+
+  /** `raw[i]` failed: keep what passed before it; hold the error and the input elements after it. */
+  private fail(raw: T[], kept: number, i: number, end: number, error: unknown): number {
+    this.leftover.hold(error, raw.slice(i + 1, end));
+    if (kept === 0) this.leftover.take(); // raises the error at once: nothing comes before it
+    return kept;
+  }
+
   async save(ctx: SaveContext): Promise<OpState> {
-    return { kind: KIND, version: VERSION, input: await this.input.save(ctx) };
+    return { kind: KIND, version: VERSION, ...this.leftover.save("filter input element"), input: await this.input.save(ctx) };
   }
 
   async restore(state: OpState): Promise<void> {
-    await this.input.restore(stateChild(expectState(state, KIND, VERSION), "input"));
+    const s = expectState(state, KIND, VERSION);
+    this.leftover.restore(s);
+    await this.input.restore(stateChild(s, "input"));
   }
 }

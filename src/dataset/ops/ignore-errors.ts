@@ -1,4 +1,4 @@
-import { UnaryIterator, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { UnaryIterator, pullMany, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { expectState, stateChild, type OpState } from "../../core/state.js";
 
 const KIND = "IgnoreErrors";
@@ -53,6 +53,22 @@ class IgnoreErrorsIterator<T> extends UnaryIterator<T, T> {
         this.onError?.(error);
       }
     }
+  }
+
+  nextMany(out: T[], max: number): number | Promise<number> {
+    for (;;) {
+      try {
+        const pulled = pullMany(this.input, out, max);
+        return pulled instanceof Promise ? pulled.catch((error: unknown) => this.retryMany(error, out, max)) : pulled;
+      } catch (error) {
+        this.onError?.(error);
+      }
+    }
+  }
+
+  private retryMany(error: unknown, out: T[], max: number): number | Promise<number> {
+    this.onError?.(error);
+    return this.nextMany(out, max);
   }
 
   async save(ctx: SaveContext): Promise<OpState> {

@@ -1,4 +1,5 @@
-import { END, UnaryIterator, UnaryNode, asPull, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, UnaryNode, asPull, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { Leftover } from "../../core/leftover.js";
 import { expectState, stateChild, type OpState } from "../../core/state.js";
 import { requireFunction } from "../validate.js";
 import { ParallelMapIterator } from "./parallel-map.js";
@@ -29,7 +30,11 @@ export class MapNode<T, U> extends UnaryNode<T, U> {
   }
 }
 
+/** Applies the function one call at a time, in order; in bulk, over the input's bulk pulls. */
 class MapIterator<T, U> extends UnaryIterator<T, U> {
+  private readonly leftover = new Leftover<T>();
+  /** Input elements of the bulk pull being mapped. */
+  private readonly scratch: T[] = [];
   private readonly apply = (value: T | End): Pull<U> => (value === END ? END : asPull(this.fn(value)));
 
   constructor(
@@ -40,17 +45,60 @@ class MapIterator<T, U> extends UnaryIterator<T, U> {
   }
 
   next(): Pull<U> {
+    if (!this.leftover.empty) return asPull(this.fn(this.leftover.take()));
     const value = this.input.next();
     if (value instanceof Promise) return value.then(this.apply);
     if (value === END) return END;
     return asPull(this.fn(value));
   }
 
+  nextMany(out: U[], max: number): number | Promise<number> {
+    if (!this.leftover.empty) return pullOne(this, out);
+    const raw = this.scratch;
+    raw.length = 0;
+    const pulled = pullMany(this.input, raw, max);
+    if (pulled instanceof Promise) return pulled.then((n) => this.applyFrom(raw, out, 0, n));
+    return this.applyFrom(raw, out, 0, pulled);
+  }
+
+  /** Appends `fn(raw[i])` to `out` for `i` in `from..end`; returns how many `raw` elements were mapped. */
+  private applyFrom(raw: T[], out: U[], from: number, end: number): number | Promise<number> {
+    const fn = this.fn;
+    for (let i = from; i < end; i++) {
+      let result: U | Promise<U>;
+      try {
+        result = asPull(fn(raw[i] as T));
+      } catch (error) {
+        return this.fail(raw, i, end, error);
+      }
+      if (result instanceof Promise) {
+        return result.then(
+          (value: U) => {
+            out.push(value);
+            return this.applyFrom(raw, out, i + 1, end);
+          },
+          (error: unknown) => this.fail(raw, i, end, error),
+        );
+      }
+      out.push(result);
+    }
+    return end;
+  }
+
+  /** `raw[i]` failed: deliver those before it; hold the error and the input elements after it. */
+  private fail(raw: T[], i: number, end: number, error: unknown): number {
+    this.leftover.hold(error, raw.slice(i + 1, end));
+    if (i === 0) this.leftover.take(); // raises the error at once: nothing comes before it
+    return i;
+  }
+
   async save(ctx: SaveContext): Promise<OpState> {
-    return { kind: KIND, version: VERSION, input: await this.input.save(ctx) };
+    return { kind: KIND, version: VERSION, ...this.leftover.save("map input element"), input: await this.input.save(ctx) };
   }
 
   async restore(state: OpState): Promise<void> {
-    await this.input.restore(stateChild(expectState(state, KIND, VERSION), "input"));
+    const s = expectState(state, KIND, VERSION);
+    this.leftover.restore(s);
+    await this.input.restore(stateChild(s, "input"));
   }
 }

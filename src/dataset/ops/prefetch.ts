@@ -1,4 +1,4 @@
-import { END, UnaryIterator, UnaryNode, decodeError, encodeError, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, UnaryNode, decodeError, encodeError, pullMany, pullOne, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { Queue } from "../../core/queue.js";
 import { decodeValue, encodeValue, expectState, stateArray, stateBoolean, stateChild, type JsonValue, type OpState } from "../../core/state.js";
 import { requireInteger } from "../validate.js";
@@ -6,7 +6,10 @@ import { requireInteger } from "../validate.js";
 const KIND = "Prefetch";
 const VERSION = 1;
 
-type Entry<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+/** An input error, held in the buffer at its place in the sequence. */
+class Failure {
+  constructor(readonly error: unknown) {}
+}
 
 /** `dataset.prefetch(bufferSize)`: pulls up to `bufferSize` elements ahead of the consumer. */
 export class PrefetchNode<T> extends UnaryNode<T, T> {
@@ -34,9 +37,10 @@ export class PrefetchNode<T> extends UnaryNode<T, T> {
  * with the input's state (which is ahead of the consumer by exactly those elements).
  */
 class PrefetchIterator<T> extends UnaryIterator<T, T> {
-  private readonly buffer = new Queue<Entry<T>>();
+  private readonly buffer = new Queue<T | Failure>();
+  private readonly scratch: T[] = [];
   private inputEnded = false;
-  /** The background pull in flight; it resolves after its element is buffered. */
+  /** The background pull in flight; it resolves after its elements are buffered. */
   private inflight: Promise<void> | null = null;
   private paused = 0;
   private waiter: (() => void) | null = null;
@@ -58,23 +62,37 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
     }
     const entry = this.buffer.shift();
     this.produce();
-    if (entry.ok) return entry.value;
-    throw entry.error;
+    if (entry instanceof Failure) throw entry.error;
+    return entry;
   }
 
+  nextMany(out: T[], max: number): number | Promise<number> {
+    const first = this.buffer.peekFirst();
+    if (this.buffer.length === 0 || first instanceof Failure) return pullOne(this, out);
+    let n = 0;
+    while (n < max && this.buffer.length > 0 && !(this.buffer.peekFirst() instanceof Failure)) {
+      out.push(this.buffer.shift() as T);
+      n++;
+    }
+    this.produce();
+    return n;
+  }
+
+  /** Fills the buffer while the input answers at once; starts a background pull when it waits. */
   private produce(): void {
     while (this.canProduce()) {
-      let pulled: Pull<T>;
+      const scratch = this.scratch;
+      let pulled: number | Promise<number>;
       try {
-        pulled = this.input.next();
+        pulled = pullMany(this.input, scratch, this.bufferSize - this.buffer.length);
       } catch (error) {
-        this.push({ ok: false, error });
+        this.push(new Failure(error));
         continue;
       }
       if (pulled instanceof Promise) {
         this.inflight = pulled.then(
-          (value) => this.land(value),
-          (error: unknown) => this.land(null, error),
+          (n) => this.land(n, null),
+          (error: unknown) => this.land(0, new Failure(error)),
         );
         return;
       }
@@ -83,27 +101,37 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
   }
 
   private canProduce(): boolean {
-    const halted = this.buffer.peekLast()?.ok === false;
-    return this.inflight === null && this.paused === 0 && !this.inputEnded && !halted && this.buffer.length < this.bufferSize;
+    return (
+      this.inflight === null &&
+      this.paused === 0 &&
+      !this.inputEnded &&
+      !(this.buffer.peekLast() instanceof Failure) &&
+      this.buffer.length < this.bufferSize
+    );
   }
 
-  private land(value: T | End | null, error?: unknown): void {
+  private land(n: number, failure: Failure | null): void {
     this.inflight = null;
-    if (value === null) this.push({ ok: false, error });
-    else this.accept(value);
+    if (failure !== null) this.push(failure);
+    else this.accept(n);
     this.produce();
   }
 
-  private accept(value: T | End): void {
-    if (value === END) {
+  /** Moves `n` pulled elements from the scratch array into the buffer; 0 means the input ended. */
+  private accept(n: number): void {
+    if (n === 0) {
       this.inputEnded = true;
       this.wake();
-    } else {
-      this.push({ ok: true, value });
+      return;
     }
+    const scratch = this.scratch;
+    for (let i = 0; i < scratch.length; i++) this.buffer.push(scratch[i] as T);
+    scratch.length = 0;
+    this.wake();
   }
 
-  private push(entry: Entry<T>): void {
+  private push(entry: Failure): void {
+    this.scratch.length = 0;
     this.buffer.push(entry);
     this.wake();
   }
@@ -125,7 +153,7 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
     try {
       const buffer: JsonValue[] = this.buffer
         .toArray()
-        .map((entry, i) => (entry.ok ? { value: encodeValue(entry.value, `prefetch buffer[${i}]`) } : { error: encodeError(entry.error) }));
+        .map((entry, i) => (entry instanceof Failure ? { error: encodeError(entry.error) } : { value: encodeValue(entry, `prefetch buffer[${i}]`) }));
       return { kind: KIND, version: VERSION, inputEnded: this.inputEnded, buffer, input: await this.input.save(ctx) };
     } finally {
       this.paused--;
@@ -139,9 +167,7 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
     this.buffer.clear();
     for (const saved of stateArray(s, "buffer")) {
       const entry = saved as { [key: string]: JsonValue };
-      this.buffer.push(
-        "value" in entry ? { ok: true, value: decodeValue(entry["value"] as JsonValue) as T } : { ok: false, error: decodeError(entry["error"] as JsonValue) },
-      );
+      this.buffer.push("value" in entry ? (decodeValue(entry["value"] as JsonValue) as T) : new Failure(decodeError(entry["error"] as JsonValue)));
     }
     await this.input.restore(stateChild(s, "input"));
   }

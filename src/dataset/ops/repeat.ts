@@ -1,4 +1,4 @@
-import { BackgroundCloser, END, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { BackgroundCloser, END, UnaryNode, pullMany, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { expectState, stateBoolean, stateChild, stateNumber, type OpState } from "../../core/state.js";
 import { invalidArgument } from "../../errors.js";
 
@@ -70,6 +70,28 @@ class RepeatIterator<T> implements OpIterator<T> {
       }
       if (!this.startNextPass()) return END;
     }
+  }
+
+  nextMany(out: T[], max: number): number | Promise<number> {
+    for (;;) {
+      const input = this.input;
+      if (input === null) return 0;
+      const pulled = pullMany(input, out, max);
+      if (pulled instanceof Promise) return pulled.then((n) => this.afterMany(n, out, max));
+      if (pulled > 0) {
+        this.yielded = true;
+        return pulled;
+      }
+      if (!this.startNextPass()) return 0;
+    }
+  }
+
+  private afterMany(n: number, out: T[], max: number): number | Promise<number> {
+    if (n > 0) {
+      this.yielded = true;
+      return n;
+    }
+    return this.startNextPass() ? this.nextMany(out, max) : 0;
   }
 
   /** Ends the current pass; opens the next one unless the count is reached or the pass was empty. */

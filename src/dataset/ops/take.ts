@@ -1,4 +1,4 @@
-import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { expectState, stateChild, stateNumber, type OpState } from "../../core/state.js";
 import { requireInteger } from "../validate.js";
 
@@ -52,6 +52,19 @@ class TakeIterator<T> extends UnaryIterator<T, T> {
     if (value instanceof Promise) return value.then(this.onValue);
     return this.onValue(value);
   }
+
+  nextMany(out: T[], max: number): number | Promise<number> {
+    const want = Math.min(max, this.count - this.taken);
+    if (want <= 0) return 0;
+    const pulled = pullMany(this.input, out, want);
+    if (pulled instanceof Promise) return pulled.then(this.count_);
+    return this.count_(pulled);
+  }
+
+  private readonly count_ = (n: number): number => {
+    this.taken = n === 0 ? this.count : this.taken + n;
+    return n;
+  };
 
   async save(ctx: SaveContext): Promise<OpState> {
     return { kind: KIND, version: VERSION, taken: this.taken, input: await this.input.save(ctx) };

@@ -1,4 +1,4 @@
-import { END, UnaryIterator, UnaryNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, pullOne, UnaryNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { decodeValues, encodeValues, expectState, stateArray, stateChild, type OpState } from "../../core/state.js";
 import { invalidArgument } from "../../errors.js";
 
@@ -36,6 +36,15 @@ class UnbatchIterator<T> extends UnaryIterator<ArrayLike<T>, T> {
       if (batch === END) return END;
       this.take(batch);
     }
+  }
+
+  nextMany(out: T[], max: number): number | Promise<number> {
+    if (this.index >= this.current.length) return pullOne(this, out);
+    const current = this.current;
+    const n = Math.min(max, current.length - this.index);
+    for (let i = this.index, end = i + n; i < end; i++) out.push(current[i] as T);
+    this.index += n;
+    return n;
   }
 
   private take(batch: ArrayLike<T>): void {

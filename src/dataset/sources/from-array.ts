@@ -37,6 +37,14 @@ class FromArrayIterator<T> implements OpIterator<T> {
     return this.items[this.index++] as T;
   }
 
+  nextMany(out: T[], max: number): number {
+    const n = Math.min(max, this.items.length - this.index);
+    const items = this.items;
+    for (let i = this.index, end = i + n; i < end; i++) out.push(items[i] as T);
+    this.index += n;
+    return n;
+  }
+
   async save(): Promise<OpState> {
     return { kind: KIND, version: VERSION, index: this.index };
   }

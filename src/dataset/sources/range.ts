@@ -48,6 +48,14 @@ class RangeIterator implements OpIterator<number> {
     return this.start + this.step * this.index++;
   }
 
+  nextMany(out: number[], max: number): number {
+    const n = Math.min(max, this.count - this.index);
+    const { start, step } = this;
+    for (let i = this.index, end = i + n; i < end; i++) out.push(start + step * i);
+    this.index += n;
+    return n;
+  }
+
   async save(): Promise<OpState> {
     return { kind: KIND, version: VERSION, index: this.index };
   }
