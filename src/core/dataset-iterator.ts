@@ -43,8 +43,10 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
   private root: OpIterator<T> | null;
   private ended = false;
   private closed = false;
-  /** The last call still running; later calls wait for it. */
-  private tail: Promise<unknown> | null = null;
+  /** How many calls are still running; while any is, later calls wait for the last one. */
+  private busy = 0;
+  /** The last call issued. */
+  private tail: Promise<unknown> = Promise.resolve();
   /** Why the iterator cannot be used (a failed restore), until a restore succeeds. */
   private broken: unknown = null;
   private warned = false;
@@ -62,7 +64,7 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
 
   /** The next element, or `{ done: true }` at the end. */
   next(): Promise<IteratorResult<T, undefined>> {
-    if (this.tail !== null) return this.enqueue(() => this.pull());
+    if (this.busy > 0) return this.enqueue(() => this.pull());
     return this.pull();
   }
 
@@ -119,15 +121,26 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (pulled instanceof Promise) return this.track(pulled.then((value) => this.settle(value)));
-    if (pulled === END) return this.track(this.finish());
+    if (pulled instanceof Promise) {
+      this.busy++;
+      return (this.tail = pulled.then(this.onPulled, this.onPullFailed));
+    }
+    if (pulled === END) return this.finish();
     return Promise.resolve({ value: pulled, done: false });
   }
 
-  private settle(value: T | End): IteratorResult<T, undefined> | Promise<IteratorResult<T, undefined>> {
-    return value === END ? this.finish() : { value, done: false };
-  }
+  // Typed `unknown` in, so that DatasetIterator<T> stays covariant in T.
+  private readonly onPulled = (value: unknown): IteratorResult<T, undefined> | Promise<IteratorResult<T, undefined>> => {
+    this.busy--;
+    return value === END ? this.finish() : { value: value as T, done: false };
+  };
 
+  private readonly onPullFailed = (error: unknown): never => {
+    this.busy--;
+    throw error;
+  };
+
+  /** Marks the end (at once: a save from now on sees it) and releases the ops. */
   private async finish(): Promise<IteratorResult<T, undefined>> {
     this.ended = true;
     await this.closeRoot();
@@ -187,16 +200,13 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
 
   /** Runs `call` after every call made before it. */
   private enqueue<R>(call: () => Promise<R>): Promise<R> {
-    const before = this.tail;
-    return this.track(before === null ? call() : before.then(call, call));
-  }
-
-  private track<R>(promise: Promise<R>): Promise<R> {
-    this.tail = promise;
-    const clear = (): void => {
-      if (this.tail === promise) this.tail = null;
+    this.busy++;
+    const done = (): void => {
+      this.busy--;
     };
-    promise.then(clear, clear);
+    const promise = this.tail.then(call, call);
+    this.tail = promise;
+    promise.then(done, done);
     return promise;
   }
 }

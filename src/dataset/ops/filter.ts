@@ -32,8 +32,6 @@ export class FilterNode<T> extends UnaryNode<T, T> {
 
 class FilterIterator<T> extends UnaryIterator<T, T> {
   private readonly leftover = new Leftover<T>();
-  /** Input elements of the bulk pull being tested. */
-  private readonly scratch: T[] = [];
   private readonly resume = (value: T | End): Pull<T> => (value === END ? END : this.test(value));
 
   constructor(
@@ -67,9 +65,8 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
 
   /** Pulls and sieves until `kept` + the kept elements of further pulls reach `max`, or the input ends. */
   private fill(out: T[], kept: number, max: number): number | Promise<number> {
-    const raw = this.scratch;
     for (;;) {
-      raw.length = 0;
+      const raw: T[] = [];
       const pulled = pullMany(this.input, raw, max - kept);
       if (pulled instanceof Promise) return pulled.then((n) => this.sieveThenFill(raw, out, kept, max, n));
       if (pulled === 0) return kept;

@@ -33,8 +33,6 @@ export class MapNode<T, U> extends UnaryNode<T, U> {
 /** Applies the function one call at a time, in order; in bulk, over the input's bulk pulls. */
 class MapIterator<T, U> extends UnaryIterator<T, U> {
   private readonly leftover = new Leftover<T>();
-  /** Input elements of the bulk pull being mapped. */
-  private readonly scratch: T[] = [];
   private readonly apply = (value: T | End): Pull<U> => (value === END ? END : asPull(this.fn(value)));
 
   constructor(
@@ -54,8 +52,7 @@ class MapIterator<T, U> extends UnaryIterator<T, U> {
 
   nextMany(out: U[], max: number): number | Promise<number> {
     if (!this.leftover.empty) return pullOne(this, out);
-    const raw = this.scratch;
-    raw.length = 0;
+    const raw: T[] = [];
     const pulled = pullMany(this.input, raw, max);
     if (pulled instanceof Promise) return pulled.then((n) => this.applyFrom(raw, out, 0, n));
     return this.applyFrom(raw, out, 0, pulled);

@@ -37,6 +37,29 @@ export class ParallelMapIterator<T, U> extends UnaryIterator<T, U> {
     return this.deliver();
   }
 
+  nextMany(out: U[], max: number): number | Promise<number> {
+    const filling = this.fill();
+    if (filling instanceof Promise) return filling.then(() => this.deliverMany(out, max));
+    return this.deliverMany(out, max);
+  }
+
+  /** Hands out the results at the front that are ready, or waits for the first one. */
+  private deliverMany(out: U[], max: number): number | Promise<number> {
+    const calls = this.calls;
+    const first = calls.peekFirst();
+    if (first === undefined) return 0;
+    if (!first.settled || !first.ok) {
+      const value = this.deliver();
+      return value instanceof Promise ? value.then((v) => pushResult(out, v)) : pushResult(out, value);
+    }
+    let n = 0;
+    for (let call = calls.peekFirst(); n < max && call !== undefined && call.settled && call.ok; call = calls.peekFirst()) {
+      out.push(calls.shift().value as U);
+      n++;
+    }
+    return n;
+  }
+
   /** Starts calls until `parallel` are outstanding or the input ends. */
   private fill(): void | Promise<void> {
     while (!this.inputEnded && this.calls.length < this.parallel) {
@@ -127,6 +150,12 @@ export class ParallelMapIterator<T, U> extends UnaryIterator<T, U> {
     this.calls.clear();
     await this.input.close();
   }
+}
+
+function pushResult<U>(out: U[], value: U | End): number {
+  if (value === END) return 0;
+  out.push(value);
+  return 1;
 }
 
 function failed<U>(error: unknown): Call<U> {

@@ -30,20 +30,26 @@ export class PrefetchNode<T> extends UnaryNode<T, T> {
 }
 
 /**
- * A producer keeps the buffer full: synchronously while the input answers at once, and in the
- * background while it waits, so that slow input is read while the consumer works. An input
- * error takes its place in the buffer, and the producer waits until it has been handed out.
- * Saving pauses the producer, lets the pull in flight land, and saves the buffered elements
- * with the input's state (which is ahead of the consumer by exactly those elements).
+ * Elements are produced ahead in the background: after each hand-out a refill is scheduled
+ * (`setImmediate`), so the pipeline's work runs while the consumer waits on its own I/O, and
+ * slow input keeps a pull in flight. When the buffer is empty and nothing is in flight, the
+ * consumer pulls from the input directly: a synchronous pipeline pays nothing for prefetching.
+ * An input error takes its place in the buffer, and production waits until it is handed out.
+ * Saving pauses production, lets the pull in flight land, and saves the buffered elements with
+ * the input's state (which is ahead of the consumer by exactly those elements).
  */
 class PrefetchIterator<T> extends UnaryIterator<T, T> {
   private readonly buffer = new Queue<T | Failure>();
-  private readonly scratch: T[] = [];
   private inputEnded = false;
-  /** The background pull in flight; it resolves after its elements are buffered. */
+  /** The pull in flight (a background one, or the consumer's own); it settles after landing. */
   private inflight: Promise<void> | null = null;
   private paused = 0;
+  private scheduled: NodeJS.Immediate | null = null;
   private waiter: (() => void) | null = null;
+  private readonly refill = (): void => {
+    this.scheduled = null;
+    this.produce();
+  };
 
   constructor(
     input: OpIterator<T>,
@@ -53,50 +59,86 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
   }
 
   next(): Pull<T> {
-    if (this.buffer.length === 0) {
-      this.produce();
-      if (this.buffer.length === 0) {
-        if (this.inputEnded) return END;
-        return new Promise<void>((resolve) => (this.waiter = resolve)).then(() => this.next());
-      }
+    if (this.buffer.length > 0) {
+      const entry = this.buffer.shift();
+      this.schedule();
+      if (entry instanceof Failure) throw entry.error;
+      return entry;
     }
-    const entry = this.buffer.shift();
-    this.produce();
-    if (entry instanceof Failure) throw entry.error;
-    return entry;
+    if (this.inflight !== null) return this.afterInflight().then(() => this.next());
+    if (this.inputEnded) return END;
+    const value = this.input.next();
+    if (value instanceof Promise) {
+      const direct = value.then((v) => this.directDone(v === END));
+      this.inflight = direct.then(
+        () => undefined,
+        () => undefined,
+      );
+      return direct.then(() => value);
+    }
+    this.directDone(value === END);
+    return value;
   }
 
   nextMany(out: T[], max: number): number | Promise<number> {
-    const first = this.buffer.peekFirst();
-    if (this.buffer.length === 0 || first instanceof Failure) return pullOne(this, out);
+    if (this.buffer.length === 0) {
+      if (this.inflight !== null || this.inputEnded) return pullOne(this, out);
+      const pulled = pullMany(this.input, out, max);
+      if (pulled instanceof Promise) {
+        const direct = pulled.then((n) => this.directDone(n === 0));
+        this.inflight = direct.then(
+          () => undefined,
+          () => undefined,
+        );
+        return direct.then(() => pulled);
+      }
+      this.directDone(pulled === 0);
+      return pulled;
+    }
+    if (this.buffer.peekFirst() instanceof Failure) return pullOne(this, out);
     let n = 0;
     while (n < max && this.buffer.length > 0 && !(this.buffer.peekFirst() instanceof Failure)) {
       out.push(this.buffer.shift() as T);
       n++;
     }
-    this.produce();
+    this.schedule();
     return n;
   }
 
-  /** Fills the buffer while the input answers at once; starts a background pull when it waits. */
+  /** After the consumer's own pull: note the end, free the way for production, schedule a refill. */
+  private directDone(ended: boolean): void {
+    this.inflight = null;
+    if (ended) this.inputEnded = true;
+    else this.schedule();
+  }
+
+  private afterInflight(): Promise<void> {
+    return new Promise<void>((resolve) => (this.waiter = resolve));
+  }
+
+  private schedule(): void {
+    if (this.scheduled === null && this.canProduce()) this.scheduled = setImmediate(this.refill);
+  }
+
+  /** Fills the buffer while the input answers at once; leaves a pull in flight when it waits. */
   private produce(): void {
     while (this.canProduce()) {
-      const scratch = this.scratch;
-      let pulled: number | Promise<number>;
+      const pulled: T[] = [];
+      let n: number | Promise<number>;
       try {
-        pulled = pullMany(this.input, scratch, this.bufferSize - this.buffer.length);
+        n = pullMany(this.input, pulled, this.bufferSize - this.buffer.length);
       } catch (error) {
         this.push(new Failure(error));
         continue;
       }
-      if (pulled instanceof Promise) {
-        this.inflight = pulled.then(
-          (n) => this.land(n, null),
-          (error: unknown) => this.land(0, new Failure(error)),
+      if (n instanceof Promise) {
+        this.inflight = n.then(
+          (count) => this.land(pulled, count, null),
+          (error: unknown) => this.land(pulled, 0, new Failure(error)),
         );
         return;
       }
-      this.accept(pulled);
+      this.accept(pulled, n);
     }
   }
 
@@ -110,28 +152,21 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
     );
   }
 
-  private land(n: number, failure: Failure | null): void {
+  private land(pulled: T[], n: number, failure: Failure | null): void {
     this.inflight = null;
     if (failure !== null) this.push(failure);
-    else this.accept(n);
+    else this.accept(pulled, n);
     this.produce();
   }
 
-  /** Moves `n` pulled elements from the scratch array into the buffer; 0 means the input ended. */
-  private accept(n: number): void {
-    if (n === 0) {
-      this.inputEnded = true;
-      this.wake();
-      return;
-    }
-    const scratch = this.scratch;
-    for (let i = 0; i < scratch.length; i++) this.buffer.push(scratch[i] as T);
-    scratch.length = 0;
+  /** Buffers `n` pulled elements; 0 means the input ended. */
+  private accept(pulled: T[], n: number): void {
+    if (n === 0) this.inputEnded = true;
+    for (let i = 0; i < n; i++) this.buffer.push(pulled[i] as T);
     this.wake();
   }
 
   private push(entry: Failure): void {
-    this.scratch.length = 0;
     this.buffer.push(entry);
     this.wake();
   }
@@ -157,7 +192,7 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
       return { kind: KIND, version: VERSION, inputEnded: this.inputEnded, buffer, input: await this.input.save(ctx) };
     } finally {
       this.paused--;
-      this.produce();
+      this.schedule();
     }
   }
 
@@ -173,6 +208,8 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
   }
 
   override async close(): Promise<void> {
+    if (this.scheduled !== null) clearImmediate(this.scheduled);
+    this.scheduled = null;
     await this.quiesce();
     this.buffer.clear();
     await this.input.close();
