@@ -98,24 +98,25 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
       } catch (error) {
         return this.fail(raw, kept, i, end, error);
       }
-      if (isPromiseLike(keep)) {
-        return Promise.resolve(keep).then(
-          (k) => {
-            if (k) {
-              out.push(value);
-              kept++;
-            }
-            return this.sieve(raw, out, kept, i + 1, end);
-          },
-          (error: unknown) => this.fail(raw, kept, i, end, error),
-        );
-      }
+      if (isPromiseLike(keep)) return this.sieveAfter(keep, raw, out, kept, i, end);
       if (keep) {
         out.push(value);
         kept++;
       }
     }
     return kept;
+  }
+
+  // A continuation in its own method: a closure inside the loop would cost an allocation per element.
+  private sieveAfter(keep: PromiseLike<unknown>, raw: T[], out: T[], kept: number, i: number, end: number): Promise<number> {
+    return Promise.resolve(keep).then(
+      (k) => {
+        if (!k) return this.sieve(raw, out, kept, i + 1, end);
+        out.push(raw[i] as T);
+        return this.sieve(raw, out, kept + 1, i + 1, end);
+      },
+      (error: unknown) => this.fail(raw, kept, i, end, error),
+    );
   }
 
   /** `raw[i]` failed: keep what passed before it; hold the error and the input elements after it. */

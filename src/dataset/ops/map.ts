@@ -68,18 +68,21 @@ class MapIterator<T, U> extends UnaryIterator<T, U> {
       } catch (error) {
         return this.fail(raw, i, end, error);
       }
-      if (result instanceof Promise) {
-        return result.then(
-          (value: U) => {
-            out.push(value);
-            return this.applyFrom(raw, out, i + 1, end);
-          },
-          (error: unknown) => this.fail(raw, i, end, error),
-        );
-      }
+      if (result instanceof Promise) return this.applyAfter(result, raw, out, i, end);
       out.push(result);
     }
     return end;
+  }
+
+  // A continuation in its own method: a closure inside the loop would cost an allocation per element.
+  private applyAfter(result: Promise<U>, raw: T[], out: U[], i: number, end: number): Promise<number> {
+    return result.then(
+      (value: U) => {
+        out.push(value);
+        return this.applyFrom(raw, out, i + 1, end);
+      },
+      (error: unknown) => this.fail(raw, i, end, error),
+    );
   }
 
   /** `raw[i]` failed: deliver those before it; hold the error and the input elements after it. */
