@@ -64,8 +64,7 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
 
   /** The next element, or `{ done: true }` at the end. */
   next(): Promise<IteratorResult<T, undefined>> {
-    if (this.busy > 0) return this.enqueue(() => this.pull());
-    return this.pull();
+    return this.busy > 0 ? this.enqueue(this.pullLater) : this.pull();
   }
 
   /** Closes the iterator (what `break` in a `for await` loop calls). */
@@ -130,6 +129,8 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
   }
 
   // Typed `unknown` in, so that DatasetIterator<T> stays covariant in T.
+  private readonly pullLater = (): Promise<IteratorResult<T, undefined>> => this.pull();
+
   private readonly onPulled = (value: unknown): IteratorResult<T, undefined> | Promise<IteratorResult<T, undefined>> => {
     this.busy--;
     return value === END ? this.finish() : { value: value as T, done: false };

@@ -80,6 +80,9 @@ class CacheIterator<T> implements OpIterator<T> {
       await this.input?.close();
       this.input = null;
       this.index = stateNumber(s, "index");
+      // The saved elements are the complete contents: later iterations (the next epochs of a
+      // repeat) read them too, as they would have in the dataset object that saved.
+      this.node.complete(this.elements);
       return;
     }
     this.input ??= this.node.openInput(this.ctx);

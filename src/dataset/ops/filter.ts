@@ -47,15 +47,19 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
       if (value instanceof Promise) return value.then(this.resume);
       if (value === END) return END;
       const keep = this.predicate(value);
-      if (isPromiseLike(keep)) return Promise.resolve(keep).then((k) => (k ? value : this.next()));
+      if (isPromiseLike(keep)) return this.testAfter(keep, value);
       if (keep) return value;
     }
   }
 
   private test(value: T): Pull<T> {
     const keep = this.predicate(value);
-    if (isPromiseLike(keep)) return Promise.resolve(keep).then((k) => (k ? value : this.next()));
+    if (isPromiseLike(keep)) return this.testAfter(keep, value);
     return keep ? value : this.next();
+  }
+
+  private testAfter(keep: PromiseLike<unknown>, value: T): Promise<T | End> {
+    return Promise.resolve(keep).then((k) => (k ? value : this.next()));
   }
 
   nextMany(out: T[], max: number): number | Promise<number> {
@@ -68,22 +72,22 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
     for (;;) {
       const raw: T[] = [];
       const pulled = pullMany(this.input, raw, max - kept);
-      if (pulled instanceof Promise) return pulled.then((n) => this.sieveThenFill(raw, out, kept, max, n));
+      if (pulled instanceof Promise) return this.fillAfter(pulled, raw, out, kept, max);
       if (pulled === 0) return kept;
       const sieved = this.sieve(raw, out, kept, 0, pulled);
-      if (sieved instanceof Promise) return sieved.then((k) => this.continueFill(out, k, max));
+      if (sieved instanceof Promise) return this.continueFill(out, sieved, max);
       kept = sieved;
       if (!this.leftover.empty || kept === max) return kept;
     }
   }
 
-  private sieveThenFill(raw: T[], out: T[], kept: number, max: number, pulled: number): number | Promise<number> {
-    if (pulled === 0) return kept;
-    const sieved = this.sieve(raw, out, kept, 0, pulled);
-    return sieved instanceof Promise ? sieved.then((k) => this.continueFill(out, k, max)) : this.continueFill(out, sieved, max);
+  private fillAfter(pulled: Promise<number>, raw: T[], out: T[], kept: number, max: number): Promise<number> {
+    return pulled.then((n) => (n === 0 ? kept : this.continueFill(out, this.sieve(raw, out, kept, 0, n), max)));
   }
 
-  private continueFill(out: T[], kept: number, max: number): number | Promise<number> {
+  /** After a sieve: stop when `max` are kept or something is held, else pull again. */
+  private continueFill(out: T[], kept: number | Promise<number>, max: number): number | Promise<number> {
+    if (kept instanceof Promise) return kept.then((k) => this.continueFill(out, k, max));
     return !this.leftover.empty || kept === max ? kept : this.fill(out, kept, max);
   }
 

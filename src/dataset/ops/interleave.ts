@@ -103,17 +103,12 @@ class InterleaveIterator<T, U> implements OpIterator<U> {
       const slot = this.slots[this.cycleIndex];
       if (slot != null) {
         const value = slot.iterator.next();
-        if (value instanceof Promise) return value.then((v) => this.fromSlot(slot, v));
+        if (value instanceof Promise) return this.slotAfter(value, slot);
         if (value !== END) return this.advanceBlock(value);
         this.closeSlot(slot);
       } else if (!this.inputEnded) {
         const value = this.input.next();
-        if (value instanceof Promise) {
-          return value.then((v) => {
-            this.fromInput(v);
-            return this.next();
-          });
-        }
+        if (value instanceof Promise) return value.then(this.inputAfter);
         this.fromInput(value);
       } else {
         this.advanceCycle();
@@ -121,6 +116,15 @@ class InterleaveIterator<T, U> implements OpIterator<U> {
     }
     return END;
   }
+
+  private slotAfter(pulled: Promise<U | End>, slot: Slot<T, U>): Promise<U | End> {
+    return pulled.then((value) => this.fromSlot(slot, value));
+  }
+
+  private readonly inputAfter = (value: T | End): Pull<U> => {
+    this.fromInput(value);
+    return this.next();
+  };
 
   private fromSlot(slot: Slot<T, U>, value: U | End): Pull<U> {
     if (value !== END) return this.advanceBlock(value);

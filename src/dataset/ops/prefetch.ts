@@ -1,4 +1,4 @@
-import { END, UnaryIterator, UnaryNode, decodeError, encodeError, pullMany, pullOne, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, UnaryNode, decodeError, encodeError, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { Queue } from "../../core/queue.js";
 import { decodeValue, encodeValue, expectState, stateArray, stateBoolean, stateChild, type JsonValue, type OpState } from "../../core/state.js";
 import { requireInteger } from "../validate.js";
@@ -65,33 +65,34 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
       if (entry instanceof Failure) throw entry.error;
       return entry;
     }
-    if (this.inflight !== null) return this.afterInflight().then(() => this.next());
+    if (this.inflight !== null) return this.afterInflight();
     if (this.inputEnded) return END;
     const value = this.input.next();
-    if (value instanceof Promise) {
-      const direct = value.then((v) => this.directDone(v === END));
-      this.inflight = direct.then(
-        () => undefined,
-        () => undefined,
-      );
-      return direct.then(() => value);
-    }
+    if (value instanceof Promise) return this.direct(value, (v) => v === END);
     this.directDone(value === END);
     return value;
+  }
+
+  /** The consumer's own pull, waiting: it is the pull in flight until it lands. */
+  private direct<R>(pulled: Promise<R>, ended: (result: R) => boolean): Promise<R> {
+    const landed = pulled.then((result) => {
+      this.directDone(ended(result));
+      return result;
+    });
+    this.inflight = landed.then(
+      () => undefined,
+      () => {
+        this.inflight = null;
+      },
+    );
+    return landed;
   }
 
   nextMany(out: T[], max: number): number | Promise<number> {
     if (this.buffer.length === 0) {
       if (this.inflight !== null || this.inputEnded) return pullOne(this, out);
       const pulled = pullMany(this.input, out, max);
-      if (pulled instanceof Promise) {
-        const direct = pulled.then((n) => this.directDone(n === 0));
-        this.inflight = direct.then(
-          () => undefined,
-          () => undefined,
-        );
-        return direct.then(() => pulled);
-      }
+      if (pulled instanceof Promise) return this.direct(pulled, (n) => n === 0);
       this.directDone(pulled === 0);
       return pulled;
     }
@@ -112,8 +113,9 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
     else this.schedule();
   }
 
-  private afterInflight(): Promise<void> {
-    return new Promise<void>((resolve) => (this.waiter = resolve));
+  /** Waits for the pull in flight to land, then takes the next element. */
+  private afterInflight(): Promise<T | End> {
+    return new Promise<void>((resolve) => (this.waiter = resolve)).then(() => this.next());
   }
 
   private schedule(): void {

@@ -1,4 +1,4 @@
-import { END, UnaryIterator, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { expectState, stateChild, stateNumber, type OpState } from "../../core/state.js";
 import { requireInteger } from "../validate.js";
 
@@ -30,6 +30,11 @@ export class SkipNode<T> extends UnaryNode<T, T> {
 
 class SkipIterator<T> extends UnaryIterator<T, T> {
   private skipped = 0;
+  private readonly skipOne = (value: T | End): Pull<T> => {
+    if (value === END) return END;
+    this.skipped++;
+    return this.next();
+  };
 
   constructor(
     input: OpIterator<T>,
@@ -41,13 +46,7 @@ class SkipIterator<T> extends UnaryIterator<T, T> {
   next(): Pull<T> {
     while (this.skipped < this.count) {
       const value = this.input.next();
-      if (value instanceof Promise) {
-        return value.then((v) => {
-          if (v === END) return END;
-          this.skipped++;
-          return this.next();
-        });
-      }
+      if (value instanceof Promise) return value.then(this.skipOne);
       if (value === END) return END;
       this.skipped++;
     }
