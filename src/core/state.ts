@@ -199,7 +199,8 @@ function encodeObject(value: object, path: string): JsonValue {
   if (value instanceof ArrayBuffer) {
     return { [TAG]: "ArrayBuffer", base64: Buffer.from(value).toString("base64") };
   }
-  if (value instanceof Date) return { [TAG]: "Date", value: value.getTime() };
+  // An invalid Date's time is NaN, which JSON would turn into null (the epoch): encode it as a number.
+  if (value instanceof Date) return { [TAG]: "Date", value: encodeValue(value.getTime(), path) };
   if (value instanceof Map) {
     const entries: JsonValue[] = [];
     let i = 0;
@@ -219,7 +220,7 @@ function encodeObject(value: object, path: string): JsonValue {
   if (proto !== Object.prototype && proto !== null) throw unencodable(value, path);
   const record = value as Record<string, unknown>;
   const out: { [key: string]: JsonValue } = {};
-  for (const key of Object.keys(record)) out[key] = encodeValue(record[key], `${path}.${key}`);
+  for (const key of Object.keys(record)) setOwn(out, key, encodeValue(record[key], `${path}.${key}`));
   return TAG in record ? { [TAG]: "Object", entries: out } : out;
 }
 
@@ -248,7 +249,7 @@ export function decodeValue(encoded: JsonValue): unknown {
   const tag = encoded[TAG];
   if (tag === undefined) {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(encoded)) out[key] = decodeValue(encoded[key] as JsonValue);
+    for (const key of Object.keys(encoded)) setOwn(out, key, decodeValue(encoded[key] as JsonValue));
     return out;
   }
   return decodeTagged(String(tag), encoded);
@@ -265,7 +266,7 @@ function decodeTagged(tag: string, encoded: { [key: string]: JsonValue }): unkno
     case "ArrayBuffer":
       return bytesOf(encoded).buffer;
     case "Date":
-      return new Date(Number(encoded["value"]));
+      return new Date(Number(decodeValue(encoded["value"] as JsonValue)));
     case "Map":
       return new Map(
         (encoded["entries"] as JsonValue[]).map((pair) => {
@@ -278,7 +279,7 @@ function decodeTagged(tag: string, encoded: { [key: string]: JsonValue }): unkno
     case "Object": {
       const entries = encoded["entries"] as { [key: string]: JsonValue };
       const out: Record<string, unknown> = {};
-      for (const key of Object.keys(entries)) out[key] = decodeValue(entries[key] as JsonValue);
+      for (const key of Object.keys(entries)) setOwn(out, key, decodeValue(entries[key] as JsonValue));
       return out;
     }
     default: {
@@ -293,6 +294,15 @@ function decodeTagged(tag: string, encoded: { [key: string]: JsonValue }): unkno
       return new ctor(bytes.buffer, 0, bytes.byteLength / ctor.BYTES_PER_ELEMENT);
     }
   }
+}
+
+/**
+ * Sets an own property, as the encoded object had it: a plain assignment of `"__proto__"`
+ * (an own key of e.g. `JSON.parse` output) would replace the prototype instead.
+ */
+function setOwn<V>(out: Record<string, V>, key: string, value: V): void {
+  if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }
 
 /** Copies base64 bytes into a fresh, aligned ArrayBuffer. */

@@ -1,4 +1,4 @@
-import { END, UnaryNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { BackgroundCloser, END, UnaryNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { decodeValues, encodeValues, expectState, stateArray, stateChild, stateNumber, stateString, type OpState } from "../../core/state.js";
 import { invalidArgument } from "../../errors.js";
 
@@ -37,9 +37,16 @@ class CacheIterator<T> implements OpIterator<T> {
   private elements: T[];
   /** The reading position. */
   private index = 0;
+  /** Closes the input once it has been read to its end; close() reports a failure. */
+  private readonly closer = new BackgroundCloser();
   private readonly record = (value: T | End): T | End => {
     if (value === END) {
+      // The cache is complete: from here on this iterator is a reader at the end, so that a
+      // state saved now restores as complete in any dataset object (later epochs read it).
       this.node.complete(this.elements);
+      if (this.input !== null) this.closer.close(this.input);
+      this.input = null;
+      this.index = this.elements.length;
       return END;
     }
     this.elements.push(value);
@@ -93,6 +100,7 @@ class CacheIterator<T> implements OpIterator<T> {
     const input = this.input;
     this.input = null;
     this.index = this.elements.length;
-    await input?.close();
+    if (input !== null) this.closer.close(input);
+    await this.closer.drain();
   }
 }

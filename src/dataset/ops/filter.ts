@@ -71,7 +71,12 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
   private fill(out: T[], kept: number, max: number): number | Promise<number> {
     for (;;) {
       const raw: T[] = [];
-      const pulled = pullMany(this.input, raw, max - kept);
+      let pulled: number | Promise<number>;
+      try {
+        pulled = pullMany(this.input, raw, max - kept);
+      } catch (error) {
+        return this.failInput(kept, error);
+      }
       if (pulled instanceof Promise) return this.fillAfter(pulled, raw, out, kept, max);
       if (pulled === 0) return kept;
       const sieved = this.sieve(raw, out, kept, 0, pulled);
@@ -82,7 +87,20 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
   }
 
   private fillAfter(pulled: Promise<number>, raw: T[], out: T[], kept: number, max: number): Promise<number> {
-    return pulled.then((n) => (n === 0 ? kept : this.continueFill(out, this.sieve(raw, out, kept, 0, n), max)));
+    return pulled.then(
+      (n) => (n === 0 ? kept : this.continueFill(out, this.sieve(raw, out, kept, 0, n), max)),
+      (error: unknown) => this.failInput(kept, error),
+    );
+  }
+
+  /**
+   * The input failed after this call had kept `kept` elements: a bulk pull throws only when it
+   * appended nothing, so deliver them and hold the error for the next call.
+   */
+  private failInput(kept: number, error: unknown): number {
+    if (kept === 0) throw error;
+    this.leftover.hold(error, []);
+    return kept;
   }
 
   /** After a sieve: stop when `max` are kept or something is held, else pull again. */

@@ -211,7 +211,7 @@ function slotCountMismatch(kind: string, expected: number, got: number): Invalid
   return invalidArgument(
     `Restoring ${kind}`,
     `a saved state with ${expected} cycle slots`,
-    `${got}`,
+    got,
     "The state was saved with a different cycleLength; restore it into a dataset built the same way.",
   );
 }
