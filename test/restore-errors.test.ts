@@ -146,3 +146,36 @@ describe("restoring something that is not a state", () => {
     );
   });
 });
+
+describe("restoring into a pipeline whose parameters differ", () => {
+  it("rejects a zip of a different record with both key lists", async () => {
+    const state = await savedAt(Dataset.zip({ x: Dataset.range(5), y: Dataset.range(5) }), 2);
+    await expect(Dataset.zip({ x: Dataset.range(5), z: Dataset.range(5) }).iterator().restore(state)).rejects.toThrow(
+      /Cannot restore Zip: it zips the record \{x, z\}, the saved state zips the record \{x, y\}\./,
+    );
+    await expect(Dataset.zip([Dataset.range(5), Dataset.range(5)]).iterator().restore(state)).rejects.toThrow(
+      /it zips an array of datasets, the saved state zips the record \{x, y\}/,
+    );
+  });
+
+  it("continues under the new parameters and warns, naming both pipelines", async () => {
+    const state = await savedAt(Dataset.range(20).batch(4).take(3), 1);
+    const warnings: Error[] = [];
+    const listen = (w: Error): void => {
+      warnings.push(w);
+    };
+    process.on("warning", listen);
+    try {
+      const out = await drain(Dataset.range(20).batch(5).take(3).iterator({ state }));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(out).toEqual([
+        [4, 5, 6, 7, 8],
+        [9, 10, 11, 12, 13],
+      ]);
+      const warning = warnings.find((w) => (w as { code?: string }).code === "CHECKPIPE_PIPELINE_CHANGED");
+      expect(warning?.message).toMatch(/saved from "Range -> Batch\(4\) -> Take\(3\)" into "Range -> Batch\(5\) -> Take\(3\)"/);
+    } finally {
+      process.off("warning", listen);
+    }
+  });
+});

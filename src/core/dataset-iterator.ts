@@ -15,6 +15,7 @@ import {
   type Pull,
   type SaveContext,
 } from "./iterator.js";
+import { randomSeed } from "./rng.js";
 import { ITERATOR_STATE_FORMAT, ITERATOR_STATE_VERSION, type IteratorState, type OpState } from "./state.js";
 
 const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
@@ -51,9 +52,12 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
   private broken: unknown = null;
   private warned = false;
 
+  /** Where unseeded random ops derive their seeds from; saved with the state. */
+  private seed = randomSeed();
+
   /** Use `dataset.iterator()`. */
   constructor(private readonly node: DatasetNode<T>, options: IteratorOptions = {}) {
-    this.root = node.makeIterator(newContext());
+    this.root = node.makeIterator(this.newContext());
     if (options.state !== undefined) void this.restore(options.state).catch(() => undefined);
   }
 
@@ -157,7 +161,7 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
   private async saveNow(): Promise<IteratorState> {
     if (this.broken !== null) throw this.broken;
     const pipeline = this.node.describe();
-    const envelope = { format: ITERATOR_STATE_FORMAT, version: ITERATOR_STATE_VERSION, pipeline };
+    const envelope = { format: ITERATOR_STATE_FORMAT, version: ITERATOR_STATE_VERSION, pipeline, seed: this.seed };
     if (this.ended) return { ...envelope, ended: true, root: null };
     if (this.root === null || this.closed) {
       throw new FailedPreconditionError(
@@ -174,17 +178,30 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
     this.broken = null;
     this.closed = false;
     this.ended = state.ended;
+    if (typeof state.seed === "number") this.seed = state.seed;
     if (state.ended) return;
-    const root = this.node.makeIterator(newContext());
+    const root = this.node.makeIterator(this.newContext());
     this.root = root;
     try {
       await root.restore(state.root as OpState);
+      if (state.pipeline !== pipeline) {
+        process.emitWarning(
+          `Restored a state saved from ${describeValue(state.pipeline)} into ${JSON.stringify(pipeline)}: the ops match ` +
+            `but their parameters differ, so the iteration continues under the new parameters. If that is not ` +
+            `what you meant, restore into a dataset built exactly as the one that saved.`,
+          { code: "CHECKPIPE_PIPELINE_CHANGED" },
+        );
+      }
     } catch (error) {
       this.broken = error instanceof InvalidArgumentError ? withPipelines(error, pipeline, state.pipeline) : error;
       this.root = null;
       await root.close().catch(() => undefined);
       throw this.broken;
     }
+  }
+
+  private newContext(): IteratorContext {
+    return { root: this.node, seed: this.seed, epoch: [], seeds: new Map() };
   }
 
   private saveContext(): SaveContext {
@@ -212,9 +229,6 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
   }
 }
 
-function newContext(): IteratorContext {
-  return { epoch: [], seeds: new Map() };
-}
 
 function checkEnvelope(state: unknown, pipeline: string): asserts state is IteratorState {
   const s = state as Partial<Record<string, unknown>> | null;

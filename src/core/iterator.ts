@@ -45,6 +45,10 @@ export interface SaveContext {
 
 /** Passed down when iterators are made; one per top-level iterator. */
 export interface IteratorContext {
+  /** The top-level iterator's pipeline: where ops without a seed of their own find their place. */
+  readonly root: DatasetNode<unknown>;
+  /** The top-level iterator's random seed (saved in its state): unseeded shuffles derive theirs from it. */
+  readonly seed: number;
   /** The epoch of each enclosing `repeat`, outermost first: shuffles derive their order from it. */
   readonly epoch: readonly number[];
   /** Seeds restored from saved state, by the dataset node they belong to. */
@@ -75,6 +79,8 @@ export interface OpIterator<T> {
 export interface DatasetNode<T> {
   /** How the op names itself in a pipeline description, e.g. `"Shuffle(100)"`. */
   readonly label: string;
+  /** The datasets this op reads (not those a function makes while iterating). */
+  readonly inputs: readonly DatasetNode<unknown>[];
   /** The whole pipeline up to this op, e.g. `"Range -> Shuffle(100)"`. */
   describe(): string;
   /** How many elements one iteration yields: a count, `Infinity`, or null when unknown. */
@@ -90,6 +96,10 @@ export abstract class UnaryNode<I, O> implements DatasetNode<O> {
   abstract readonly label: string;
 
   constructor(readonly input: DatasetNode<I>) {}
+
+  get inputs(): readonly DatasetNode<unknown>[] {
+    return [this.input];
+  }
 
   describe(): string {
     return `${this.input.describe()} -> ${this.label}`;
@@ -109,6 +119,7 @@ export abstract class UnaryNode<I, O> implements DatasetNode<O> {
 /** A source: no inputs, no options of its own. */
 export abstract class SourceNode<T> implements DatasetNode<T> {
   abstract readonly label: string;
+  readonly inputs: readonly DatasetNode<unknown>[] = [];
 
   describe(): string {
     return this.label;
@@ -156,6 +167,21 @@ function pushOne<T>(out: T[], value: T | End): number {
   if (value === END) return 0;
   out.push(value);
   return 1;
+}
+
+/**
+ * Where `node` stands in the pipeline `root` (depth first, inputs in order), or -1 when it is
+ * not part of it (a dataset made by a function while iterating).
+ */
+export function nodeOrdinal(root: DatasetNode<unknown>, node: DatasetNode<unknown>): number {
+  let ordinal = 0;
+  const stack: DatasetNode<unknown>[] = [root];
+  for (let current = stack.pop(); current !== undefined; current = stack.pop()) {
+    if (current === node) return ordinal;
+    ordinal++;
+    for (let i = current.inputs.length - 1; i >= 0; i--) stack.push(current.inputs[i] as DatasetNode<unknown>);
+  }
+  return -1;
 }
 
 /** True for a Promise or any other thenable. */

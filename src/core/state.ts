@@ -35,6 +35,8 @@ export interface IteratorState {
   readonly version: number;
   /** The pipeline that saved it, e.g. `"Range -> Shuffle(100) -> Batch(32)"`. */
   readonly pipeline: string;
+  /** The iterator's random seed: unseeded shuffles derive their orders from it. */
+  readonly seed?: number;
   /** True when the iterator had reached its end: a restored iterator yields nothing. */
   readonly ended: boolean;
   /** The last op's state (which holds its inputs' states), or null when ended. */

@@ -15,6 +15,10 @@ export class ConcatenateNode<T> implements DatasetNode<T> {
     this.label = `${KIND}(${second.describe()})`;
   }
 
+  get inputs(): readonly DatasetNode<unknown>[] {
+    return [this.first, this.second];
+  }
+
   describe(): string {
     return `${this.first.describe()} -> ${this.label}`;
   }

@@ -57,6 +57,10 @@ export class InterleaveNode<T, U> implements DatasetNode<U> {
         : `${INTERLEAVE}(cycleLength=${this.cycleLength}, blockLength=${this.blockLength})`;
   }
 
+  get inputs(): readonly DatasetNode<unknown>[] {
+    return [this.input];
+  }
+
   describe(): string {
     return `${this.input.describe()} -> ${this.label}`;
   }

@@ -83,6 +83,7 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
       () => undefined,
       () => {
         this.inflight = null;
+        this.wake();
       },
     );
     return landed;
@@ -111,6 +112,7 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
     this.inflight = null;
     if (ended) this.inputEnded = true;
     else this.schedule();
+    this.wake();
   }
 
   /** Waits for the pull in flight to land, then takes the next element. */

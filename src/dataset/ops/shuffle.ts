@@ -1,4 +1,4 @@
-import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, UnaryNode, nodeOrdinal, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { Rng, deriveSeed, randomSeed } from "../../core/rng.js";
 import { decodeValues, encodeValues, expectState, stateArray, stateBoolean, stateChild, stateNumber, type OpState } from "../../core/state.js";
 import { invalidArgument } from "../../errors.js";
@@ -9,7 +9,10 @@ const VERSION = 1;
 
 /** Options of `dataset.shuffle`. */
 export interface ShuffleOptions {
-  /** Seed of the order; without one a random seed is drawn (and saved with the state). */
+  /**
+   * Seed of the order. Without one, each iterator shuffles in its own random order, derived
+   * from the iterator's seed (saved with its state, so a restored iterator continues it).
+   */
   readonly seed?: number;
   /**
    * Give each epoch of an enclosing `repeat` its own order (default true). The orders are
@@ -25,7 +28,8 @@ export interface ShuffleOptions {
  */
 export class ShuffleNode<T> extends UnaryNode<T, T> {
   readonly label: string;
-  readonly seed: number;
+  /** The seed given, or null: then it derives from the top-level iterator's seed and this op's place. */
+  readonly seed: number | null;
   private readonly reshuffle: boolean;
 
   constructor(
@@ -44,13 +48,20 @@ export class ShuffleNode<T> extends UnaryNode<T, T> {
     if (options.seed !== undefined && (typeof options.seed !== "number" || !Number.isInteger(options.seed))) {
       throw invalidArgument("shuffle(bufferSize, { seed })", "an integer", options.seed, "Pass an integer seed, e.g. { seed: 42 }, or none.");
     }
-    this.seed = options.seed ?? randomSeed();
+    this.seed = options.seed ?? null;
     this.reshuffle = options.reshuffleEachIteration ?? true;
     this.label = `${KIND}(${bufferSize})`;
   }
 
+  private derivedSeed(ctx: IteratorContext): number {
+    const ordinal = nodeOrdinal(ctx.root, this);
+    const seed = ordinal < 0 ? randomSeed() : deriveSeed(ctx.seed, ordinal);
+    ctx.seeds.set(this, seed);
+    return seed;
+  }
+
   makeIterator(ctx: IteratorContext): OpIterator<T> {
-    const base = ctx.seeds.get(this) ?? this.seed;
+    const base = ctx.seeds.get(this) ?? this.seed ?? this.derivedSeed(ctx);
     const epoch = this.reshuffle ? ctx.epoch : [];
     return new ShuffleIterator(this.input.makeIterator(ctx), this.bufferSize, base, Rng.fromSeed(deriveSeed(base, ...epoch)), (seed) =>
       ctx.seeds.set(this, seed),

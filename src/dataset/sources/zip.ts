@@ -14,7 +14,7 @@ export class ZipNode<T> implements DatasetNode<T> {
 
   /** `keys` is null for the array form. */
   constructor(
-    private readonly inputs: readonly DatasetNode<unknown>[],
+    readonly inputs: readonly DatasetNode<unknown>[],
     private readonly keys: readonly string[] | null,
   ) {
     if (inputs.length === 0) {
@@ -51,6 +51,10 @@ export class ZipNode<T> implements DatasetNode<T> {
       this.keys,
     );
   }
+}
+
+function describeKeys(keys: readonly string[] | null): string {
+  return keys === null ? "an array of datasets" : `the record {${keys.join(", ")}}`;
 }
 
 class ZipIterator<T> implements OpIterator<T> {
@@ -95,11 +99,20 @@ class ZipIterator<T> implements OpIterator<T> {
 
   async save(ctx: SaveContext): Promise<OpState> {
     const inputs = this.ended ? [] : await Promise.all(this.inputs.map((input) => input.save(ctx)));
-    return { kind: KIND, version: VERSION, ended: this.ended, inputs };
+    return { kind: KIND, version: VERSION, keys: this.keys === null ? null : [...this.keys], ended: this.ended, inputs };
   }
 
   async restore(state: OpState): Promise<void> {
     const s = expectState(state, KIND, VERSION);
+    // States written before zip saved its keys have none: nothing to compare then.
+    const keys = s["keys"];
+    if (keys !== undefined && JSON.stringify(keys) !== JSON.stringify(this.keys)) {
+      throw new InvalidArgumentError(
+        `Cannot restore ${KIND}: it zips ${describeKeys(this.keys)}, the saved state zips ${describeKeys(keys as string[] | null)}. ` +
+          `Restore into a dataset built the same way.`,
+        { expected: describeKeys(this.keys), received: describeKeys(keys as string[] | null) },
+      );
+    }
     this.ended = stateBoolean(s, "ended");
     if (this.ended) return;
     const inputs = stateArray(s, "inputs");
