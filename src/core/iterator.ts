@@ -192,18 +192,6 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/**
- * A user function's result as a {@link Pull}: native Promises pass through, other thenables
- * are adopted so downstream ops see a native Promise.
- */
-export function asPull<T>(value: T | PromiseLike<T>): T | Promise<T> {
-  if (value instanceof Promise) return value;
-  if (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function") {
-    return Promise.resolve(value);
-  }
-  return value as T;
-}
-
 /** Encodes an error held in a saved buffer so it is raised again, at its place, after restore. */
 export function encodeError(error: unknown): JsonValue {
   if (error instanceof Error) {

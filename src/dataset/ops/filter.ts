@@ -1,4 +1,4 @@
-import { END, UnaryIterator, UnaryNode, isPromiseLike, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, UnaryNode, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { Leftover } from "../../core/leftover.js";
 import { expectState, stateChild, type OpState } from "../../core/state.js";
 import { requireFunction } from "../validate.js";
@@ -6,7 +6,7 @@ import { requireFunction } from "../validate.js";
 const KIND = "Filter";
 const VERSION = 1;
 
-/** A test applied to each element; it may return a Promise. */
+/** A test applied to each element; it may return a Promise of the answer (other thenables are not awaited). */
 export type Predicate<T> = (value: T) => unknown;
 
 /** `dataset.filter(predicate)`: the elements for which the predicate is truthy. */
@@ -47,19 +47,19 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
       if (value instanceof Promise) return value.then(this.resume);
       if (value === END) return END;
       const keep = this.predicate(value);
-      if (isPromiseLike(keep)) return this.testAfter(keep, value);
+      if (keep instanceof Promise) return this.testAfter(keep, value);
       if (keep) return value;
     }
   }
 
   private test(value: T): Pull<T> {
     const keep = this.predicate(value);
-    if (isPromiseLike(keep)) return this.testAfter(keep, value);
+    if (keep instanceof Promise) return this.testAfter(keep, value);
     return keep ? value : this.next();
   }
 
-  private testAfter(keep: PromiseLike<unknown>, value: T): Promise<T | End> {
-    return Promise.resolve(keep).then((k) => (k ? value : this.next()));
+  private testAfter(keep: Promise<unknown>, value: T): Promise<T | End> {
+    return keep.then((k) => (k ? value : this.next()));
   }
 
   nextMany(out: T[], max: number): number | Promise<number> {
@@ -120,7 +120,7 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
       } catch (error) {
         return this.fail(raw, kept, i, end, error);
       }
-      if (isPromiseLike(keep)) return this.sieveAfter(keep, raw, out, kept, i, end);
+      if (keep instanceof Promise) return this.sieveAfter(keep, raw, out, kept, i, end);
       if (keep) {
         out.push(value);
         kept++;
@@ -130,8 +130,8 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
   }
 
   // A continuation in its own method: a closure inside the loop would cost an allocation per element.
-  private sieveAfter(keep: PromiseLike<unknown>, raw: T[], out: T[], kept: number, i: number, end: number): Promise<number> {
-    return Promise.resolve(keep).then(
+  private sieveAfter(keep: Promise<unknown>, raw: T[], out: T[], kept: number, i: number, end: number): Promise<number> {
+    return keep.then(
       (k) => {
         if (!k) return this.sieve(raw, out, kept, i + 1, end);
         out.push(raw[i] as T);

@@ -1,4 +1,4 @@
-import { END, UnaryIterator, UnaryNode, asPull, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, UnaryNode, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { Leftover } from "../../core/leftover.js";
 import { expectState, stateChild, type OpState } from "../../core/state.js";
 import { requireFunction } from "../validate.js";
@@ -7,8 +7,11 @@ import { ParallelMapIterator } from "./parallel-map.js";
 const KIND = "Map";
 const VERSION = 1;
 
-/** A function applied to each element; it may return a Promise. */
-export type MapFn<T, U> = (value: T) => U | PromiseLike<U>;
+/**
+ * A function applied to each element. It may return a Promise (an `async` function does);
+ * other thenables are not awaited: wrap them in an `async` function.
+ */
+export type MapFn<T, U> = (value: T) => U | Promise<U>;
 
 /** `dataset.map(fn, { parallel })`. */
 export class MapNode<T, U> extends UnaryNode<T, U> {
@@ -33,7 +36,7 @@ export class MapNode<T, U> extends UnaryNode<T, U> {
 /** Applies the function one call at a time, in order; in bulk, over the input's bulk pulls. */
 class MapIterator<T, U> extends UnaryIterator<T, U> {
   private readonly leftover = new Leftover<T>();
-  private readonly apply = (value: T | End): Pull<U> => (value === END ? END : asPull(this.fn(value)));
+  private readonly apply = (value: T | End): Pull<U> => (value === END ? END : this.fn(value));
 
   constructor(
     input: OpIterator<T>,
@@ -43,11 +46,11 @@ class MapIterator<T, U> extends UnaryIterator<T, U> {
   }
 
   next(): Pull<U> {
-    if (!this.leftover.empty) return asPull(this.fn(this.leftover.take()));
+    if (!this.leftover.empty) return this.fn(this.leftover.take());
     const value = this.input.next();
     if (value instanceof Promise) return value.then(this.apply);
     if (value === END) return END;
-    return asPull(this.fn(value));
+    return this.fn(value);
   }
 
   nextMany(out: U[], max: number): number | Promise<number> {
@@ -64,7 +67,7 @@ class MapIterator<T, U> extends UnaryIterator<T, U> {
     for (let i = from; i < end; i++) {
       let result: U | Promise<U>;
       try {
-        result = asPull(fn(raw[i] as T));
+        result = fn(raw[i] as T);
       } catch (error) {
         return this.fail(raw, i, end, error);
       }

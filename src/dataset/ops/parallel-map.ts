@@ -1,4 +1,4 @@
-import { END, UnaryIterator, decodeError, encodeError, isPromiseLike, type End, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, decodeError, encodeError, type End, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { Queue } from "../../core/queue.js";
 import { decodeValue, encodeValue, expectState, stateArray, stateBoolean, stateChild, type JsonValue, type OpState } from "../../core/state.js";
 import type { MapFn } from "./map.js";
@@ -92,15 +92,15 @@ export class ParallelMapIterator<T, U> extends UnaryIterator<T, U> {
   }
 
   private start(value: T): Call<U> {
-    let result: U | PromiseLike<U>;
+    let result: U | Promise<U>;
     try {
       result = this.fn(value);
     } catch (error) {
       return failed(error);
     }
-    if (!isPromiseLike(result)) return { settled: true, ok: true, value: result, error: undefined, done: null };
+    if (!(result instanceof Promise)) return { settled: true, ok: true, value: result, error: undefined, done: null };
     const call: Call<U> = { settled: false, ok: false, value: undefined, error: undefined, done: null };
-    call.done = Promise.resolve(result).then(
+    call.done = result.then(
       (v) => {
         call.settled = true;
         call.ok = true;

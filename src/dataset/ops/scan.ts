@@ -1,4 +1,4 @@
-import { END, UnaryIterator, UnaryNode, asPull, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { decodeValue, encodeValue, expectState, stateChild, type JsonValue, type OpState } from "../../core/state.js";
 import { invalidArgument } from "../../errors.js";
 import { requireFunction } from "../validate.js";
@@ -7,7 +7,7 @@ const KIND = "Scan";
 const VERSION = 1;
 
 /** A scan step: from the running state and an element, the new state and the output. */
-export type ScanFn<S, T, U> = (state: S, value: T) => readonly [S, U] | PromiseLike<readonly [S, U]>;
+export type ScanFn<S, T, U> = (state: S, value: T) => readonly [S, U] | Promise<readonly [S, U]>;
 
 /** `dataset.scan(initialState, fn)`: like map, with a running state that is saved too. */
 export class ScanNode<S, T, U> extends UnaryNode<T, U> {
@@ -31,7 +31,7 @@ export class ScanNode<S, T, U> extends UnaryNode<T, U> {
 class ScanIterator<S, T, U> extends UnaryIterator<T, U> {
   private readonly step = (value: T | End): Pull<U> => {
     if (value === END) return END;
-    const result = asPull(this.fn(this.state, value));
+    const result = this.fn(this.state, value);
     return result instanceof Promise ? result.then(this.land) : this.land(result);
   };
   private readonly land = (result: readonly [S, U]): U => {
