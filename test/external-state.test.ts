@@ -36,6 +36,24 @@ function captureWarnings(): { readonly warnings: Error[]; stop(): void } {
   return { warnings, stop: () => process.off("warning", listener) };
 }
 
+/** Captures process warnings during each test of the enclosing describe block. */
+function captureWarningsInEachTest(): { readonly warnings: Error[] } {
+  let current: ReturnType<typeof captureWarnings> | null = null;
+  beforeEach(async () => {
+    await settle(); // warnings of earlier tests are delivered before this one listens
+    current = captureWarnings();
+  });
+  afterEach(async () => {
+    await settle();
+    current?.stop();
+  });
+  return {
+    get warnings(): Error[] {
+      return current?.warnings ?? [];
+    },
+  };
+}
+
 /** Lets process.emitWarning deliver (it emits on the next tick). */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -86,15 +104,7 @@ describe("fromGenerator under the default policy (fail)", () => {
 });
 
 describe('fromGenerator under "warn"', () => {
-  let capture: ReturnType<typeof captureWarnings>;
-  beforeEach(async () => {
-    await settle(); // warnings of earlier tests are delivered before this one listens
-    capture = captureWarnings();
-  });
-  afterEach(async () => {
-    await settle();
-    capture.stop();
-  });
+  const capture = captureWarningsInEachTest();
 
   it("saves, and emits one process warning with code CHECKPIPE_EXTERNAL_STATE naming FromGenerator", async () => {
     const it = fromGen(6).withOptions({ externalStatePolicy: "warn" }).iterator();
@@ -131,15 +141,7 @@ describe('fromGenerator under "warn"', () => {
 });
 
 describe('fromGenerator under "ignore"', () => {
-  let capture: ReturnType<typeof captureWarnings>;
-  beforeEach(async () => {
-    await settle(); // warnings of earlier tests are delivered before this one listens
-    capture = captureWarnings();
-  });
-  afterEach(async () => {
-    await settle();
-    capture.stop();
-  });
+  const capture = captureWarningsInEachTest();
 
   it("saves silently", async () => {
     const it = fromGen(6).withOptions({ externalStatePolicy: "ignore" }).iterator();
