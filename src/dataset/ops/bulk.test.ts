@@ -40,6 +40,9 @@ describe("bulk pulls (what batch uses)", () => {
     ["prefetch over errors", () => Dataset.range(100).map(throwsOn((x) => x % 9 === 4)).prefetch(5).ignoreErrors()],
     ["repeat, enumerate, unbatch", () => Dataset.range(10).repeat(3).enumerate().map(([i, x]) => i * 100 + x).batch(4).unbatch()],
     ["skip, take", () => Dataset.fromArray([...Array(50).keys()]).skip(5).take(33)],
+    ["shuffle", () => Dataset.range(100).shuffle(9, { seed: 4 })],
+    ["shuffle over an async input", () => Dataset.range(60).map(async (x) => x).shuffle(9, { seed: 4 })],
+    ["shuffle over input errors, then ignoreErrors", () => Dataset.range(100).map(throwsOn((x) => x % 9 === 4)).shuffle(7, { seed: 1 }).ignoreErrors()],
   ];
   for (const [name, build] of pipelines) {
     for (const size of [1, 3, 8, 32]) {

@@ -1,4 +1,5 @@
-import { END, UnaryIterator, UnaryNode, nodeOrdinal, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, UnaryNode, nodeOrdinal, pullMany, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { Leftover } from "../../core/leftover.js";
 import { Rng, deriveSeed, randomSeed } from "../../core/rng.js";
 import { decodeValues, encodeValues, expectState, stateArray, stateBoolean, stateChild, stateNumber, type OpState } from "../../core/state.js";
 import { invalidArgument } from "../../errors.js";
@@ -72,8 +73,10 @@ export class ShuffleNode<T> extends UnaryNode<T, T> {
 class ShuffleIterator<T> extends UnaryIterator<T, T> {
   private buffer: T[] = [];
   private inputEnded = false;
-  private readonly resume = (value: T | End): Pull<T> => {
-    this.accept(value);
+  /** An input error met by a bulk hand-out after it had handed out elements: raised next. */
+  private readonly leftover = new Leftover<T>();
+  private readonly refilled = (pulled: number): Pull<T> => {
+    if (pulled === 0) this.inputEnded = true;
     return this.next();
   };
 
@@ -88,12 +91,64 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
   }
 
   next(): Pull<T> {
+    if (!this.leftover.empty) this.leftover.take();
+    const refill = this.refill();
+    if (refill !== null) return refill.then(this.refilled);
+    return this.draw();
+  }
+
+  nextMany(out: T[], max: number): number | Promise<number> {
+    if (!this.leftover.empty) this.leftover.take();
+    return this.drawMany(out, max, 0);
+  }
+
+  private drawMany(out: T[], max: number, n: number): number | Promise<number> {
+    while (n < max) {
+      let refill: Promise<number> | null;
+      try {
+        refill = this.refill();
+      } catch (error) {
+        if (n === 0) throw error;
+        this.leftover.hold(error, []);
+        return n;
+      }
+      if (refill !== null) return this.drawManyAfter(refill, out, max, n);
+      const value = this.draw();
+      if (value === END) return n;
+      out.push(value);
+      n++;
+    }
+    return n;
+  }
+
+  private drawManyAfter(refill: Promise<number>, out: T[], max: number, n: number): Promise<number> {
+    return refill.then(
+      (pulled) => {
+        if (pulled === 0) this.inputEnded = true;
+        return this.drawMany(out, max, n);
+      },
+      (error: unknown) => {
+        if (n === 0) throw error;
+        this.leftover.hold(error, []);
+        return n;
+      },
+    );
+  }
+
+  /** Fills the buffer from the input; returns null when full (or the input ended), else a Promise of a pull. */
+  private refill(): Promise<number> | null {
     const buffer = this.buffer;
     while (!this.inputEnded && buffer.length < this.bufferSize) {
-      const value = this.input.next();
-      if (value instanceof Promise) return value.then(this.resume);
-      this.accept(value);
+      const pulled = pullMany(this.input, buffer, this.bufferSize - buffer.length);
+      if (pulled instanceof Promise) return pulled;
+      if (pulled === 0) this.inputEnded = true;
     }
+    return null;
+  }
+
+  /** Hands out a uniformly chosen buffered element, the last one taking its slot. */
+  private draw(): T | End {
+    const buffer = this.buffer;
     const n = buffer.length;
     if (n === 0) return END;
     const i = this.rng.int(n);
@@ -101,11 +156,6 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
     buffer[i] = buffer[n - 1] as T;
     buffer.pop();
     return out;
-  }
-
-  private accept(value: T | End): void {
-    if (value === END) this.inputEnded = true;
-    else this.buffer.push(value);
   }
 
   async save(ctx: SaveContext): Promise<OpState> {
@@ -116,6 +166,7 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
       rng: this.rng.state(),
       inputEnded: this.inputEnded,
       buffer: encodeValues(this.buffer, "shuffle buffer"),
+      ...this.leftover.save("shuffle element"),
       input: await this.input.save(ctx),
     };
   }
@@ -127,6 +178,7 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
     this.rng = Rng.fromState(s["rng"]);
     this.inputEnded = stateBoolean(s, "inputEnded");
     this.buffer = decodeValues(stateArray(s, "buffer")) as T[];
+    this.leftover.restore(s);
     await this.input.restore(stateChild(s, "input"));
   }
 }
