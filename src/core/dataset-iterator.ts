@@ -132,9 +132,9 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
     return Promise.resolve({ value: pulled, done: false });
   }
 
-  // Typed `unknown` in, so that DatasetIterator<T> stays covariant in T.
   private readonly pullLater = (): Promise<IteratorResult<T, undefined>> => this.pull();
 
+  // Typed `unknown` in, so that DatasetIterator<T> stays covariant in T.
   private readonly onPulled = (value: unknown): IteratorResult<T, undefined> | Promise<IteratorResult<T, undefined>> => {
     this.busy--;
     return value === END ? this.finish() : { value: value as T, done: false };
