@@ -25,7 +25,7 @@ export class RepeatNode<T> extends UnaryNode<T, T> {
   override cardinality(): number | null {
     const n = this.input.cardinality();
     if (n === 0 || this.count === 0) return 0;
-    if (n === null) return this.count === Infinity ? null : null;
+    if (n === null) return null;
     return n * this.count;
   }
 

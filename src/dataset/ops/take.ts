@@ -57,11 +57,11 @@ class TakeIterator<T> extends UnaryIterator<T, T> {
     const want = Math.min(max, this.count - this.taken);
     if (want <= 0) return 0;
     const pulled = pullMany(this.input, out, want);
-    if (pulled instanceof Promise) return pulled.then(this.count_);
-    return this.count_(pulled);
+    if (pulled instanceof Promise) return pulled.then(this.tally);
+    return this.tally(pulled);
   }
 
-  private readonly count_ = (n: number): number => {
+  private readonly tally = (n: number): number => {
     this.taken = n === 0 ? this.count : this.taken + n;
     return n;
   };
