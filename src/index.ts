@@ -26,6 +26,22 @@ export {
   type OpState,
 } from "./core/state.js";
 export {
+  parseExample,
+  serializeExample,
+  type ExampleFeature,
+  type ExampleRecord,
+  type ExampleSpec,
+  type FeatureDtype,
+  type FeatureDtypes,
+  type FeatureSpec,
+  type FixedLenFeature,
+  type ParsedExample,
+  type SerializableExample,
+  type SerializableFeature,
+  type VarLenFeature,
+} from "./formats/example.js";
+export { TFRecordWriter, type TFRecordCompression, type TFRecordWriterOptions } from "./formats/tfrecord-writer.js";
+export {
   AbortedError,
   CheckpipeError,
   DataLossError,
