@@ -13,6 +13,8 @@ export type { Predicate } from "./dataset/ops/filter.js";
 export type { ScanFn } from "./dataset/ops/scan.js";
 export type { ShuffleOptions } from "./dataset/ops/shuffle.js";
 export type { GeneratorFactory } from "./dataset/sources/from-generator.js";
+export type { TFRecordOptions } from "./dataset/sources/tfrecord.js";
+export type { RecordFileCompression } from "./dataset/sources/file-bytes.js";
 export { DatasetIterator, type IteratorOptions } from "./core/dataset-iterator.js";
 export type { DatasetNode, DatasetOptions, ExternalStatePolicy, OpIterator, Pull, SaveContext, IteratorContext } from "./core/iterator.js";
 export { END } from "./core/iterator.js";

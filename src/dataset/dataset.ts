@@ -27,6 +27,7 @@ import { WithOptionsNode } from "./ops/with-options.js";
 import { FromArrayNode } from "./sources/from-array.js";
 import { FromGeneratorNode, type GeneratorFactory } from "./sources/from-generator.js";
 import { RangeNode } from "./sources/range.js";
+import { tfrecordNode, type TFRecordOptions } from "./sources/tfrecord.js";
 import { ZipNode } from "./sources/zip.js";
 import { requireInteger, requireOptions } from "./validate.js";
 
@@ -127,6 +128,52 @@ export class Dataset<T> implements AsyncIterable<T> {
       return d.node;
     });
     return new Dataset(new ZipNode(nodes, keys));
+  }
+
+  /**
+   * The records of TFRecord files (TensorFlow's `tf.data.TFRecordDataset`), each a
+   * `Uint8Array`, file after file. Files are streamed with large buffered reads, so memory
+   * stays bounded however large they are. Both CRCs of every record are verified by default.
+   *
+   * The saved state is the file index and the byte offset of the next record: restoring seeks
+   * there, at a cost that does not grow with the offset. Compressed files cannot seek:
+   * restoring decompresses the current file from its start up to the offset (earlier files
+   * are not read again).
+   *
+   * A data CRC mismatch raises a `DataLossError` for that record only; after `ignoreErrors()`
+   * reading goes on with the next record. A bad length or a truncated record spoils the rest
+   * of its file: the error is raised once, and reading goes on with the next file.
+   *
+   * @param files A path, an array of paths, or a Dataset of paths (read one after another,
+   *   as `files.flatMap((f) => Dataset.tfrecord(f, options))`).
+   * @param options `compression`: `"none"` (default), `"gzip"` or `"zlib"`; `verifyCrc`:
+   *   check the masked CRC32C of each length and data (default true).
+   * @throws {InvalidArgumentError} for a path that is not a non-empty string, an unknown
+   *   compression or a non-boolean `verifyCrc`; while iterating, for a path that is a directory.
+   * @throws {NotFoundError} while iterating, for a missing file, naming it.
+   * @throws {DataLossError} while iterating, for a CRC mismatch or a truncated record, naming
+   *   the file and the record's byte offset.
+   * @example
+   * const examples = Dataset.tfrecord(["train-0.tfrecord", "train-1.tfrecord"], { compression: "gzip" })
+   *   .map((bytes) => parseExample(bytes, spec));
+   * @example
+   * Dataset.fromArray(paths).interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 })
+   */
+  static tfrecord(files: string | readonly string[] | Dataset<string>, options?: TFRecordOptions): Dataset<Uint8Array> {
+    const opts = requireOptions("Dataset.tfrecord(files, options)", options);
+    if (files instanceof Dataset) {
+      tfrecordNode([], opts); // checks the options now, not per file
+      return files.flatMap((file) => Dataset.tfrecord(file, opts));
+    }
+    if (typeof files !== "string" && !Array.isArray(files)) {
+      throw invalidArgument(
+        "Dataset.tfrecord(files)",
+        "a path, an array of paths, or a Dataset of paths",
+        files,
+        'Pass e.g. "data/train.tfrecord" or ["a.tfrecord", "b.tfrecord"].',
+      );
+    }
+    return new Dataset(tfrecordNode(typeof files === "string" ? [files] : (files as readonly unknown[]), opts));
   }
 
   // ---- transformations -----------------------------------------------------------------------
@@ -315,10 +362,19 @@ export class Dataset<T> implements AsyncIterable<T> {
     return this.iterator();
   }
 
-  /** Every element of one full iteration, in an array. */
+  /**
+   * Every element of one full iteration, in an array. When an element fails, the iterator is
+   * closed (its files released) before the error is thrown.
+   */
   async toArray(): Promise<T[]> {
     const out: T[] = [];
-    for await (const value of this) out.push(value);
+    const it = this.iterator();
+    try {
+      for (let r = await it.next(); r.done !== true; r = await it.next()) out.push(r.value);
+    } catch (error) {
+      await it.close().catch(() => undefined);
+      throw error;
+    }
     return out;
   }
 

@@ -1,0 +1,296 @@
+/**
+ * The reader of "files of records" that every file source shares (TFRecord now; text lines,
+ * JSONL and CSV next): large buffered reads, records decoded synchronously while the buffer
+ * holds them, and a state of (file index, byte offset) that restore seeks to.
+ *
+ * @module
+ */
+import { END, SourceNode, type OpIterator, type Pull } from "../../core/iterator.js";
+import { expectState, stateNumber, type OpState } from "../../core/state.js";
+import { InvalidArgumentError } from "../../errors.js";
+import { openByteSource, type ByteSource, type RecordFileCompression } from "./file-bytes.js";
+
+/** Where the bytes being decoded come from: for error messages, and whether more can come. */
+export interface RecordContext {
+  /** The file, named in errors. */
+  readonly source: string;
+  /** The byte offset in the file (decompressed) of the record that starts at `offset`. */
+  readonly position: number;
+  /** True when the buffer holds every remaining byte of the file: no more will come. */
+  readonly atEnd: boolean;
+}
+
+/**
+ * One decoded record: its value, or an error confined to it (a bad record whose extent is
+ * known, so reading can go on after it); `end` is where the next record starts in the buffer.
+ */
+export type RecordResult<T> = { readonly value: T; readonly end: number } | { readonly error: Error; readonly end: number };
+
+/** How the records of a file are framed and decoded. */
+export interface RecordFormat<T> {
+  /** The format's name: the op's label and the `kind` of its saved state, e.g. `"TFRecord"`. */
+  readonly name: string;
+  /**
+   * Decodes the record that starts at `offset` in `buffer` (which ends where the bytes read so
+   * far end). Returns null when more bytes are needed; at the end of the file (`atEnd`) null
+   * means the leftover bytes hold no record and are ignored. The value must not alias
+   * `buffer`, which is reused. Throws when nothing more of the file can be trusted: the error
+   * is raised once and reading goes on with the next file.
+   */
+  decode(buffer: Uint8Array, offset: number, ctx: RecordContext): RecordResult<T> | null;
+}
+
+/** The first read buffer, in bytes; it grows only for a record larger than it. */
+export const READ_BUFFER_BYTES = 1 << 20;
+const VERSION = 1;
+
+/** Returned by `step()` when bytes must be read (or a file opened or closed) first. */
+const NEED = Symbol("need bytes");
+/** Returned by `step()` in bulk pulls instead of raising an error after some elements. */
+const STOP = Symbol("stop before an error");
+
+/**
+ * A source reading the records of `files` in order. Its state is `{ fileIndex, offset }`:
+ * the file of the next record and that record's byte offset in it.
+ *
+ * Restoring a plain file seeks to the offset at no cost. A compressed file cannot seek:
+ * restoring it decompresses the current file from its start and discards the bytes before
+ * the offset, a cost that grows with the offset (within the current file only).
+ */
+export class RecordFileNode<T> extends SourceNode<T> {
+  readonly label: string;
+  private readonly files: readonly string[];
+
+  constructor(
+    files: readonly string[],
+    private readonly format: RecordFormat<T>,
+    private readonly compression: RecordFileCompression,
+  ) {
+    super();
+    this.files = [...files];
+    this.label = format.name;
+  }
+
+  cardinality(): null {
+    return null;
+  }
+
+  makeIterator(): OpIterator<T> {
+    return new RecordFileIterator(this.files, this.format, this.compression);
+  }
+}
+
+class RecordFileIterator<T> implements OpIterator<T> {
+  /** The file being read, `files.length` at the end. */
+  private fileIndex = 0;
+  /** The byte offset in that file of `buffer[start]`, the next record. */
+  private offset = 0;
+  private source: ByteSource | null = null;
+  /** True when `source` has no more bytes: the buffer holds the rest of the file. */
+  private eof = false;
+  private buffer = new Uint8Array(0);
+  /** `buffer` up to the last byte read: what the format decodes. */
+  private view = this.buffer;
+  private start = 0;
+  /** Closes of files left behind, awaited before the end is reported and by close(). */
+  private closing: Promise<void> | null = null;
+  /** The read or open under way, awaited by close() and restore(). */
+  private pending: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly files: readonly string[],
+    private readonly format: RecordFormat<T>,
+    private readonly compression: RecordFileCompression,
+  ) {}
+
+  next(): Pull<T> {
+    const result = this.step(true);
+    return result === NEED ? this.nextAsync() : (result as T | typeof END);
+  }
+
+  nextMany(out: T[], max: number): number | Promise<number> {
+    const count = this.pullSync(out, max);
+    return count === NEED ? this.nextManyAsync(out, max) : count;
+  }
+
+  async save(): Promise<OpState> {
+    return { kind: this.format.name, version: VERSION, fileIndex: this.fileIndex, offset: this.offset };
+  }
+
+  async restore(state: OpState): Promise<void> {
+    const checked = expectState(state, this.format.name, VERSION);
+    const fileIndex = stateNumber(checked, "fileIndex");
+    const offset = stateNumber(checked, "offset");
+    if (fileIndex < 0 || fileIndex > this.files.length || offset < 0) {
+      throw new InvalidArgumentError(
+        `Cannot restore ${this.format.name}: its saved state points at file ${fileIndex}, byte ${offset}, and this ` +
+          `dataset reads ${this.files.length} file(s). Restore into a dataset built from the same files.`,
+        { expected: `a file index from 0 to ${this.files.length} and an offset ≥ 0`, received: `${fileIndex}, ${offset}` },
+      );
+    }
+    await this.settle();
+    this.retire();
+    const closing = this.closing;
+    this.closing = null;
+    await closing;
+    this.fileIndex = fileIndex;
+    this.offset = offset;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.settle();
+    this.retire();
+    await this.closing;
+  }
+
+  /**
+   * Hands out the next record, the end, or NEED when bytes must come first. Raises a record's
+   * error only when `raise` is set; otherwise returns STOP and leaves the state as it was.
+   */
+  private step(raise: boolean): T | typeof END | typeof NEED | typeof STOP {
+    if (this.fileIndex >= this.files.length || this.closed) return this.closing === null ? END : NEED;
+    if (this.source === null) return NEED;
+    let result: RecordResult<T> | null;
+    try {
+      const ctx = { source: this.files[this.fileIndex] as string, position: this.offset, atEnd: this.eof };
+      result = this.format.decode(this.view, this.start, ctx);
+    } catch (error) {
+      if (!raise) return STOP;
+      this.nextFile();
+      throw error;
+    }
+    if (result === null) {
+      if (!this.eof) return NEED;
+      this.nextFile();
+      return NEED;
+    }
+    if ("error" in result) {
+      if (!raise) return STOP;
+      this.advance(result.end);
+      throw result.error;
+    }
+    this.advance(result.end);
+    return result.value;
+  }
+
+  private advance(end: number): void {
+    this.offset += end - this.start;
+    this.start = end;
+  }
+
+  private async nextAsync(): Promise<T | typeof END> {
+    for (;;) {
+      await this.fetch();
+      const result = this.step(true);
+      if (result !== NEED) return result as T | typeof END;
+    }
+  }
+
+  private async nextManyAsync(out: T[], max: number): Promise<number> {
+    for (;;) {
+      await this.fetch();
+      const count = this.pullSync(out, max);
+      if (count !== NEED) return count;
+    }
+  }
+
+  /** Appends what the buffer holds (up to `max`); NEED when it holds nothing yet. */
+  private pullSync(out: T[], max: number): number | typeof NEED {
+    let count = 0;
+    while (count < max) {
+      const result = this.step(count === 0);
+      if (result === NEED || result === STOP || result === END) {
+        if (result === NEED && count === 0) return NEED;
+        break;
+      }
+      out.push(result);
+      count++;
+    }
+    return count;
+  }
+
+  /** Makes progress for `step()`: waits for closes at the end, opens the next file, or reads. */
+  private fetch(): Promise<void> {
+    const work = this.fetchNow();
+    this.pending = work;
+    return work.finally(() => {
+      if (this.pending === work) this.pending = null;
+    });
+  }
+
+  private async fetchNow(): Promise<void> {
+    if (this.fileIndex >= this.files.length || this.closed) {
+      const closing = this.closing;
+      this.closing = null;
+      await closing;
+      return;
+    }
+    if (this.source === null) {
+      const path = this.files[this.fileIndex] as string;
+      try {
+        this.source = await openByteSource(this.format.name, path, this.compression, this.offset);
+      } catch (error) {
+        this.nextFile();
+        throw error;
+      }
+      this.eof = false;
+      this.start = 0;
+      this.view = this.buffer.subarray(0, 0);
+      return;
+    }
+    await this.fill(this.source);
+  }
+
+  /** Reads more of the file behind what the buffer holds, growing it only for a record larger than it. */
+  private async fill(source: ByteSource): Promise<void> {
+    let length = this.view.length - this.start;
+    if (this.start > 0) {
+      this.buffer.copyWithin(0, this.start, this.view.length);
+      this.start = 0;
+    }
+    if (length === this.buffer.length) {
+      const grown = new Uint8Array(Math.max(READ_BUFFER_BYTES, this.buffer.length * 2));
+      grown.set(this.buffer.subarray(0, length));
+      this.buffer = grown;
+    }
+    this.view = this.buffer.subarray(0, length);
+    let read: number;
+    try {
+      read = await source.read(this.buffer, length, this.buffer.length - length);
+    } catch (error) {
+      this.nextFile();
+      throw error;
+    }
+    if (source !== this.source) return; // closed or restored meanwhile
+    if (read === 0) this.eof = true;
+    length += read;
+    this.view = this.buffer.subarray(0, length);
+  }
+
+  /** Leaves the current file (at its end, or after an error that spoils the rest of it). */
+  private nextFile(): void {
+    this.retire();
+    this.fileIndex++;
+    this.offset = 0;
+  }
+
+  /** Closes the current file in the background and forgets the buffered bytes. */
+  private retire(): void {
+    const source = this.source;
+    this.source = null;
+    this.eof = false;
+    this.start = 0;
+    this.view = this.buffer.subarray(0, 0);
+    if (source === null) return;
+    const closing = source.close();
+    const before = this.closing;
+    this.closing = before === null ? closing : Promise.all([before, closing]).then(() => undefined);
+  }
+
+  /** Waits for the read or open under way (its outcome belongs to the pull that started it). */
+  private async settle(): Promise<void> {
+    await this.pending?.catch(() => undefined);
+  }
+}
