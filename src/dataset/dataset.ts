@@ -26,8 +26,12 @@ import { UnbatchNode } from "./ops/unbatch.js";
 import { WithOptionsNode } from "./ops/with-options.js";
 import { FromArrayNode } from "./sources/from-array.js";
 import { FromGeneratorNode, type GeneratorFactory } from "./sources/from-generator.js";
+import { ListFilesNode, type ListFilesOptions } from "./sources/list-files.js";
 import { RangeNode } from "./sources/range.js";
 import { tfrecordNode, type TFRecordOptions } from "./sources/tfrecord.js";
+import { csvNode, type CsvOptions, type CsvRow, type CsvValue } from "./sources/csv.js";
+import { jsonlNode, type JsonlOptions } from "./sources/jsonl.js";
+import { textLinesNode, type TextFileOptions } from "./sources/text-lines.js";
 import { ZipNode } from "./sources/zip.js";
 import { requireInteger, requireOptions } from "./validate.js";
 
@@ -131,6 +135,32 @@ export class Dataset<T> implements AsyncIterable<T> {
   }
 
   /**
+   * The paths of the files matching a glob pattern (tf.data's `Dataset.list_files`), sorted
+   * by code unit so the order is the same on every machine; with `shuffle: true`, in an order
+   * shuffled by `seed`. Relative patterns give paths relative to the working directory,
+   * absolute patterns absolute paths; directories never match.
+   *
+   * The files are listed when iteration starts (at the first `next()`), not when the dataset
+   * is made, and the list is saved with the iterator's state: a restored iterator goes on
+   * through exactly the files the saving one listed, even if files were added or removed
+   * since. A state saved before the first `next()` holds no list; that iterator lists anew.
+   *
+   * @param pattern A glob (`*`, `?`, `**`, `{a,b}`, `[0-9]`), e.g. `"data/*.tfrecord"` or
+   *   `"data/**\/part-*"`, or an array of globs: the union of their matches, each file once.
+   * @param options `shuffle`: shuffle the sorted list (default false); `seed`: an integer, for
+   *   a reproducible shuffle (without it, the order derives from the iterator's seed).
+   * @throws {InvalidArgumentError} for an empty or non-string pattern, a non-boolean `shuffle`
+   *   or a non-integer `seed`.
+   * @throws {NotFoundError} while iterating, when no file matches, naming the pattern.
+   * @example
+   * Dataset.listFiles("data/*.tfrecord", { shuffle: true, seed: 7 })
+   *   .interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 })
+   */
+  static listFiles(pattern: string | readonly string[], options?: ListFilesOptions): Dataset<string> {
+    return new Dataset(new ListFilesNode(pattern, requireOptions("Dataset.listFiles(pattern, options)", options)));
+  }
+
+  /**
    * The records of TFRecord files (TensorFlow's `tf.data.TFRecordDataset`), each a
    * `Uint8Array`, file after file. Files are streamed with large buffered reads, so memory
    * stays bounded however large they are. Both CRCs of every record are verified by default.
@@ -174,6 +204,98 @@ export class Dataset<T> implements AsyncIterable<T> {
       );
     }
     return new Dataset(tfrecordNode(typeof files === "string" ? [files] : (files as readonly unknown[]), opts));
+  }
+
+  /**
+   * Reads the lines of UTF-8 text files, file after file: each line without its `\n` or
+   * `\r\n`. A last line without a newline is a line; an empty file yields nothing. Malformed
+   * UTF-8 becomes U+FFFD. Files are streamed with large buffered reads.
+   *
+   * The saved state is the file index, the byte offset and the line number of the next line:
+   * restoring seeks there (a compressed file is decompressed from its start up to the offset).
+   *
+   * @param files A path, an array of paths, or a Dataset of paths (read one after another).
+   * @param options `compression`: `"none"` (default), `"gzip"` or `"zlib"`.
+   * @throws {InvalidArgumentError} for a path that is not a non-empty string or an unknown
+   *   compression; while iterating, for a path that is a directory.
+   * @throws {NotFoundError} while iterating, for a missing file, naming it.
+   * @example
+   * const lines = Dataset.textLines(["a.txt", "b.txt"]).filter((line) => line !== "");
+   */
+  static textLines(files: string | readonly string[] | Dataset<string>, options?: TextFileOptions): Dataset<string> {
+    const opts = requireOptions("Dataset.textLines(files, options)", options);
+    return Dataset.textFiles("Dataset.textLines", files, () => textLinesNode([], opts), (f) => new Dataset(textLinesNode(f, opts)));
+  }
+
+  /**
+   * Reads JSON Lines files: one JSON value per line (blank lines and a UTF-8 byte order mark
+   * are skipped), file after file. `T` is what you promise the values are; nothing checks it.
+   *
+   * A line that is not JSON raises an `InvalidArgumentError` (as tf.data does for malformed
+   * text input) naming the file and the 1-based line number, for that line only: after
+   * `ignoreErrors()` reading goes on with the next line. The saved state is the file index,
+   * byte offset and line number of the next line, so line numbers stay right after a restore.
+   *
+   * @param files A path, an array of paths, or a Dataset of paths.
+   * @param options `compression`: `"none"` (default), `"gzip"` or `"zlib"`.
+   * @throws {InvalidArgumentError} for a bad path or compression; while iterating, for a
+   *   malformed line (`JSONL file "x.jsonl", line 7: expected one JSON value; …`).
+   * @throws {NotFoundError} while iterating, for a missing file, naming it.
+   * @example
+   * const events = Dataset.jsonl<{ user: string; ms: number }>("events.jsonl").ignoreErrors().batch(128);
+   */
+  static jsonl<T = unknown>(files: string | readonly string[] | Dataset<string>, options?: JsonlOptions): Dataset<T> {
+    const opts = requireOptions("Dataset.jsonl(files, options)", options);
+    return Dataset.textFiles("Dataset.jsonl", files, () => jsonlNode([], opts), (f) => new Dataset(jsonlNode(f, opts) as DatasetNode<T>));
+  }
+
+  /**
+   * Reads RFC 4180 CSV files: fields separated by `delimiter` (default `","`), quoted fields
+   * with `""` for a quote and line ends inside quotes, rows ended by `\n` or `\r\n`; empty
+   * lines and a UTF-8 byte order mark are skipped. With `header: true` (the first row of each file) or `columnNames`, each
+   * row is a record by column name; otherwise an array. `selectCols` picks columns (names or
+   * 0-based indices) in the order given.
+   *
+   * Fields are strings unless `columns` gives a type, like tf.data's `record_defaults`:
+   * `{ type: "number" | "int" | "boolean" | "string", default? }`. An empty field takes the
+   * default; without one the column is required.
+   *
+   * Every row must have as many fields as the header, the names, or (without names) the first
+   * row of its file. A row with the wrong count, a required field left empty or a field not of
+   * its type raises an `InvalidArgumentError` naming the file, the line the row starts on and
+   * the counts or column, for that row only (`ignoreErrors()` skips exactly it).
+   *
+   * @param files A path, an array of paths, or a Dataset of paths.
+   * @param options See {@link CsvOptions}; `compression` as for `textLines`.
+   * @throws {InvalidArgumentError} for bad options; while iterating, for a bad row
+   *   (`CSV file "a.csv", line 4: expected 3 fields; got 2. …`) or a selected or typed column
+   *   the file does not have.
+   * @throws {NotFoundError} while iterating, for a missing file, naming it.
+   * @example
+   * const rows = Dataset.csv("iris.csv", {
+   *   header: true,
+   *   selectCols: ["sepal_length", "species"],
+   *   columns: { sepal_length: { type: "number", default: 0 } },
+   * }); // Dataset of { sepal_length: number, species: string } (typed as Record<string, CsvValue>)
+   */
+  static csv(files: string | readonly string[] | Dataset<string>, options: CsvOptions & ({ readonly header: true } | { readonly columnNames: readonly string[] })): Dataset<Record<string, CsvValue>>;
+  static csv(files: string | readonly string[] | Dataset<string>, options?: CsvOptions & { readonly header?: false; readonly columnNames?: undefined }): Dataset<CsvValue[]>;
+  static csv(files: string | readonly string[] | Dataset<string>, options?: CsvOptions): Dataset<CsvRow>;
+  static csv(files: string | readonly string[] | Dataset<string>, options?: CsvOptions): Dataset<CsvRow> {
+    const opts = requireOptions("Dataset.csv(files, options)", options);
+    return Dataset.textFiles("Dataset.csv", files, () => csvNode([], opts), (f) => new Dataset(csvNode(f, opts)));
+  }
+
+  /** What the text readers share: `files` as a path, paths or a Dataset of paths (options checked now). */
+  private static textFiles<T>(op: string, files: string | readonly string[] | Dataset<string>, check: () => unknown, read: (paths: readonly unknown[]) => Dataset<T>): Dataset<T> {
+    if (files instanceof Dataset) {
+      check();
+      return files.flatMap((file) => read([file]));
+    }
+    if (typeof files !== "string" && !Array.isArray(files)) {
+      throw invalidArgument(`${op}(files)`, "a path, an array of paths, or a Dataset of paths", files, `Pass e.g. "data/train.txt" or ["a.txt", "b.txt"].`);
+    }
+    return read(typeof files === "string" ? [files] : (files as readonly unknown[]));
   }
 
   // ---- transformations -----------------------------------------------------------------------

@@ -1,12 +1,13 @@
 /**
- * The reader of "files of records" that every file source shares (TFRecord now; text lines,
- * JSONL and CSV next): large buffered reads, records decoded synchronously while the buffer
- * holds them, and a state of (file index, byte offset) that restore seeks to.
+ * The reader of "files of records" that every file source shares (TFRecord, text lines, JSONL
+ * and CSV): large buffered reads, records decoded synchronously while the buffer holds them,
+ * and a state of (file index, byte offset) that restore seeks to; formats that count lines
+ * also keep the line number and a note about the current file (e.g. a CSV header).
  *
  * @module
  */
 import { END, SourceNode, type OpIterator, type Pull } from "../../core/iterator.js";
-import { expectState, stateNumber, type OpState } from "../../core/state.js";
+import { expectState, stateNumber, type JsonValue, type OpState } from "../../core/state.js";
 import { InvalidArgumentError } from "../../errors.js";
 import { openByteSource, type ByteSource, type RecordFileCompression } from "./file-bytes.js";
 
@@ -18,13 +19,31 @@ export interface RecordContext {
   readonly position: number;
   /** True when the buffer holds every remaining byte of the file: no more will come. */
   readonly atEnd: boolean;
+  /**
+   * The 1-based line number of the record at `offset`, for formats that count lines
+   * (`countsLines`); null when unknown (a state saved without it).
+   */
+  readonly line: number | null;
+  /** What the format noted about the current file (e.g. a CSV header), null until it notes something. */
+  readonly note: JsonValue | null;
+}
+
+/** What a record result may add for formats that count lines or note something about the file. */
+export interface RecordExtras {
+  /** How many line ends the record (and what was skipped before it) spans. */
+  readonly lines?: number;
+  /** Replaces the note about the current file (saved with the state). */
+  readonly note?: JsonValue;
 }
 
 /**
  * One decoded record: its value, or an error confined to it (a bad record whose extent is
  * known, so reading can go on after it); `end` is where the next record starts in the buffer.
  */
-export type RecordResult<T> = { readonly value: T; readonly end: number } | { readonly error: Error; readonly end: number };
+export type RecordResult<T> =
+  | ({ readonly value: T; readonly end: number } & RecordExtras)
+  | ({ readonly error: Error; readonly end: number } & RecordExtras)
+  | ({ readonly skip: true; readonly end: number } & RecordExtras);
 
 /** How the records of a file are framed and decoded. */
 export interface RecordFormat<T> {
@@ -38,6 +57,11 @@ export interface RecordFormat<T> {
    * is raised once and reading goes on with the next file.
    */
   decode(buffer: Uint8Array, offset: number, ctx: RecordContext): RecordResult<T> | null;
+  /**
+   * True when the format counts lines: its state then also holds `line` (the 1-based line
+   * number of the next record) and `note` (what it noted about the current file, or null).
+   */
+  readonly countsLines?: boolean;
 }
 
 /** The first read buffer, in bytes; it grows only for a record larger than it. */
@@ -51,7 +75,10 @@ const STOP = Symbol("stop before an error");
 
 /**
  * A source reading the records of `files` in order. Its state is `{ fileIndex, offset }`:
- * the file of the next record and that record's byte offset in it.
+ * the file of the next record and that record's byte offset in it; for formats that count
+ * lines also `line` (the next record's 1-based line number, null when unknown: a state saved
+ * without it still restores) and `note` (what the format noted about the current file).
+ * Adding these kept the state's version at 1: a state without them reads as unknown / null.
  *
  * Restoring a plain file seeks to the offset at no cost. A compressed file cannot seek:
  * restoring it decompresses the current file from its start and discards the bytes before
@@ -85,6 +112,10 @@ class RecordFileIterator<T> implements OpIterator<T> {
   private fileIndex = 0;
   /** The byte offset in that file of `buffer[start]`, the next record. */
   private offset = 0;
+  /** The 1-based line number of the next record, null when unknown; only for `countsLines` formats. */
+  private line: number | null = 1;
+  /** The format's note about the current file. */
+  private note: JsonValue | null = null;
   private source: ByteSource | null = null;
   /** True when `source` has no more bytes: the buffer holds the rest of the file. */
   private eof = false;
@@ -115,13 +146,16 @@ class RecordFileIterator<T> implements OpIterator<T> {
   }
 
   async save(): Promise<OpState> {
-    return { kind: this.format.name, version: VERSION, fileIndex: this.fileIndex, offset: this.offset };
+    const state: OpState = { kind: this.format.name, version: VERSION, fileIndex: this.fileIndex, offset: this.offset };
+    return this.format.countsLines === true ? { ...state, line: this.line, note: this.note } : state;
   }
 
   async restore(state: OpState): Promise<void> {
     const checked = expectState(state, this.format.name, VERSION);
     const fileIndex = stateNumber(checked, "fileIndex");
     const offset = stateNumber(checked, "offset");
+    const line = checked["line"] === undefined || checked["line"] === null ? null : stateNumber(checked, "line");
+    const note = checked["note"] ?? null;
     if (fileIndex < 0 || fileIndex > this.files.length || offset < 0) {
       throw new InvalidArgumentError(
         `Cannot restore ${this.format.name}: its saved state points at file ${fileIndex}, byte ${offset}, and this ` +
@@ -136,6 +170,8 @@ class RecordFileIterator<T> implements OpIterator<T> {
     await closing;
     this.fileIndex = fileIndex;
     this.offset = offset;
+    this.line = offset === 0 ? 1 : line;
+    this.note = offset === 0 ? null : note;
   }
 
   async close(): Promise<void> {
@@ -152,32 +188,42 @@ class RecordFileIterator<T> implements OpIterator<T> {
   private step(raise: boolean): T | typeof END | typeof NEED | typeof STOP {
     if (this.fileIndex >= this.files.length || this.closed) return this.closing === null ? END : NEED;
     if (this.source === null) return NEED;
-    let result: RecordResult<T> | null;
-    try {
-      const ctx = { source: this.files[this.fileIndex] as string, position: this.offset, atEnd: this.eof };
-      result = this.format.decode(this.view, this.start, ctx);
-    } catch (error) {
-      if (!raise) return STOP;
-      this.nextFile();
-      throw error;
+    for (;;) {
+      let result: RecordResult<T> | null;
+      try {
+        const ctx: RecordContext = {
+          source: this.files[this.fileIndex] as string,
+          position: this.offset,
+          atEnd: this.eof,
+          line: this.line,
+          note: this.note,
+        };
+        result = this.format.decode(this.view, this.start, ctx);
+      } catch (error) {
+        if (!raise) return STOP;
+        this.nextFile();
+        throw error;
+      }
+      if (result === null) {
+        if (!this.eof) return NEED;
+        this.nextFile();
+        return NEED;
+      }
+      if ("error" in result) {
+        if (!raise) return STOP;
+        this.advance(result);
+        throw result.error;
+      }
+      this.advance(result);
+      if (!("skip" in result)) return result.value;
     }
-    if (result === null) {
-      if (!this.eof) return NEED;
-      this.nextFile();
-      return NEED;
-    }
-    if ("error" in result) {
-      if (!raise) return STOP;
-      this.advance(result.end);
-      throw result.error;
-    }
-    this.advance(result.end);
-    return result.value;
   }
 
-  private advance(end: number): void {
-    this.offset += end - this.start;
-    this.start = end;
+  private advance(result: RecordResult<T>): void {
+    this.offset += result.end - this.start;
+    this.start = result.end;
+    if (this.line !== null && result.lines !== undefined) this.line += result.lines;
+    if (result.note !== undefined) this.note = result.note;
   }
 
   private async nextAsync(): Promise<T | typeof END> {
@@ -274,6 +320,8 @@ class RecordFileIterator<T> implements OpIterator<T> {
     this.retire();
     this.fileIndex++;
     this.offset = 0;
+    this.line = 1;
+    this.note = null;
   }
 
   /** Closes the current file in the background and forgets the buffered bytes. */

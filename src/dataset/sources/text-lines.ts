@@ -1,0 +1,35 @@
+/**
+ * `Dataset.textLines`: the UTF-8 lines of text files, through the shared record-file reader.
+ *
+ * @module
+ */
+import type { RecordFileCompression } from "./file-bytes.js";
+import { RecordFileNode, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
+import { UTF8, checkTextFileArgs, findLine } from "./text-file-args.js";
+
+/** Options of `Dataset.textLines`, `Dataset.jsonl` and `Dataset.csv`. */
+export interface TextFileOptions {
+  /** Compression of every file (default `"none"`). */
+  readonly compression?: RecordFileCompression;
+}
+
+/** Lines as a {@link RecordFormat}: each line's text without its `\n` or `\r\n`. */
+export const textLinesFormat: RecordFormat<string> = {
+  name: "TextLines",
+  countsLines: true,
+  decode(buffer: Uint8Array, offset: number, ctx: RecordContext): RecordResult<string> | null {
+    const line = findLine(buffer, offset, ctx);
+    if (line === null) return null;
+    return { value: UTF8.decode(buffer.subarray(offset, line.textEnd)), end: line.end, lines: line.lines };
+  },
+};
+
+/**
+ * The text-lines source over `paths`, after checking the arguments.
+ *
+ * @throws {InvalidArgumentError} for a path that is not a non-empty string or an unknown compression.
+ */
+export function textLinesNode(paths: readonly unknown[], options: TextFileOptions): RecordFileNode<string> {
+  const compression = checkTextFileArgs("Dataset.textLines", paths, options.compression);
+  return new RecordFileNode(paths as readonly string[], textLinesFormat, compression);
+}
