@@ -19,23 +19,12 @@
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { Dataset } from "../dist/index.js";
+import { JSON_OUT, intArg, log } from "./cli.mjs";
 
 // ---- command line --------------------------------------------------------------------------
 
-const argv = process.argv.slice(2);
-const JSON_OUT = argv.includes("--json");
 const RUNS = Math.max(5, intArg("--runs", 7));
 const MIN_MS = Math.max(10, intArg("--min-ms", 100));
-
-function intArg(name, fallback) {
-  const i = argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} needs a positive integer, got ${argv[i + 1]}`);
-  return v;
-}
-
-const log = JSON_OUT ? () => {} : (...a) => process.stderr.write(a.join(" ") + "\n");
 
 // ---- sizes and shared pieces ---------------------------------------------------------------
 

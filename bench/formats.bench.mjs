@@ -20,24 +20,13 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
 import { Dataset } from "../dist/index.js";
+import { JSON_OUT, intArg, log } from "./cli.mjs";
 import { maskedCrc32c } from "../dist/formats/crc32c.js";
 import { encodeFrame } from "../dist/formats/tfrecord-frame.js";
 
 // ---- command line --------------------------------------------------------------------------
 
-const argv = process.argv.slice(2);
-const JSON_OUT = argv.includes("--json");
 const RUNS = Math.max(3, intArg("--runs", 5));
-
-function intArg(name, fallback) {
-  const i = argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} needs a positive integer, got ${argv[i + 1]}`);
-  return v;
-}
-
-const log = JSON_OUT ? () => {} : (...a) => process.stderr.write(a.join(" ") + "\n");
 
 // ---- sizes ---------------------------------------------------------------------------------
 
