@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { decodeValue, type JsonValue } from "../src/index.js";
-import { buildCrossProcessPipeline } from "./fixtures/cross-process-pipeline.js";
+import { buildCrossProcessPipeline, buildFileReadersPipeline } from "./fixtures/cross-process-pipeline.js";
 import { drain, takeN } from "./harness.js";
 
 const run = promisify(execFile);
@@ -33,6 +33,29 @@ describe("a state saved in one process", () => {
         const file = join(dir, "state.json");
         await writeFile(file, JSON.stringify(state));
         const { stdout } = await run(process.execPath, ["--import", "tsx", child, file], { cwd: root, timeout: 25_000 });
+        expect(decodeValue(JSON.parse(stdout) as JsonValue)).toEqual(tail);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+describe("a state of the file readers saved in one process", () => {
+  // 150 Iris records in batches of 4: 38 batches.
+  for (const at of [0, 11, 30]) {
+    it(`resumes in another process at the same records of the same files (break at batch ${at} of 38)`, async () => {
+      const it = buildFileReadersPipeline().iterator();
+      const head = await takeN(it, at);
+      const state = await it.save();
+      const tail = await drain(it);
+      expect(head.length + tail.length).toBe(38);
+
+      const dir = await mkdtemp(join(tmpdir(), "checkpipe-cross-process-"));
+      try {
+        const file = join(dir, "state.json");
+        await writeFile(file, JSON.stringify(state));
+        const { stdout } = await run(process.execPath, ["--import", "tsx", child, file, "file-readers"], { cwd: root, timeout: 25_000 });
         expect(decodeValue(JSON.parse(stdout) as JsonValue)).toEqual(tail);
       } finally {
         await rm(dir, { recursive: true, force: true });

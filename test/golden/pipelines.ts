@@ -27,6 +27,13 @@ export const GOLDEN_PIPELINES: Readonly<Record<string, () => Dataset<unknown>>> 
       .scan({ sum: 0 }, (s, x) => [{ sum: s.sum + x }, s.sum])
       .cache()
       .repeat(2),
+  "file-readers": () =>
+    Dataset.zip([
+      Dataset.listFiles("test/fixtures/tfrecord-iris/*/*.tfrecords").interleave((file) => Dataset.tfrecord(file), { cycleLength: 2 }),
+      Dataset.jsonl("test/fixtures/text/rows.jsonl").repeat(),
+      Dataset.csv("test/fixtures/text/rows.csv", { header: true }).repeat(),
+      Dataset.textLines("test/fixtures/text/rows.csv").repeat(),
+    ]).take(60),
   "ignore-errors": () =>
     Dataset.range(20)
       .map((x) => {
