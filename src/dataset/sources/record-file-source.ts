@@ -128,6 +128,7 @@ class RecordFileIterator<T> implements OpIterator<T> {
   /** The read or open under way, awaited by close() and restore(). */
   private pending: Promise<void> | null = null;
   private closed = false;
+  private closeFailure: { readonly error: unknown } | null = null;
 
   constructor(
     private readonly files: readonly string[],
@@ -179,6 +180,7 @@ class RecordFileIterator<T> implements OpIterator<T> {
     await this.settle();
     this.retire();
     await this.closing;
+    if (this.closeFailure !== null) throw this.closeFailure.error;
   }
 
   /**
@@ -332,7 +334,10 @@ class RecordFileIterator<T> implements OpIterator<T> {
     this.start = 0;
     this.view = this.buffer.subarray(0, 0);
     if (source === null) return;
-    const closing = source.close();
+    // A failed close is kept (not left unhandled) and reported by close().
+    const closing = source.close().catch((error: unknown) => {
+      this.closeFailure ??= { error };
+    });
     const before = this.closing;
     this.closing = before === null ? closing : Promise.all([before, closing]).then(() => undefined);
   }
