@@ -363,7 +363,10 @@ describe.skipIf(openInDir() === null)("Dataset.tfrecord file handles", () => {
     for (const [paths, compression] of [[SMALL_PATHS, "none"], [GZIP_PATHS, "gzip"]] as const) {
       const it = Dataset.tfrecord(paths, { compression }).iterator();
       await it.next();
-      expect(openInDir()).toBe(1);
+      // A plain file stays open while it is read; a gzip read stream may already have read the
+      // whole (small) compressed file and released its descriptor while decompression goes on.
+      if (compression === "none") expect(openInDir()).toBe(1);
+      else expect(openInDir()).toBeLessThanOrEqual(1);
       await it.close();
       expect(openInDir()).toBe(0);
       await it.close();
