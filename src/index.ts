@@ -19,7 +19,7 @@ export type { TextFileOptions } from "./dataset/sources/text-lines.js";
 export type { JsonlOptions } from "./dataset/sources/jsonl.js";
 export type { CsvColumn, CsvColumnType, CsvOptions, CsvRow, CsvValue } from "./dataset/sources/csv.js";
 export type { RecordFileCompression } from "./dataset/sources/file-bytes.js";
-export { DatasetIterator, type IteratorOptions } from "./core/dataset-iterator.js";
+export { DatasetIterator, type IteratorOptions, type SaveOptions } from "./core/dataset-iterator.js";
 export type { DatasetNode, DatasetOptions, ExternalStatePolicy, OpIterator, Pull, SaveContext, IteratorContext } from "./core/iterator.js";
 export { END } from "./core/iterator.js";
 export {
@@ -46,6 +46,9 @@ export {
   type SerializableFeature,
   type VarLenFeature,
 } from "./formats/example.js";
+export { makeSaveable, makeSaveableFromIterator, type Saveable } from "./checkpoint/saveable.js";
+export { Saver, type RestoredCheckpoint, type SaveCheckpointOptions, type SaverOptions } from "./checkpoint/saver.js";
+export { getCheckpointState, latestCheckpoint, type CheckpointState } from "./checkpoint/checkpoint-state.js";
 export { TFRecordWriter, type TFRecordCompression, type TFRecordWriterOptions } from "./formats/tfrecord-writer.js";
 export {
   AbortedError,

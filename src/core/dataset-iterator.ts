@@ -15,8 +15,17 @@ import {
   type Pull,
   type SaveContext,
 } from "./iterator.js";
+import { currentScope } from "./context.js";
 import { randomSeed } from "./rng.js";
-import { ITERATOR_STATE_FORMAT, ITERATOR_STATE_VERSION, type IteratorState, type OpState } from "./state.js";
+import {
+  attachBlobs,
+  EncodedState,
+  ITERATOR_STATE_FORMAT,
+  ITERATOR_STATE_VERSION,
+  type BlobSink,
+  type IteratorState,
+  type OpState,
+} from "./state.js";
 
 const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
 
@@ -24,6 +33,17 @@ const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined,
 export interface IteratorOptions {
   /** A state saved by `save()` of an iterator over an identically built dataset: start there. */
   readonly state?: IteratorState;
+  /**
+   * The iterator's name, the key of its state in a checkpoint (default `"Iterator"`). Under a
+   * default graph the name is made unique there (`"Iterator_1"`, ...).
+   */
+  readonly name?: string;
+}
+
+/** Options of {@link DatasetIterator.save}. */
+export interface SaveOptions {
+  /** Overrides the pipeline's external state policy for this save (see `DatasetOptions`). */
+  readonly externalStatePolicy?: ExternalStatePolicy;
 }
 
 /**
@@ -41,6 +61,8 @@ export interface IteratorOptions {
  * const resumed = Dataset.range(10).shuffle(4, { seed: 1 }).iterator({ state });
  */
 export class DatasetIterator<T> implements AsyncIterableIterator<T> {
+  /** The key of this iterator's state in a checkpoint; unique within its graph. */
+  readonly name: string;
   private root: OpIterator<T> | null;
   private ended = false;
   private closed = false;
@@ -57,6 +79,8 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
 
   /** Use `dataset.iterator()`. */
   constructor(private readonly node: DatasetNode<T>, options: IteratorOptions = {}) {
+    const name = options.name ?? "Iterator";
+    this.name = currentScope()?.registerIterator(this, name) ?? name;
     this.root = node.makeIterator(this.newContext());
     if (options.state !== undefined) void this.restore(options.state).catch(() => undefined);
   }
@@ -88,8 +112,33 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
    *   external state policy is `"fail"` (the default), or when the iterator is closed.
    * @throws {InvalidArgumentError} when a held element cannot be encoded.
    */
-  save(): Promise<IteratorState> {
-    return this.enqueue(() => this.saveNow());
+  save(options: SaveOptions = {}): Promise<IteratorState> {
+    return this.enqueue(() => this.saveNow(options.externalStatePolicy));
+  }
+
+  /**
+   * {@link save} in binary form, as checkpoint files store it: the bytes of held typed arrays
+   * and long strings are kept raw instead of being written as base64 text. The blobs of typed
+   * arrays are views of the held elements' memory (elements are not copied): write them out
+   * before anything changes an element in place.
+   *
+   * @throws as {@link save}.
+   */
+  saveEncoded(options: SaveOptions = {}): Promise<EncodedState> {
+    return this.enqueue(async () => {
+      const blobs: Uint8Array[] = [];
+      const tree = await this.saveNow(options.externalStatePolicy, (bytes) => blobs.push(bytes) - 1);
+      return new EncodedState(tree, blobs);
+    });
+  }
+
+  /**
+   * {@link restore} from the binary form made by {@link saveEncoded}.
+   *
+   * @throws as {@link restore}.
+   */
+  restoreEncoded(state: EncodedState): Promise<void> {
+    return this.enqueue(() => this.restoreNow(attachBlobs(state) as IteratorState));
   }
 
   /**
@@ -158,7 +207,7 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
     if (root !== null) await root.close();
   }
 
-  private async saveNow(): Promise<IteratorState> {
+  private async saveNow(policy: ExternalStatePolicy | undefined, sink?: BlobSink): Promise<IteratorState> {
     if (this.broken !== null) throw this.broken;
     const pipeline = this.node.describe();
     const envelope = { format: ITERATOR_STATE_FORMAT, version: ITERATOR_STATE_VERSION, pipeline, seed: this.seed };
@@ -168,7 +217,7 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
         `Cannot save an iterator over ${pipeline}: it is closed. Save before calling close() or breaking out of the loop.`,
       );
     }
-    return { ...envelope, ended: false, root: await this.root.save(this.saveContext()) };
+    return { ...envelope, ended: false, root: await this.root.save(this.saveContext(policy, sink)) };
   }
 
   private async restoreNow(state: IteratorState): Promise<void> {
@@ -204,10 +253,10 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
     return { root: this.node, seed: this.seed, epoch: [], seeds: new Map() };
   }
 
-  private saveContext(): SaveContext {
-    const policy: ExternalStatePolicy = this.node.options().externalStatePolicy ?? "fail";
+  private saveContext(override: ExternalStatePolicy | undefined, sink: BlobSink | undefined): SaveContext {
     return {
-      policy,
+      ...(sink === undefined ? {} : { sink }),
+      policy: override ?? this.node.options().externalStatePolicy ?? "fail",
       warn: (message) => {
         if (this.warned) return;
         this.warned = true;

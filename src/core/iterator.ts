@@ -9,7 +9,7 @@
  * @module
  */
 import { ERROR_CLASSES, type ErrorCode } from "../errors.js";
-import type { JsonValue, OpState } from "./state.js";
+import type { BlobSink, JsonValue, OpState } from "./state.js";
 
 /** Returned by `next()` when the sequence has ended; every later `next()` returns it again. */
 export const END: unique symbol = Symbol("checkpipe.end");
@@ -41,6 +41,11 @@ export interface SaveContext {
   readonly policy: ExternalStatePolicy;
   /** Reports a warning (under the `"warn"` policy). */
   warn(message: string): void;
+  /**
+   * Where the binary parts of held elements go when the state is saved in binary form (for a
+   * checkpoint file); ops pass it to `encodeValue`. Absent for a JSON state.
+   */
+  readonly sink?: BlobSink;
 }
 
 /** Passed down when iterators are made; one per top-level iterator. */

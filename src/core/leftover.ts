@@ -6,7 +6,7 @@
  * @module
  */
 import { decodeError, encodeError } from "./iterator.js";
-import { decodeValues, encodeValues, stateArray, type JsonValue, type OpState } from "./state.js";
+import { decodeValues, encodeValues, type BlobSink, stateArray, type JsonValue, type OpState } from "./state.js";
 
 export class Leftover<T> {
   private pending: T[] = [];
@@ -41,9 +41,9 @@ export class Leftover<T> {
   }
 
   /** The fields to add to the op's saved state (none when nothing is held). */
-  save(path: string): { [field: string]: JsonValue } {
+  save(path: string, sink: BlobSink | undefined): { [field: string]: JsonValue } {
     if (this.empty) return {};
-    const fields: { [field: string]: JsonValue } = { pending: encodeValues(this.pending.slice(this.head), path) };
+    const fields: { [field: string]: JsonValue } = { pending: encodeValues(this.pending.slice(this.head), path, sink) };
     if (this.failure !== null) fields["failure"] = encodeError(this.failure.error);
     return fields;
   }

@@ -163,16 +163,23 @@ const TYPED_ARRAYS: Readonly<Record<string, TypedArrayConstructor>> = {
  * base64), ArrayBuffer, Date, Map and Set, nested to any depth. A Node.js Buffer comes back as
  * a Uint8Array.
  *
+ * With a `sink` (used by checkpoint files), typed arrays, ArrayBuffers and long strings are not
+ * put in the JSON: their bytes go to the sink, and the JSON holds `{ "$type": ..., "blob": n }`
+ * with the index the sink returned. {@link decodeValue} takes the same blobs back.
+ *
  * @param value The element to encode.
  * @param path Where the value sits, for the error message (default `"element"`).
+ * @param sink Where binary parts go, if anywhere.
  * @throws {InvalidArgumentError} for functions, symbols and class instances, naming the path.
  */
-export function encodeValue(value: unknown, path = "element"): JsonValue {
+export function encodeValue(value: unknown, path = "element", sink?: BlobSink): JsonValue {
   switch (typeof value) {
     case "number":
       if (Number.isFinite(value) && !Object.is(value, -0)) return value;
       return { [TAG]: "number", value: Object.is(value, -0) ? "-0" : String(value) };
     case "string":
+      if (sink !== undefined && value.length >= BLOB_STRING_LENGTH) return { [TAG]: "string", blob: sink(Buffer.from(value, "utf8")) };
+      return value;
     case "boolean":
       return value;
     case "bigint":
@@ -180,26 +187,38 @@ export function encodeValue(value: unknown, path = "element"): JsonValue {
     case "undefined":
       return { [TAG]: "undefined" };
     case "object":
-      return value === null ? null : encodeObject(value, path);
+      return value === null ? null : encodeObject(value, path, sink);
     default:
       throw unencodable(value, path);
   }
 }
 
-function encodeObject(value: object, path: string): JsonValue {
+/**
+ * Takes the bytes of one binary part of an encoded value and returns its index, by which
+ * {@link decodeValue} finds it again. The bytes may be a view of the value's own memory: the
+ * sink must copy or write them before the value changes.
+ */
+export type BlobSink = (bytes: Uint8Array) => number;
+
+/** Strings this long or longer go to the blob sink, when there is one. */
+const BLOB_STRING_LENGTH = 1024;
+
+function encodeObject(value: object, path: string, sink: BlobSink | undefined): JsonValue {
   if (Array.isArray(value)) {
     const out: JsonValue[] = new Array(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = encodeValue(value[i], `${path}[${i}]`);
+    for (let i = 0; i < value.length; i++) out[i] = encodeValue(value[i], `${path}[${i}]`, sink);
     return out;
   }
   if (ArrayBuffer.isView(value)) {
     const type = value.constructor.name;
     const name = type === "Buffer" ? "Uint8Array" : type;
     if (!(name in TYPED_ARRAYS)) throw unencodable(value, path);
-    return { [TAG]: name, base64: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64") };
+    const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    return sink === undefined ? { [TAG]: name, base64: Buffer.from(bytes).toString("base64") } : { [TAG]: name, blob: sink(bytes) };
   }
   if (value instanceof ArrayBuffer) {
-    return { [TAG]: "ArrayBuffer", base64: Buffer.from(value).toString("base64") };
+    const bytes = new Uint8Array(value);
+    return sink === undefined ? { [TAG]: "ArrayBuffer", base64: Buffer.from(bytes).toString("base64") } : { [TAG]: "ArrayBuffer", blob: sink(bytes) };
   }
   // An invalid Date's time is NaN, which JSON would turn into null (the epoch): encode it as a number.
   if (value instanceof Date) return { [TAG]: "Date", value: encodeValue(value.getTime(), path) };
@@ -207,7 +226,7 @@ function encodeObject(value: object, path: string): JsonValue {
     const entries: JsonValue[] = [];
     let i = 0;
     for (const [k, v] of value) {
-      entries.push([encodeValue(k, `${path}.keys[${i}]`), encodeValue(v, `${path}.get(${i})`)]);
+      entries.push([encodeValue(k, `${path}.keys[${i}]`, sink), encodeValue(v, `${path}.get(${i})`, sink)]);
       i++;
     }
     return { [TAG]: "Map", entries };
@@ -215,14 +234,14 @@ function encodeObject(value: object, path: string): JsonValue {
   if (value instanceof Set) {
     const values: JsonValue[] = [];
     let i = 0;
-    for (const v of value) values.push(encodeValue(v, `${path}.values[${i++}]`));
+    for (const v of value) values.push(encodeValue(v, `${path}.values[${i++}]`, sink));
     return { [TAG]: "Set", values };
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) throw unencodable(value, path);
   const record = value as Record<string, unknown>;
   const out: { [key: string]: JsonValue } = {};
-  for (const key of Object.keys(record)) setOwn(out, key, encodeValue(record[key], `${path}.${key}`));
+  for (const key of Object.keys(record)) setOwn(out, key, encodeValue(record[key], `${path}.${key}`, sink));
   return TAG in record ? { [TAG]: "Object", entries: out } : out;
 }
 
@@ -239,63 +258,74 @@ function unencodable(value: unknown, path: string): InvalidArgumentError {
 /**
  * Decodes what {@link encodeValue} produced.
  *
+ * @param encoded The encoded value.
+ * @param blobs The binary parts, when it was encoded with a sink.
  * @throws {InvalidArgumentError} when the encoding is damaged.
  */
-export function decodeValue(encoded: JsonValue): unknown {
+export function decodeValue(encoded: JsonValue, blobs: readonly Uint8Array[] = NO_BLOBS): unknown {
   if (encoded === null || typeof encoded !== "object") return encoded;
   if (Array.isArray(encoded)) {
     const out: unknown[] = new Array(encoded.length);
-    for (let i = 0; i < encoded.length; i++) out[i] = decodeValue(encoded[i] as JsonValue);
+    for (let i = 0; i < encoded.length; i++) out[i] = decodeValue(encoded[i] as JsonValue, blobs);
     return out;
   }
   const tag = encoded[TAG];
   if (tag === undefined) {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(encoded)) setOwn(out, key, decodeValue(encoded[key] as JsonValue));
+    for (const key of Object.keys(encoded)) setOwn(out, key, decodeValue(encoded[key] as JsonValue, blobs));
     return out;
   }
-  return decodeTagged(String(tag), encoded);
+  return decodeTagged(String(tag), encoded, blobs);
 }
 
-function decodeTagged(tag: string, encoded: { [key: string]: JsonValue }): unknown {
+const NO_BLOBS: readonly Uint8Array[] = [];
+
+function decodeTagged(tag: string, encoded: { [key: string]: JsonValue }, blobs: readonly Uint8Array[]): unknown {
   switch (tag) {
     case "number":
       return encoded["value"] === "-0" ? -0 : Number(encoded["value"]);
+    case "string":
+      return Buffer.from(blobOf(encoded, blobs)).toString("utf8");
     case "bigint":
       return BigInt(String(encoded["value"]));
     case "undefined":
       return undefined;
     case "ArrayBuffer":
-      return bytesOf(encoded).buffer;
+      return bytesOf(encoded, blobs).buffer;
     case "Date":
       return new Date(Number(decodeValue(encoded["value"] as JsonValue)));
     case "Map":
       return new Map(
         (encoded["entries"] as JsonValue[]).map((pair) => {
           const [k, v] = pair as [JsonValue, JsonValue];
-          return [decodeValue(k), decodeValue(v)] as const;
+          return [decodeValue(k, blobs), decodeValue(v, blobs)] as const;
         }),
       );
     case "Set":
-      return new Set((encoded["values"] as JsonValue[]).map((v) => decodeValue(v)));
+      return new Set((encoded["values"] as JsonValue[]).map((v) => decodeValue(v, blobs)));
     case "Object": {
       const entries = encoded["entries"] as { [key: string]: JsonValue };
       const out: Record<string, unknown> = {};
-      for (const key of Object.keys(entries)) setOwn(out, key, decodeValue(entries[key] as JsonValue));
+      for (const key of Object.keys(entries)) setOwn(out, key, decodeValue(entries[key] as JsonValue, blobs));
       return out;
     }
     default: {
       const ctor = TYPED_ARRAYS[tag];
-      if (ctor === undefined) {
-        throw new InvalidArgumentError(
-          `Cannot decode a saved element: unknown type tag "${tag}". The state is damaged or was written by a newer checkpipe.`,
-          { expected: "a known type tag", received: tag },
-        );
+      if (ctor === undefined) throw damaged(`unknown type tag "${tag}"`, "a known type tag", tag);
+      const bytes = bytesOf(encoded, blobs);
+      if (bytes.byteLength % ctor.BYTES_PER_ELEMENT !== 0) {
+        throw damaged(`${bytes.byteLength} bytes cannot hold a ${tag}`, `a multiple of ${ctor.BYTES_PER_ELEMENT} bytes`, String(bytes.byteLength));
       }
-      const bytes = bytesOf(encoded);
       return new ctor(bytes.buffer, 0, bytes.byteLength / ctor.BYTES_PER_ELEMENT);
     }
   }
+}
+
+function damaged(what: string, expected: string, received: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `Cannot decode a saved element: ${what}. The state is damaged or was written by a newer checkpipe.`,
+    { expected, received },
+  );
 }
 
 /**
@@ -307,18 +337,27 @@ function setOwn<V>(out: Record<string, V>, key: string, value: V): void {
   else out[key] = value;
 }
 
-/** Copies base64 bytes into a fresh, aligned ArrayBuffer. */
-function bytesOf(encoded: { [key: string]: JsonValue }): Uint8Array<ArrayBuffer> {
-  const raw = Buffer.from(String(encoded["base64"]), "base64");
+/** Copies the bytes of a typed array or ArrayBuffer (base64 or blob) into a fresh, aligned ArrayBuffer. */
+function bytesOf(encoded: { [key: string]: JsonValue }, blobs: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const held = (encoded as { [key: string]: unknown })[HELD];
+  const raw =
+    held instanceof Uint8Array ? held : encoded["blob"] === undefined ? Buffer.from(String(encoded["base64"]), "base64") : blobOf(encoded, blobs);
   const bytes = new Uint8Array(raw.byteLength);
   bytes.set(raw);
   return bytes;
 }
 
-/** Encodes each element of a list. */
-export function encodeValues(values: readonly unknown[], path: string): JsonValue[] {
+function blobOf(encoded: { [key: string]: JsonValue }, blobs: readonly Uint8Array[]): Uint8Array {
+  const index = encoded["blob"];
+  const blob = typeof index === "number" ? blobs[index] : undefined;
+  if (blob === undefined) throw damaged(`binary part ${describeValue(index)} is missing (${blobs.length} present)`, "an existing binary part", describeValue(index));
+  return blob;
+}
+
+/** Encodes each element of a list (binary parts to `sink`, if given). */
+export function encodeValues(values: readonly unknown[], path: string, sink?: BlobSink): JsonValue[] {
   const out: JsonValue[] = new Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = encodeValue(values[i], `${path}[${i}]`);
+  for (let i = 0; i < values.length; i++) out[i] = encodeValue(values[i], `${path}[${i}]`, sink);
   return out;
 }
 
@@ -327,4 +366,68 @@ export function decodeValues(encoded: readonly JsonValue[]): unknown[] {
   const out: unknown[] = new Array(encoded.length);
   for (let i = 0; i < encoded.length; i++) out[i] = decodeValue(encoded[i] as JsonValue);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// States in binary form, for checkpoint files.
+
+/**
+ * A saved state in binary form: the JSON tree, with the bytes of typed arrays and long strings
+ * moved out into `blobs` (see the `sink` of {@link encodeValue}). Checkpoint files store it as
+ * is, without turning bytes into base64 text.
+ */
+export class EncodedState {
+  /**
+   * @param tree the JSON tree, whose `{ "$type": ..., "blob": n }` nodes refer to `blobs`.
+   * @param blobs the binary parts.
+   */
+  constructor(
+    readonly tree: JsonValue,
+    readonly blobs: readonly Uint8Array[],
+  ) {}
+}
+
+/** The field under which {@link attachBlobs} puts a binary part's bytes. */
+const HELD = "$bytes";
+
+/**
+ * Puts the binary parts of an {@link EncodedState} back into its tree (which it changes in
+ * place), so that ops restoring from the tree find their elements' bytes where `decodeValue`
+ * looks for them. Strings are put back whole; typed arrays keep their bytes beside the tag.
+ *
+ * @throws {InvalidArgumentError} when the tree refers to a binary part that is missing.
+ */
+export function attachBlobs(state: EncodedState): JsonValue {
+  return attach(state.tree, state.blobs);
+}
+
+function attach(node: JsonValue, blobs: readonly Uint8Array[]): JsonValue {
+  if (node === null || typeof node !== "object") return node;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) node[i] = attach(node[i] as JsonValue, blobs);
+    return node;
+  }
+  const tag = node[TAG];
+  if (tag === undefined) {
+    for (const key of Object.keys(node)) node[key] = attach(node[key] as JsonValue, blobs);
+    return node;
+  }
+  switch (tag) {
+    case "Object":
+    case "Map":
+    case "Set":
+    case "Date": {
+      const field = tag === "Object" ? "entries" : tag === "Map" ? "entries" : tag === "Set" ? "values" : "value";
+      const inner = node[field] as JsonValue;
+      if (tag === "Object" && inner !== null && typeof inner === "object" && !Array.isArray(inner)) {
+        for (const key of Object.keys(inner)) inner[key] = attach(inner[key] as JsonValue, blobs);
+      } else node[field] = attach(inner, blobs);
+      return node;
+    }
+    case "string":
+      return node["blob"] === undefined ? node : Buffer.from(blobOf(node, blobs)).toString("utf8");
+    default:
+      if (node["blob"] !== undefined) (node as { [key: string]: unknown })[HELD] = blobOf(node, blobs);
+      return node;
+  }
 }

@@ -23,10 +23,10 @@
  */
 import { createRequire } from "node:module";
 
-type Crc32c = (data: Uint8Array) => number;
+type Crc32c = (data: Uint8Array, previous?: number) => number;
 
 const require = createRequire(import.meta.url);
-const crc32cJs = (require("crc-32/crc32c.js") as { buf(data: Uint8Array, seed?: number): number }).buf;
+const crc32cJs = (require("crc-32/crc32c.js") as { buf(data: Uint8Array, previous?: number): number }).buf;
 const crc32cNative = loadNative();
 
 function loadNative(): Crc32c | null {
@@ -47,13 +47,16 @@ const MASK_DELTA = 0xa282ead8;
  * The CRC32C (Castagnoli) checksum of `data`, as an unsigned 32-bit integer.
  *
  * @param data - The bytes to checksum.
+ * @param previous - The CRC of the bytes before `data`, to checksum a sequence of buffers as
+ *   one (default: none).
  * @returns A number in [0, 2³²).
  * @example
  * crc32c(new TextEncoder().encode("123456789")); // 0xe3069283
+ * crc32c(tail, crc32c(head)); // the CRC of head followed by tail
  */
-export function crc32c(data: Uint8Array): number {
-  if (crc32cNative !== null && data.length >= NATIVE_THRESHOLD) return crc32cNative(data);
-  return crc32cJs(data) >>> 0;
+export function crc32c(data: Uint8Array, previous?: number): number {
+  if (crc32cNative !== null && data.length >= NATIVE_THRESHOLD) return crc32cNative(data, previous);
+  return crc32cJs(data, previous) >>> 0;
 }
 
 /**

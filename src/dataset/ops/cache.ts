@@ -71,7 +71,7 @@ class CacheIterator<T> implements OpIterator<T> {
   }
 
   async save(ctx: SaveContext): Promise<OpState> {
-    const elements = encodeValues(this.elements, "cached element");
+    const elements = encodeValues(this.elements, "cached element", ctx.sink);
     if (this.input === null) return { kind: KIND, version: VERSION, mode: "read", index: this.index, elements };
     return { kind: KIND, version: VERSION, mode: "write", elements, input: await this.input.save(ctx) };
   }

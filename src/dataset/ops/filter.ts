@@ -149,7 +149,7 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
   }
 
   async save(ctx: SaveContext): Promise<OpState> {
-    return { kind: KIND, version: VERSION, ...this.leftover.save("filter input element"), input: await this.input.save(ctx) };
+    return { kind: KIND, version: VERSION, ...this.leftover.save("filter input element", ctx.sink), input: await this.input.save(ctx) };
   }
 
   async restore(state: OpState): Promise<void> {

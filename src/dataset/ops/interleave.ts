@@ -165,7 +165,7 @@ class InterleaveIterator<T, U> implements OpIterator<U> {
   async save(ctx: SaveContext): Promise<OpState> {
     const slots: JsonValue[] = [];
     for (const [i, slot] of this.slots.entries()) {
-      slots.push(slot === null ? null : { element: encodeValue(slot.element, `${this.kind} input element of slot ${i}`), state: await slot.iterator.save(ctx) });
+      slots.push(slot === null ? null : { element: encodeValue(slot.element, `${this.kind} input element of slot ${i}`, ctx.sink), state: await slot.iterator.save(ctx) });
     }
     return {
       kind: this.kind,

@@ -96,7 +96,7 @@ class MapIterator<T, U> extends UnaryIterator<T, U> {
   }
 
   async save(ctx: SaveContext): Promise<OpState> {
-    return { kind: KIND, version: VERSION, ...this.leftover.save("map input element"), input: await this.input.save(ctx) };
+    return { kind: KIND, version: VERSION, ...this.leftover.save("map input element", ctx.sink), input: await this.input.save(ctx) };
   }
 
   async restore(state: OpState): Promise<void> {

@@ -125,7 +125,7 @@ export class ParallelMapIterator<T, U> extends UnaryIterator<T, U> {
     const calls = this.calls.toArray();
     await Promise.all(calls.map((call) => call.done));
     const results: JsonValue[] = calls.map((call, i) =>
-      call.ok ? { value: encodeValue(call.value, `map result ${i}`) } : { error: encodeError(call.error) },
+      call.ok ? { value: encodeValue(call.value, `map result ${i}`, ctx.sink) } : { error: encodeError(call.error) },
     );
     return { kind: KIND, version: VERSION, inputEnded: this.inputEnded, results, input: await this.input.save(ctx) };
   }

@@ -192,7 +192,7 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
     try {
       const buffer: JsonValue[] = this.buffer
         .toArray()
-        .map((entry, i) => (entry instanceof Failure ? { error: encodeError(entry.error) } : { value: encodeValue(entry, `prefetch buffer[${i}]`) }));
+        .map((entry, i) => (entry instanceof Failure ? { error: encodeError(entry.error) } : { value: encodeValue(entry, `prefetch buffer[${i}]`, ctx.sink) }));
       return { kind: KIND, version: VERSION, inputEnded: this.inputEnded, buffer, input: await this.input.save(ctx) };
     } finally {
       this.paused--;

@@ -57,7 +57,7 @@ class ScanIterator<S, T, U> extends UnaryIterator<T, U> {
   }
 
   async save(ctx: SaveContext): Promise<OpState> {
-    return { kind: KIND, version: VERSION, state: encodeValue(this.state, "scan state"), input: await this.input.save(ctx) };
+    return { kind: KIND, version: VERSION, state: encodeValue(this.state, "scan state", ctx.sink), input: await this.input.save(ctx) };
   }
 
   async restore(state: OpState): Promise<void> {

@@ -165,8 +165,8 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
       seed: this.seed,
       rng: this.rng.state(),
       inputEnded: this.inputEnded,
-      buffer: encodeValues(this.buffer, "shuffle buffer"),
-      ...this.leftover.save("shuffle element"),
+      buffer: encodeValues(this.buffer, "shuffle buffer", ctx.sink),
+      ...this.leftover.save("shuffle element", ctx.sink),
       input: await this.input.save(ctx),
     };
   }

@@ -57,7 +57,7 @@ class UnbatchIterator<T> extends UnaryIterator<ArrayLike<T>, T> {
 
   async save(ctx: SaveContext): Promise<OpState> {
     const rest = Array.prototype.slice.call(this.current, this.index) as T[];
-    return { kind: KIND, version: VERSION, rest: encodeValues(rest, "unbatch element"), input: await this.input.save(ctx) };
+    return { kind: KIND, version: VERSION, rest: encodeValues(rest, "unbatch element", ctx.sink), input: await this.input.save(ctx) };
   }
 
   async restore(state: OpState): Promise<void> {

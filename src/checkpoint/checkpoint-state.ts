@@ -1,0 +1,295 @@
+/**
+ * The `checkpoint` state file: which checkpoints of a directory exist and which is the latest,
+ * in TensorFlow's text format, so that TensorFlow tools and users read it as they always have.
+ *
+ * ```
+ * model_checkpoint_path: "model.ckpt-10"
+ * all_model_checkpoint_paths: "model.ckpt-5"
+ * all_model_checkpoint_paths: "model.ckpt-10"
+ * ```
+ *
+ * @module
+ */
+import { readFile, stat } from "node:fs/promises";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { InvalidArgumentError, ValueError } from "../errors.js";
+import { isErrno, writeFileAtomic } from "../io/atomic-file.js";
+import { INDEX_SUFFIX } from "./bundle.js";
+
+/** The state of a checkpoint directory, as its state file records it. */
+export interface CheckpointState {
+  /** The latest checkpoint's prefix, joined to the directory. */
+  readonly modelCheckpointPath: string;
+  /** Every checkpoint kept, oldest first, joined to the directory. */
+  readonly allModelCheckpointPaths: string[];
+  /** When each of those was saved, in seconds since the epoch (empty when not recorded). */
+  readonly allModelCheckpointTimestamps: number[];
+  /** When the last checkpoint kept for `keepCheckpointEveryNHours` was saved, if recorded. */
+  readonly lastPreservedTimestamp: number | null;
+}
+
+/** The default name of the state file. */
+export const DEFAULT_STATE_FILENAME = "checkpoint";
+
+/**
+ * Reads the state file of a checkpoint directory.
+ *
+ * @param dir the checkpoint directory.
+ * @param latestFilename the state file's name (default `"checkpoint"`; the input pipeline hook
+ *   uses `"checkpoint_input"`).
+ * @returns the state, or null when there is no state file or it cannot be parsed (with a
+ *   warning saying why).
+ * @throws {ValueError} when the file names no latest checkpoint ("Invalid checkpoint state").
+ * @throws {InvalidArgumentError} when it names a path outside `dir`.
+ * @example
+ * const state = await getCheckpointState("runs/a");
+ * state?.modelCheckpointPath; // "runs/a/model.ckpt-200"
+ */
+export async function getCheckpointState(dir: string, latestFilename = DEFAULT_STATE_FILENAME): Promise<CheckpointState | null> {
+  const file = join(dir, latestFilename);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if (isErrno(error, "ENOENT") || isErrno(error, "ENOTDIR")) return null;
+    throw error;
+  }
+  let parsed: ParsedState;
+  try {
+    parsed = parseStateText(text);
+  } catch (error) {
+    process.emitWarning(`${file}: checkpoint state ignored: ${error instanceof Error ? error.message : String(error)}`, {
+      code: "CHECKPIPE_CHECKPOINT_STATE",
+    });
+    return null;
+  }
+  if (parsed.modelCheckpointPath === "") {
+    throw new ValueError(`Invalid checkpoint state loaded from ${dir}: ${file} names no model_checkpoint_path.`, {
+      expected: 'a line model_checkpoint_path: "..."',
+      received: "none",
+      fix: "Delete the state file, or restore it from a backup.",
+    });
+  }
+  const inside = (path: string): string => insideDirectory(dir, path, file);
+  return {
+    modelCheckpointPath: inside(parsed.modelCheckpointPath),
+    allModelCheckpointPaths: parsed.allModelCheckpointPaths.map(inside),
+    allModelCheckpointTimestamps: parsed.allModelCheckpointTimestamps,
+    lastPreservedTimestamp: parsed.lastPreservedTimestamp,
+  };
+}
+
+/**
+ * The latest checkpoint of a directory: its prefix, if its files exist.
+ *
+ * @param dir the checkpoint directory.
+ * @param latestFilename the state file's name (default `"checkpoint"`).
+ * @returns the prefix (e.g. `"runs/a/model.ckpt-200"`), or null when there is no state file
+ *   or the checkpoint it names has no `.index` file.
+ * @throws {ValueError} / {InvalidArgumentError} as {@link getCheckpointState}.
+ * @example
+ * const prefix = await latestCheckpoint("runs/a");
+ * if (prefix !== null) await saver.restore(prefix);
+ */
+export async function latestCheckpoint(dir: string, latestFilename = DEFAULT_STATE_FILENAME): Promise<string | null> {
+  const state = await getCheckpointState(dir, latestFilename);
+  if (state === null) return null;
+  return (await exists(state.modelCheckpointPath + INDEX_SUFFIX)) ? state.modelCheckpointPath : null;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Resolves a path of the state file against its directory, refusing paths that lead outside
+ * it: a state file is data, and data must not send a restore to arbitrary files.
+ */
+function insideDirectory(dir: string, path: string, file: string): string {
+  const rel = relative(resolve(dir), resolve(dir, path));
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
+    throw new InvalidArgumentError(
+      `${file} names the checkpoint ${JSON.stringify(path)}, which is outside ${dir}; checkpoints are read only from ` +
+        `their own directory.`,
+      {
+        expected: "a checkpoint path inside the directory",
+        received: JSON.stringify(path),
+        fix: "If the directory was copied from elsewhere, rewrite the state file with paths relative to it.",
+      },
+    );
+  }
+  return isAbsolute(path) ? path : join(dir, path);
+}
+
+/**
+ * Writes the state file atomically: the directory holds the old file or the new one.
+ *
+ * @param dir the checkpoint directory.
+ * @param latestFilename the state file's name.
+ * @param state the paths (relative to `dir`) and timestamps to record.
+ */
+export async function writeCheckpointState(
+  dir: string,
+  latestFilename: string,
+  state: { readonly modelCheckpointPath: string; readonly allModelCheckpointPaths: readonly string[]; readonly allModelCheckpointTimestamps: readonly number[]; readonly lastPreservedTimestamp: number | null },
+): Promise<void> {
+  await writeFileAtomic(join(dir, latestFilename), [formatStateText(state)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TensorFlow's text format, as `text_format.MessageToString(CheckpointState)` writes it.
+
+interface ParsedState {
+  modelCheckpointPath: string;
+  allModelCheckpointPaths: string[];
+  allModelCheckpointTimestamps: number[];
+  lastPreservedTimestamp: number | null;
+}
+
+/** Formats a state as TensorFlow writes it: one `field: value` per line, strings C-escaped. */
+export function formatStateText(state: {
+  readonly modelCheckpointPath: string;
+  readonly allModelCheckpointPaths: readonly string[];
+  readonly allModelCheckpointTimestamps: readonly number[];
+  readonly lastPreservedTimestamp: number | null;
+}): string {
+  const lines = [`model_checkpoint_path: ${quote(state.modelCheckpointPath)}`];
+  for (const path of state.allModelCheckpointPaths) lines.push(`all_model_checkpoint_paths: ${quote(path)}`);
+  for (const time of state.allModelCheckpointTimestamps) lines.push(`all_model_checkpoint_timestamps: ${formatDouble(time)}`);
+  if (state.lastPreservedTimestamp !== null) lines.push(`last_preserved_timestamp: ${formatDouble(state.lastPreservedTimestamp)}`);
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Quotes a string as protobuf's text format does by default: UTF-8 bytes, with `\n`, `\r`,
+ * `\t`, `"`, `'` and `\` escaped and every other byte outside printable ASCII in octal.
+ */
+function quote(text: string): string {
+  let out = '"';
+  for (const byte of Buffer.from(text, "utf8")) {
+    const escape = ESCAPES.get(byte);
+    if (escape !== undefined) out += escape;
+    else if (byte >= 0x20 && byte < 0x7f) out += String.fromCharCode(byte);
+    else out += "\\" + byte.toString(8).padStart(3, "0");
+  }
+  return out + '"';
+}
+
+const ESCAPES = new Map<number, string>([
+  [0x0a, "\\n"],
+  [0x0d, "\\r"],
+  [0x09, "\\t"],
+  [0x22, '\\"'],
+  [0x27, "\\'"],
+  [0x5c, "\\\\"],
+]);
+
+/** Python's `repr` of a float, which protobuf's text format uses for doubles. */
+function formatDouble(value: number): string {
+  return Number.isInteger(value) && Math.abs(value) < 1e16 ? value.toFixed(1) : String(value);
+}
+
+/**
+ * Parses the state file's text: `field: value` pairs, strings in single or double quotes (with
+ * C escapes, adjacent strings joined), numbers, and `#` comments.
+ *
+ * @throws {Error} saying where the text stops making sense.
+ */
+export function parseStateText(text: string): ParsedState {
+  const state: ParsedState = { modelCheckpointPath: "", allModelCheckpointPaths: [], allModelCheckpointTimestamps: [], lastPreservedTimestamp: null };
+  const tokens = tokenize(text);
+  let i = 0;
+  const take = (): Token => {
+    const token = tokens[i++];
+    if (token === undefined) throw new Error("the text ends in the middle of a field");
+    return token;
+  };
+  while (i < tokens.length) {
+    const field = take();
+    if (field.kind !== "name") throw new Error(`line ${field.line}: expected a field name, got ${field.text}`);
+    const colon = take();
+    if (colon.kind !== "colon") throw new Error(`line ${colon.line}: expected ":" after ${field.text}`);
+    const value = take();
+    switch (field.text) {
+      case "model_checkpoint_path":
+        state.modelCheckpointPath = expectString(value, field.text);
+        break;
+      case "all_model_checkpoint_paths":
+        state.allModelCheckpointPaths.push(expectString(value, field.text));
+        break;
+      case "all_model_checkpoint_timestamps":
+        state.allModelCheckpointTimestamps.push(expectNumber(value, field.text));
+        break;
+      case "last_preserved_timestamp":
+        state.lastPreservedTimestamp = expectNumber(value, field.text);
+        break;
+      default:
+        throw new Error(`line ${field.line}: unknown field ${field.text} of CheckpointState`);
+    }
+  }
+  return state;
+}
+
+type Token =
+  | { readonly kind: "name" | "number"; readonly text: string; readonly line: number }
+  | { readonly kind: "colon"; readonly text: ":"; readonly line: number }
+  | { readonly kind: "string"; readonly text: string; readonly value: string; readonly line: number };
+
+function expectString(token: Token, field: string): string {
+  if (token.kind !== "string") throw new Error(`line ${token.line}: ${field} needs a quoted string, got ${token.text}`);
+  return token.value;
+}
+
+function expectNumber(token: Token, field: string): number {
+  const value = token.kind === "number" ? Number(token.text.replace(/[fF]$/, "")) : Number.NaN;
+  if (Number.isNaN(value)) throw new Error(`line ${token.line}: ${field} needs a number, got ${token.text}`);
+  return value;
+}
+
+const TOKEN = /\s+|#[^\n]*|([A-Za-z_][A-Za-z0-9_]*)|(:)|([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[fF]?)|("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')/gy;
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let line = 1;
+  TOKEN.lastIndex = 0;
+  while (TOKEN.lastIndex < text.length) {
+    const at = TOKEN.lastIndex;
+    const m = TOKEN.exec(text);
+    if (m === null) throw new Error(`line ${line}: unexpected ${JSON.stringify(text.slice(at, at + 20))}`);
+    const [whole, name, colon, number, string] = m;
+    if (string !== undefined) {
+      const value = unescape(string.slice(1, -1), line);
+      const last = tokens[tokens.length - 1];
+      // Adjacent strings are one string, as in C.
+      if (last?.kind === "string") tokens[tokens.length - 1] = { ...last, value: last.value + value };
+      else tokens.push({ kind: "string", text: string, value, line });
+    } else if (number !== undefined) tokens.push({ kind: "number", text: number, line });
+    else if (name !== undefined) tokens.push({ kind: "name", text: name, line });
+    else if (colon !== undefined) tokens.push({ kind: "colon", text: ":", line });
+    line += (whole.match(/\n/g) ?? []).length;
+  }
+  return tokens;
+}
+
+const SIMPLE_ESCAPES: Readonly<Record<string, number>> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, "\\": 92, "'": 39, '"': 34, "?": 63 };
+
+/** Undoes C escapes into bytes, then reads the bytes as UTF-8. */
+function unescape(body: string, line: number): string {
+  const parts: Buffer[] = [];
+  const ESCAPE = /\\(?:([abfnrtv\\'"?])|([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.?))/gs;
+  let last = 0;
+  for (const m of body.matchAll(ESCAPE)) {
+    parts.push(Buffer.from(body.slice(last, m.index), "utf8"));
+    last = m.index + m[0].length;
+    const [, simple, octal, hex, unknown] = m;
+    if (simple !== undefined) parts.push(Buffer.of(SIMPLE_ESCAPES[simple] as number));
+    else if (octal !== undefined) parts.push(Buffer.of(parseInt(octal, 8) & 0xff));
+    else if (hex !== undefined) parts.push(Buffer.of(parseInt(hex, 16)));
+    else throw new Error(`line ${line}: unknown escape \\${unknown ?? ""}`);
+  }
+  parts.push(Buffer.from(body.slice(last), "utf8"));
+  return Buffer.concat(parts).toString("utf8");
+}

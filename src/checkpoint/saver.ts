@@ -1,0 +1,310 @@
+/**
+ * The Saver: writes and restores checkpoints of a list of saveables, keeps the directory's
+ * `checkpoint` state file, and deletes old checkpoints as TensorFlow's `tf.train.Saver` does.
+ *
+ * @module
+ */
+import { stat } from "node:fs/promises";
+import { basename, dirname, relative } from "node:path";
+import { DataLossError, describeValue, NotFoundError, ValueError } from "../errors.js";
+import { removeStaleTemporaries } from "../io/atomic-file.js";
+import { DATA_SUFFIX, INDEX_SUFFIX, readBundle, removeBundle, writeBundle } from "./bundle.js";
+import { DEFAULT_STATE_FILENAME, getCheckpointState, writeCheckpointState } from "./checkpoint-state.js";
+import type { Saveable } from "./saveable.js";
+
+/** Options of {@link Saver}. */
+export interface SaverOptions {
+  /** How many recent checkpoints to keep; 0 or null keeps every one (default 5). */
+  readonly maxToKeep?: number | null;
+  /** Besides the recent ones, keep one checkpoint every this many hours (default 10 000: never). */
+  readonly keepCheckpointEveryNHours?: number;
+  /** The state file's name in the checkpoint directory (default `"checkpoint"`). */
+  readonly latestFilename?: string;
+  /** The clock, in seconds since the epoch (default `Date.now() / 1000`); for tests. */
+  readonly clock?: () => number;
+}
+
+/** Options of {@link Saver.save}. */
+export interface SaveCheckpointOptions {
+  /** Appended to the path: `"<savePath>-<globalStep>"`. */
+  readonly globalStep?: number | bigint;
+  /** The state file's name, for this save (default: the Saver's). */
+  readonly latestFilename?: string;
+}
+
+/** What {@link Saver.restoreLatest} restored, and what it passed over. */
+export interface RestoredCheckpoint {
+  /** The prefix of the checkpoint restored. */
+  readonly path: string;
+  /** Newer checkpoints that were damaged or incomplete, newest first, with the reason. */
+  readonly skipped: readonly { readonly path: string; readonly reason: string }[];
+}
+
+interface Kept {
+  readonly path: string;
+  readonly time: number;
+}
+
+/**
+ * Saves and restores a list of saveables (model variables, iterators) as checkpoints.
+ *
+ * Every save writes `<savePath>-<step>.data-00000-of-00001` and `.index` atomically, then
+ * rewrites the state file, then deletes checkpoints beyond `maxToKeep` (oldest first, except one
+ * every `keepCheckpointEveryNHours`). A crash at any instant leaves the state file naming only
+ * whole checkpoints.
+ *
+ * @example
+ * const saver = new Saver([makeSaveableFromIterator(it)], { maxToKeep: 3 });
+ * const prefix = await saver.save("runs/a/model.ckpt", { globalStep: 200 }); // "runs/a/model.ckpt-200"
+ * await saver.restore(prefix);
+ */
+export class Saver {
+  /** The saveables, in the order they are written. */
+  readonly saveables: readonly Saveable[];
+  private readonly maxToKeep: number;
+  private readonly keepEverySecs: number;
+  private readonly latestFilename: string;
+  private readonly clock: () => number;
+  private nextKeepTime: number;
+  private kept: Kept[] = [];
+  /** The last call issued: saves and restores run one at a time, in order. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * @param saveables what to save, each with a unique name.
+   * @param options retention and the state file's name.
+   * @throws {ValueError} when there is nothing to save, two saveables share a name, or an
+   *   option is out of range.
+   */
+  constructor(saveables: readonly Saveable[], options: SaverOptions = {}) {
+    if (!Array.isArray(saveables) || saveables.length === 0) {
+      throw new ValueError("No variables to save: a Saver needs at least one saveable.", {
+        expected: "a non-empty array of saveables",
+        received: describeValue(saveables),
+        fix: "Pass the variables and iterators to checkpoint, e.g. [makeSaveableFromIterator(it)].",
+      });
+    }
+    const names = new Set<string>();
+    for (const s of saveables) {
+      if (typeof s !== "object" || s === null || typeof s.name !== "string" || typeof s.save !== "function" || typeof s.restore !== "function") {
+        throw new ValueError(`Not a saveable: ${describeValue(s)}. A saveable has a name, save() and restore().`, {
+          expected: "a Saveable",
+          received: describeValue(s),
+        });
+      }
+      if (names.has(s.name)) {
+        throw new ValueError(`At least two variables have the same name: ${s.name}`, {
+          expected: "unique names",
+          received: s.name,
+          fix: "Give each variable or iterator its own name.",
+        });
+      }
+      names.add(s.name);
+    }
+    this.saveables = [...saveables];
+    const maxToKeep = options.maxToKeep ?? 5;
+    if (!Number.isInteger(maxToKeep) || maxToKeep < 0) throw badOption("maxToKeep", "an integer ≥ 0, or null", maxToKeep);
+    this.maxToKeep = maxToKeep;
+    const hours = options.keepCheckpointEveryNHours ?? 10_000;
+    if (typeof hours !== "number" || !(hours > 0)) throw badOption("keepCheckpointEveryNHours", "a number of hours > 0", hours);
+    this.keepEverySecs = hours * 3600;
+    this.latestFilename = checkLatestFilename(options.latestFilename ?? DEFAULT_STATE_FILENAME);
+    this.clock = options.clock ?? (() => Date.now() / 1000);
+    this.nextKeepTime = this.clock() + this.keepEverySecs;
+  }
+
+  /** The checkpoints this Saver keeps, oldest first (empty when `maxToKeep` is 0 or null). */
+  get lastCheckpoints(): string[] {
+    return this.kept.map((k) => k.path);
+  }
+
+  /**
+   * Saves a checkpoint of every saveable.
+   *
+   * @param savePath the prefix, e.g. `"runs/a/model.ckpt"`; its directory must exist.
+   * @param options `globalStep` appended to the prefix; `latestFilename` for this save.
+   * @returns the checkpoint's prefix, `"<savePath>-<globalStep>"` (or `savePath`).
+   * @throws {ValueError} when the directory does not exist, `latestFilename` has path components
+   *   or collides with `savePath`, or `globalStep` is not an integer.
+   * @throws {InvalidArgumentError} when a value cannot be encoded.
+   */
+  save(savePath: string, options: SaveCheckpointOptions = {}): Promise<string> {
+    return this.enqueue(() => this.saveNow(savePath, options));
+  }
+
+  /**
+   * Restores every saveable from the checkpoint at `prefix`. Every entry is read and verified
+   * before any saveable changes, so a damaged checkpoint leaves them as they were.
+   *
+   * @param prefix a checkpoint prefix, e.g. from {@link latestCheckpoint}.
+   * @throws {ValueError} when `prefix` is not a checkpoint.
+   * @throws {NotFoundError} when the checkpoint lacks a saveable's entry.
+   * @throws {DataLossError} naming the file and the entry, when a file is damaged or missing.
+   */
+  restore(prefix: string): Promise<void> {
+    return this.enqueue(() => this.restoreNow(prefix));
+  }
+
+  /**
+   * Restores the newest whole checkpoint listed in `dir`'s state file. Damaged or incomplete
+   * newer ones are passed over, each with a process warning (`CHECKPIPE_CHECKPOINT_SKIPPED`)
+   * saying which and why.
+   *
+   * @param dir the checkpoint directory.
+   * @param latestFilename the state file's name (default: the Saver's).
+   * @returns what was restored, or null when the directory has no checkpoint state.
+   * @throws {DataLossError} when checkpoints are listed but none is whole, naming each and why.
+   */
+  restoreLatest(dir: string, latestFilename: string = this.latestFilename): Promise<RestoredCheckpoint | null> {
+    return this.enqueue(async () => {
+      const state = await getCheckpointState(dir, latestFilename);
+      if (state === null) return null;
+      const candidates = [state.modelCheckpointPath, ...[...state.allModelCheckpointPaths].reverse()];
+      const skipped: { path: string; reason: string }[] = [];
+      for (const path of new Set(candidates)) {
+        try {
+          await this.restoreNow(path);
+          return { path, skipped };
+        } catch (error) {
+          if (!(error instanceof DataLossError || error instanceof ValueError)) throw error;
+          skipped.push({ path, reason: error.message });
+          process.emitWarning(`Skipped checkpoint ${path}: ${error.message}`, { code: "CHECKPIPE_CHECKPOINT_SKIPPED" });
+        }
+      }
+      throw new DataLossError(
+        `No whole checkpoint in ${dir}: ${skipped.map((s) => `${s.path} (${s.reason})`).join("; ")}`,
+        { expected: "at least one whole checkpoint", received: `${skipped.length} damaged`, fix: "Restore the directory from a backup, or delete it to start over." },
+      );
+    });
+  }
+
+  /**
+   * Takes over checkpoints saved earlier (e.g. by a previous process), so that retention
+   * counts and deletes them too. Their save times are their `.index` files' modification times.
+   *
+   * @param paths checkpoint prefixes, oldest first (e.g. `getCheckpointState(dir).allModelCheckpointPaths`).
+   */
+  async recoverLastCheckpoints(paths: readonly string[]): Promise<void> {
+    const kept: Kept[] = [];
+    for (const path of paths) {
+      const s = await stat(path + INDEX_SUFFIX).catch(() => null);
+      if (s !== null) kept.push({ path, time: s.mtimeMs / 1000 });
+    }
+    this.kept = kept;
+  }
+
+  private async saveNow(savePath: string, options: SaveCheckpointOptions): Promise<string> {
+    const latestFilename = checkLatestFilename(options.latestFilename ?? this.latestFilename);
+    if (typeof savePath !== "string" || savePath === "") throw badOption("savePath", "a non-empty path prefix", savePath);
+    const step = options.globalStep;
+    if (step !== undefined && !(typeof step === "bigint" || Number.isSafeInteger(step))) throw badOption("globalStep", "an integer", step);
+    const prefix = step === undefined ? savePath : `${savePath}-${step}`;
+    if (step === undefined && basename(savePath) === latestFilename) {
+      throw new ValueError(`'latest_filename' collides with 'save_path': '${latestFilename}' and '${savePath}'`, {
+        expected: "a save path other than the state file",
+        received: savePath,
+        fix: "Pass a globalStep, or another savePath or latestFilename.",
+      });
+    }
+    const dir = dirname(savePath);
+    const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+    if (!isDir) {
+      throw new ValueError(`Parent directory of ${savePath} doesn't exist, can't save.`, {
+        expected: "an existing directory",
+        received: dir,
+        fix: `Create it first, e.g. await mkdir(${JSON.stringify(dir)}, { recursive: true }).`,
+      });
+    }
+    await this.removeLeftovers(dir, basename(savePath), latestFilename);
+    const values = new Map<string, unknown>();
+    for (const saveable of this.saveables) values.set(saveable.name, await saveable.save());
+    await writeBundle(prefix, values);
+    const doomed = this.record(prefix);
+    const kept = this.kept.length > 0 ? this.kept : [{ path: prefix, time: this.clock() }];
+    await writeCheckpointState(dir, latestFilename, {
+      modelCheckpointPath: relative(dir, prefix),
+      allModelCheckpointPaths: kept.map((k) => relative(dir, k.path)),
+      allModelCheckpointTimestamps: kept.map((k) => k.time),
+      lastPreservedTimestamp: this.nextKeepTime - this.keepEverySecs,
+    });
+    for (const old of doomed) await removeBundle(old);
+    return prefix;
+  }
+
+  /**
+   * Records a new checkpoint for retention (TensorFlow's `_RecordLastCheckpoint` and
+   * `_MaybeDeleteOldCheckpoints`) and returns the prefixes to delete.
+   */
+  private record(prefix: string): string[] {
+    if (this.maxToKeep === 0) return [];
+    this.kept = this.kept.filter((k) => k.path !== prefix);
+    this.kept.push({ path: prefix, time: this.clock() });
+    const doomed: string[] = [];
+    while (this.kept.length > this.maxToKeep) {
+      const oldest = this.kept.shift() as Kept;
+      if (oldest.time > this.nextKeepTime) {
+        this.nextKeepTime += this.keepEverySecs;
+        continue;
+      }
+      doomed.push(oldest.path);
+    }
+    return doomed;
+  }
+
+  private async restoreNow(prefix: string): Promise<void> {
+    if (typeof prefix !== "string" || prefix === "") {
+      throw new ValueError(`Can't load save_path when it is ${describeValue(prefix)}.`, {
+        expected: "a checkpoint prefix",
+        received: describeValue(prefix),
+        fix: "Pass a prefix returned by save() or latestCheckpoint(), and check latestCheckpoint() for null.",
+      });
+    }
+    const isCheckpoint = await stat(prefix + INDEX_SUFFIX).then((s) => s.isFile(), () => false);
+    if (!isCheckpoint) {
+      throw new ValueError(`The passed save_path is not a valid checkpoint: ${prefix}`, {
+        expected: `${prefix}${INDEX_SUFFIX} and ${prefix}${DATA_SUFFIX}`,
+        received: "no index file",
+      });
+    }
+    const values = await readBundle(prefix);
+    for (const saveable of this.saveables) {
+      if (!values.has(saveable.name)) {
+        throw new NotFoundError(`Key ${saveable.name} not found in checkpoint ${prefix}`, {
+          expected: `an entry "${saveable.name}"`,
+          received: `entries ${[...values.keys()].map((k) => `"${k}"`).join(", ") || "none"}`,
+          fix: "Restore a checkpoint saved with the same variables and iterators.",
+        });
+      }
+    }
+    for (const saveable of this.saveables) await saveable.restore(values.get(saveable.name));
+  }
+
+  /** Deletes temporary files a crashed save of this family left behind. */
+  private async removeLeftovers(dir: string, base: string, latestFilename: string): Promise<void> {
+    const ours = (name: string): boolean => name === latestFilename || name.startsWith(`${base}-`) || name.startsWith(`${base}.`);
+    await removeStaleTemporaries(dir, ours).catch((error: unknown) => {
+      process.emitWarning(`Could not remove leftover temporary files in ${dir}: ${String(error)}`, { code: "CHECKPIPE_CHECKPOINT_CLEANUP" });
+    });
+  }
+
+  private enqueue<R>(call: () => Promise<R>): Promise<R> {
+    const promise = this.tail.then(call, call);
+    this.tail = promise.catch(() => undefined);
+    return promise;
+  }
+}
+
+function checkLatestFilename(name: string): string {
+  if (typeof name !== "string" || name === "" || basename(name) !== name || name === "." || name === "..") {
+    throw new ValueError("'latest_filename' must not contain path components", {
+      expected: "a file name such as \"checkpoint\"",
+      received: describeValue(name),
+      fix: "Pass the state file's bare name; it is written in the checkpoint's directory.",
+    });
+  }
+  return name;
+}
+
+function badOption(name: string, expected: string, got: unknown): ValueError {
+  return new ValueError(`Saver ${name} must be ${expected}; got ${describeValue(got)}.`, { expected, received: describeValue(got) });
+}
