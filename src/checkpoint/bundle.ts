@@ -124,9 +124,10 @@ export async function readBundle(prefix: string): Promise<Map<string, unknown>> 
   try {
     const { size } = await file.stat();
     if (size !== manifest.data.size) {
+      const cut = manifest.entries.find((entry) => entry.offset + entrySize(entry) > size);
       throw new DataLossError(
         `Checkpoint ${prefix} is damaged: its data file ${dataPath} has ${size} bytes where the manifest says ` +
-          `${manifest.data.size}${size < manifest.data.size ? " (truncated)" : ""}. Restore an older checkpoint.`,
+          `${manifest.data.size}${cut === undefined ? "" : ` (truncated); entry "${cut.name}" is cut short`}. Restore an older checkpoint.`,
         { expected: `${manifest.data.size} bytes`, received: `${size} bytes` },
       );
     }

@@ -102,7 +102,7 @@ export class Saver {
       names.add(s.name);
     }
     this.saveables = [...saveables];
-    const maxToKeep = options.maxToKeep ?? 5;
+    const maxToKeep = options.maxToKeep === undefined ? 5 : (options.maxToKeep ?? 0);
     if (!Number.isInteger(maxToKeep) || maxToKeep < 0) throw badOption("maxToKeep", "an integer ≥ 0, or null", maxToKeep);
     this.maxToKeep = maxToKeep;
     const hours = options.keepCheckpointEveryNHours ?? 10_000;

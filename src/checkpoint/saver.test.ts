@@ -1,0 +1,289 @@
+/**
+ * The Saver, after TensorFlow's saver tests (TF_REFERENCE.md §4): file names, retention,
+ * the state file it keeps, restore, and the validation errors.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Dataset } from "../dataset/dataset.js";
+import { FailedPreconditionError, NotFoundError, ValueError } from "../errors.js";
+import { getCheckpointState, latestCheckpoint } from "./checkpoint-state.js";
+import { makeSaveable, makeSaveableFromIterator } from "./saveable.js";
+import { Saver } from "./saver.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "checkpipe-saver-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A saveable over one number, and a way to set it. */
+function counter(name = "v", initial = 0): { saveable: ReturnType<typeof makeSaveable>; get: () => number; set: (v: number) => void } {
+  let value = initial;
+  return {
+    saveable: makeSaveable(name, () => value, (v: number) => {
+      value = v;
+    }),
+    get: () => value,
+    set: (v) => {
+      value = v;
+    },
+  };
+}
+
+/** Matches an error of class `type` whose message is exactly `message`. */
+function matching(type: abstract new (...args: never[]) => Error, message: string): Error {
+  return expect.objectContaining({ name: type.name, message }) as Error;
+}
+
+async function checkpointFiles(): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => f !== "checkpoint").sort();
+}
+
+describe("Saver.save", () => {
+  it('names the checkpoint "<savePath>-<globalStep>" and writes its .index and .data-00000-of-00001', async () => {
+    const saver = new Saver([counter().saveable]);
+    expect(await saver.save(join(dir, "model.ckpt"), { globalStep: 10 })).toBe(join(dir, "model.ckpt-10"));
+    expect(await saver.save(join(dir, "plain"))).toBe(join(dir, "plain"));
+    expect(await checkpointFiles()).toEqual(["model.ckpt-10.data-00000-of-00001", "model.ckpt-10.index", "plain.data-00000-of-00001", "plain.index"]);
+  });
+
+  it("keeps maxToKeep checkpoints: with 2, s1 → [s1]; s2 → [s1, s2]; s3 → [s2, s3] and s1's files are gone", async () => {
+    const saver = new Saver([counter().saveable], { maxToKeep: 2 });
+    const path = join(dir, "s");
+    const s1 = await saver.save(path, { globalStep: 1 });
+    expect(saver.lastCheckpoints).toEqual([s1]);
+    const s2 = await saver.save(path, { globalStep: 2 });
+    expect(saver.lastCheckpoints).toEqual([s1, s2]);
+    const s3 = await saver.save(path, { globalStep: 3 });
+    expect(saver.lastCheckpoints).toEqual([s2, s3]);
+    expect(await checkpointFiles()).toEqual(["s-2.data-00000-of-00001", "s-2.index", "s-3.data-00000-of-00001", "s-3.index"]);
+    const state = await getCheckpointState(dir);
+    expect(state?.modelCheckpointPath).toBe(s3);
+    expect(state?.allModelCheckpointPaths).toEqual([s2, s3]);
+  });
+
+  it("moves a checkpoint saved again under the same name to the end of the list", async () => {
+    const saver = new Saver([counter().saveable], { maxToKeep: 2 });
+    const path = join(dir, "s");
+    const s1 = await saver.save(path, { globalStep: 1 });
+    const s2 = await saver.save(path, { globalStep: 2 });
+    expect(await saver.save(path, { globalStep: 1 })).toBe(s1);
+    expect(saver.lastCheckpoints).toEqual([s2, s1]);
+    const s3 = await saver.save(path, { globalStep: 3 });
+    expect(saver.lastCheckpoints).toEqual([s1, s3]);
+    expect(await checkpointFiles()).toEqual(["s-1.data-00000-of-00001", "s-1.index", "s-3.data-00000-of-00001", "s-3.index"]);
+  });
+
+  for (const maxToKeep of [0, null]) {
+    it(`keeps every checkpoint when maxToKeep is ${maxToKeep}; its list stays empty and the state file names the latest`, async () => {
+      const saver = new Saver([counter().saveable], { maxToKeep });
+      for (const step of [1, 2, 3, 4, 5, 6, 7]) await saver.save(join(dir, "s"), { globalStep: step });
+      expect(saver.lastCheckpoints).toEqual([]);
+      expect((await checkpointFiles()).filter((f) => f.endsWith(".index"))).toHaveLength(7);
+      const state = await getCheckpointState(dir);
+      expect(state?.modelCheckpointPath).toBe(join(dir, "s-7"));
+      expect(state?.allModelCheckpointPaths).toEqual([join(dir, "s-7")]);
+    });
+  }
+
+  it("keeps one checkpoint every keepCheckpointEveryNHours besides the maxToKeep most recent", async () => {
+    let now = 0;
+    const saver = new Saver([counter().saveable], { maxToKeep: 2, keepCheckpointEveryNHours: 1, clock: () => now });
+    const save = async (step: number, at: number): Promise<string> => {
+      now = at;
+      return saver.save(join(dir, "s"), { globalStep: step });
+    };
+    await save(1, 0);
+    await save(2, 10);
+    await save(3, 4000); // s1 (saved at 0) is not past the first keep time (3600): deleted
+    await save(4, 4010); // s2 deleted
+    await save(5, 8000); // s3 (saved at 4000 > 3600) is kept; the next keep time is 7200
+    await save(6, 8010); // s4 (4010 < 7200) deleted
+    expect(saver.lastCheckpoints).toEqual([join(dir, "s-5"), join(dir, "s-6")]);
+    expect((await checkpointFiles()).filter((f) => f.endsWith(".index"))).toEqual(["s-3.index", "s-5.index", "s-6.index"]);
+  });
+
+  it("writes the state file in TensorFlow's text format with paths relative to the directory", async () => {
+    let now = 1_700_000_000;
+    const saver = new Saver([counter().saveable], { maxToKeep: 2, clock: () => now });
+    await saver.save(join(dir, "model.ckpt"), { globalStep: 5 });
+    now += 0.5;
+    await saver.save(join(dir, "model.ckpt"), { globalStep: 10 });
+    expect(await readFile(join(dir, "checkpoint"), "utf8")).toBe(
+      [
+        'model_checkpoint_path: "model.ckpt-10"',
+        'all_model_checkpoint_paths: "model.ckpt-5"',
+        'all_model_checkpoint_paths: "model.ckpt-10"',
+        "all_model_checkpoint_timestamps: 1700000000.0",
+        "all_model_checkpoint_timestamps: 1700000000.5",
+        "last_preserved_timestamp: 1700000000.0",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("keeps a separate state file per latestFilename, as the input pipeline's checkpoint_input beside checkpoint", async () => {
+    const model = new Saver([counter("w").saveable]);
+    const input = new Saver([counter("it").saveable], { latestFilename: "checkpoint_input" });
+    await model.save(join(dir, "model.ckpt"), { globalStep: 3 });
+    await input.save(join(dir, "input.ckpt"), { globalStep: 4 });
+    expect(await latestCheckpoint(dir)).toBe(join(dir, "model.ckpt-3"));
+    expect(await latestCheckpoint(dir, "checkpoint_input")).toBe(join(dir, "input.ckpt-4"));
+    await model.save(join(dir, "model.ckpt"), { globalStep: 5, latestFilename: "other" });
+    expect(await latestCheckpoint(dir, "other")).toBe(join(dir, "model.ckpt-5"));
+  });
+
+  it("accepts a bigint global step", async () => {
+    const saver = new Saver([counter().saveable]);
+    expect(await saver.save(join(dir, "s"), { globalStep: 12345678901234567890n })).toBe(join(dir, "s-12345678901234567890"));
+  });
+
+  it("runs saves one at a time in the order they were called", async () => {
+    const c = counter();
+    const saver = new Saver([c.saveable], { maxToKeep: 3 });
+    const paths = await Promise.all([1, 2, 3, 4].map((step) => saver.save(join(dir, "s"), { globalStep: step })));
+    expect(saver.lastCheckpoints).toEqual(paths.slice(1));
+  });
+});
+
+describe("Saver validation, with TensorFlow's messages", () => {
+  it("refuses an empty list of saveables", () => {
+    expect(() => new Saver([])).toThrow(matching(ValueError, "No variables to save: a Saver needs at least one saveable."));
+  });
+
+  it("refuses two saveables with the same name", () => {
+    expect(() => new Saver([counter("a").saveable, counter("a").saveable])).toThrow(matching(ValueError, "At least two variables have the same name: a"));
+  });
+
+  it("refuses a latestFilename with path components", async () => {
+    expect(() => new Saver([counter().saveable], { latestFilename: "sub/checkpoint" })).toThrow("'latest_filename' must not contain path components");
+    const saver = new Saver([counter().saveable]);
+    await expect(saver.save(join(dir, "s"), { globalStep: 1, latestFilename: "../x" })).rejects.toThrow(
+      "'latest_filename' must not contain path components",
+    );
+  });
+
+  it("refuses a save path without a step that collides with the state file", async () => {
+    const saver = new Saver([counter().saveable]);
+    await expect(saver.save(join(dir, "checkpoint"))).rejects.toThrow(matching(ValueError, `'latest_filename' collides with 'save_path': 'checkpoint' and '${join(dir, "checkpoint")}'`),
+    );
+  });
+
+  it("refuses to save into a directory that does not exist", async () => {
+    const saver = new Saver([counter().saveable]);
+    const path = join(dir, "missing", "model.ckpt");
+    await expect(saver.save(path, { globalStep: 1 })).rejects.toThrow(matching(ValueError, `Parent directory of ${path} doesn't exist, can't save.`));
+    await mkdir(join(dir, "missing"));
+    await expect(saver.save(path, { globalStep: 1 })).resolves.toBe(`${path}-1`);
+  });
+
+  it("refuses bad options and steps, saying what it got", async () => {
+    expect(() => new Saver([counter().saveable], { maxToKeep: -1 })).toThrow("Saver maxToKeep must be an integer ≥ 0, or null; got -1.");
+    expect(() => new Saver([counter().saveable], { keepCheckpointEveryNHours: 0 })).toThrow(
+      "Saver keepCheckpointEveryNHours must be a number of hours > 0; got 0.",
+    );
+    await expect(new Saver([counter().saveable]).save(join(dir, "s"), { globalStep: 1.5 })).rejects.toThrow(
+      "Saver globalStep must be an integer; got 1.5.",
+    );
+  });
+});
+
+describe("Saver.restore", () => {
+  it("restores every saveable to the values saved, exactly", async () => {
+    let weights = new Float32Array([1.5, NaN, -0, 3e38]);
+    let tree: unknown = { a: [1, "two", null], m: new Map([["k", 1n]]), s: new Set([1]), d: new Date(5), u: undefined, long: "é".repeat(5000) };
+    let step = 2n ** 70n;
+    const saver = new Saver([
+      makeSaveable("weights", () => weights, (v: Float32Array) => {
+        weights = v;
+      }),
+      makeSaveable("tree", () => tree, (v) => {
+        tree = v;
+      }),
+      makeSaveable("step", () => step, (v: bigint) => {
+        step = v;
+      }),
+    ]);
+    const saved = { weights: weights.slice(), tree: structuredClone(tree), step };
+    const prefix = await saver.save(join(dir, "model.ckpt"), { globalStep: 1 });
+    weights = new Float32Array(4);
+    tree = null;
+    step = 0n;
+    await saver.restore(prefix);
+    expect(weights).toEqual(saved.weights);
+    expect(Object.is(weights[2], -0)).toBe(true);
+    expect(tree).toEqual(saved.tree);
+    expect(step).toBe(saved.step);
+  });
+
+  it("puts an iterator back exactly where it was saved, typed array elements included", async () => {
+    const build = () =>
+      Dataset.range(200)
+        .map((i) => new Float32Array([i, i / 3]))
+        .shuffle(50, { seed: 3 })
+        .batch(4);
+    const it = build().iterator();
+    for (let i = 0; i < 7; i++) await it.next();
+    const saver = new Saver([makeSaveableFromIterator(it)]);
+    const prefix = await saver.save(join(dir, "input.ckpt"), { globalStep: 7 });
+    const rest = await build().skip(7).toArray();
+    const other = build().iterator();
+    await new Saver([makeSaveableFromIterator(other)]).restore(prefix);
+    const resumed: Float32Array[][] = [];
+    for await (const batch of other) resumed.push(batch);
+    expect(resumed).toEqual(rest);
+  });
+
+  it("refuses a path that is not a checkpoint", async () => {
+    const saver = new Saver([counter().saveable]);
+    await expect(saver.restore(join(dir, "nothing-1"))).rejects.toThrow(matching(ValueError, `The passed save_path is not a valid checkpoint: ${join(dir, "nothing-1")}`));
+  });
+
+  it("reports a saveable the checkpoint does not hold, and changes nothing", async () => {
+    const a = counter("a", 1);
+    await new Saver([a.saveable]).save(join(dir, "s"), { globalStep: 1 });
+    const b = counter("b", 7);
+    const a2 = counter("a", 9);
+    const both = new Saver([a2.saveable, b.saveable]);
+    await expect(both.restore(join(dir, "s-1"))).rejects.toThrow(matching(NotFoundError, `Key b not found in checkpoint ${join(dir, "s-1")}`));
+    expect([a2.get(), b.get()]).toEqual([9, 7]);
+  });
+
+  it("refuses a value of another kind than the one it replaces", async () => {
+    let w: unknown = new Float32Array(3);
+    const saver = new Saver([makeSaveable("w", () => w, (v) => {
+      w = v;
+    })]);
+    const prefix = await saver.save(join(dir, "s"), { globalStep: 1 });
+    w = new Float32Array(4);
+    await expect(saver.restore(prefix)).rejects.toThrow('Cannot restore "w": the checkpoint holds a Float32Array(3) where the value is a Float32Array(4).');
+  });
+});
+
+describe("makeSaveableFromIterator", () => {
+  it("names the value <iterator name>_STATE", () => {
+    expect(makeSaveableFromIterator(Dataset.range(3).iterator()).name).toBe("Iterator_STATE");
+    expect(makeSaveableFromIterator(Dataset.range(3).iterator({ name: "train" })).name).toBe("train_STATE");
+  });
+
+  it("applies its external state policy: fail by default, warn and ignore save what they can", async () => {
+    const gen = () =>
+      Dataset.fromGenerator(function* () {
+        yield* [1, 2, 3];
+      });
+    const failing = new Saver([makeSaveableFromIterator(gen().iterator())]);
+    await expect(failing.save(join(dir, "a"), { globalStep: 1 })).rejects.toBeInstanceOf(FailedPreconditionError);
+    const ignoring = new Saver([makeSaveableFromIterator(gen().iterator(), "ignore")]);
+    await expect(ignoring.save(join(dir, "a"), { globalStep: 1 })).resolves.toBe(join(dir, "a-1"));
+  });
+
+  it("refuses an unknown policy, listing the supported ones", () => {
+    expect(() => makeSaveableFromIterator(Dataset.range(3).iterator(), "sometimes" as "warn")).toThrow(
+      'Unsupported external state policy "sometimes". Supported values: "warn", "ignore", "fail".',
+    );
+  });
+});
