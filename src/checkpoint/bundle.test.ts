@@ -24,7 +24,7 @@ afterEach(async () => {
 
 /** A Saver over two values, `a` (a number) and `w` (a Float32Array), and their current values. */
 function model(): { saver: Saver; values: { a: number; w: Float32Array } } {
-  const values = { a: 0, w: new Float32Array(16) };
+  const values: { a: number; w: Float32Array } = { a: 0, w: new Float32Array(16) };
   const saver = new Saver(
     [
       makeSaveable("a", () => values.a, (v: number) => {
