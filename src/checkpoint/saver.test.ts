@@ -194,7 +194,7 @@ describe("Saver validation, with TensorFlow's messages", () => {
 
 describe("Saver.restore", () => {
   it("restores every saveable to the values saved, exactly", async () => {
-    let weights = new Float32Array([1.5, NaN, -0, 3e38]);
+    let weights: Float32Array = new Float32Array([1.5, NaN, -0, 3e38]);
     let tree: unknown = { a: [1, "two", null], m: new Map([["k", 1n]]), s: new Set([1]), d: new Date(5), u: undefined, long: "é".repeat(5000) };
     let step = 2n ** 70n;
     const saver = new Saver([
