@@ -49,6 +49,9 @@ export {
 export { makeSaveable, makeSaveableFromIterator, type Saveable } from "./checkpoint/saveable.js";
 export { Saver, type RestoredCheckpoint, type SaveCheckpointOptions, type SaverOptions } from "./checkpoint/saver.js";
 export { getCheckpointState, latestCheckpoint, type CheckpointState } from "./checkpoint/checkpoint-state.js";
+export { FILE_VERSION, decodeEvent, encodeEvent, type TFEvent, type TFSummary, type TFSummaryValue } from "./session/summary/event-proto.js";
+export { SummaryWriter, type SummaryWriterOptions } from "./session/summary/summary-writer.js";
+export { readEvents, scalarsOf, type ScalarEvent } from "./session/summary/read-events.js";
 export { TFRecordWriter, type TFRecordCompression, type TFRecordWriterOptions } from "./formats/tfrecord-writer.js";
 export {
   AbortedError,
