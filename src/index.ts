@@ -24,6 +24,7 @@ export type { DatasetNode, DatasetOptions, ExternalStatePolicy, OpIterator, Pull
 export { END } from "./core/iterator.js";
 export {
   decodeValue,
+  EncodedState,
   encodeValue,
   ITERATOR_STATE_FORMAT,
   ITERATOR_STATE_VERSION,

@@ -103,6 +103,9 @@ function oddValues(): unknown[] {
     { $type: "not a tag", value: -0 },
     {},
     JSON.parse('{"__proto__": {"polluted": true}, "a": 2}') as unknown,
+    // Objects that look like the tags of a checkpoint's binary form, and a string long enough for one.
+    { $type: "Float32Array", blob: 0, nested: { $type: "string", blob: 1, $bytes: [1] } },
+    "a string long enough to go to a binary part of a checkpoint ".repeat(40),
   ];
 }
 

@@ -9,7 +9,7 @@
  * same object each time only where the contract is per object (an unseeded shuffle).
  */
 import { describe, expect, it } from "vitest";
-import type { Dataset, DatasetIterator, IteratorState } from "../src/index.js";
+import { EncodedState, type Dataset, type DatasetIterator, type IteratorState, type JsonValue } from "../src/index.js";
 
 /** Reads at most this many elements unless told otherwise: wrap infinite datasets in `take()`. */
 export const DEFAULT_CAP = 2_000;
@@ -33,6 +33,19 @@ export type Build<T> = () => Dataset<T>;
 /** What `JSON.stringify` then `JSON.parse` make of a state: how it travels to disk and back. */
 export function roundTrip(state: IteratorState): IteratorState {
   return JSON.parse(JSON.stringify(state)) as IteratorState;
+}
+
+/**
+ * What a checkpoint file makes of a state in binary form: the tree through JSON, each binary
+ * part copied to an odd offset of a buffer of its own (as read back from a file, unaligned).
+ */
+export function binaryRoundTrip(state: EncodedState): EncodedState {
+  const blobs = state.blobs.map((blob) => {
+    const buffer = new Uint8Array(blob.byteLength + 1);
+    buffer.set(blob, 1);
+    return buffer.subarray(1);
+  });
+  return new EncodedState(JSON.parse(JSON.stringify(state.tree)) as JsonValue, blobs);
 }
 
 /** Exactly `count` elements from `it`; fails if it ends sooner. */
@@ -150,10 +163,18 @@ export async function checkSequentialBreaks<T>(build: Build<T>, expected: readon
   let it = build().iterator();
   let position = 0;
   const seen: T[] = [];
-  for (const p of breakPoints(expected.length, options.breaks)) {
+  for (const [i, p] of breakPoints(expected.length, options.breaks).entries()) {
     seen.push(...(await takeN(it, p - position)));
     position = p;
     await options.beforeSave?.();
+    // Every other break goes through the binary form checkpoint files use.
+    if (i % 2 === 1) {
+      const encoded = await it.saveEncoded();
+      await it.close();
+      it = build().iterator();
+      await it.restoreEncoded(binaryRoundTrip(encoded));
+      continue;
+    }
     const state = await it.save();
     await it.close();
     it = resumed(build, state);
