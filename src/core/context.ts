@@ -29,6 +29,11 @@ export function currentScope(): IteratorScope | null {
   return storage.getStore() ?? null;
 }
 
+/** Runs `fn` with no scope current (its iterators register nowhere). */
+export function outsideScope<R>(fn: () => R): R {
+  return storage.exit(fn);
+}
+
 /** Runs `fn` with `scope` current for it and every async operation it starts. */
 export function runInScope<R>(scope: IteratorScope, fn: () => R): R {
   return storage.run(scope, fn);

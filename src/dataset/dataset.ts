@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { outsideScope } from "../core/context.js";
 import { DatasetIterator, type IteratorOptions } from "../core/dataset-iterator.js";
 import type { DatasetNode, DatasetOptions } from "../core/iterator.js";
 import { invalidArgument } from "../errors.js";
@@ -480,8 +481,12 @@ export class Dataset<T> implements AsyncIterable<T> {
     return new DatasetIterator(this.node, requireOptions("iterator(options)", options));
   }
 
+  /**
+   * A fresh iterator for `for await`. It is not registered in the default graph: a loop is not
+   * a pipeline to checkpoint (make one with `iterator()`).
+   */
   [Symbol.asyncIterator](): DatasetIterator<T> {
-    return this.iterator();
+    return outsideScope(() => this.iterator());
   }
 
   /**
@@ -490,7 +495,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   async toArray(): Promise<T[]> {
     const out: T[] = [];
-    const it = this.iterator();
+    const it = outsideScope(() => this.iterator());
     try {
       for (let r = await it.next(); r.done !== true; r = await it.next()) out.push(r.value);
     } catch (error) {
