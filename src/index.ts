@@ -61,6 +61,14 @@ export { getGlobalStep, getOrCreateGlobalStep } from "./session/global-step.js";
 export { getNext } from "./session/get-next.js";
 export { SessionRunArgs, SessionRunContext, SessionRunValues, type RunMetadata, type RunOptions, type SessionRunHook } from "./session/session-run-hook.js";
 export { Coordinator, type CoordinatorOptions, type ErrorClass, type JoinOptions } from "./session/coordinator.js";
+export { ChiefSessionCreator, Scaffold, type ChiefSessionCreatorOptions, type ScaffoldOptions, type SessionCreator } from "./session/scaffold.js";
+export {
+  MonitoredSession,
+  SingularMonitoredSession,
+  withMonitoredSession,
+  type MonitoredSessionOptions,
+  type StepContext,
+} from "./session/monitored-session.js";
 export { SecondOrStepTimer, systemClock, type Clock, type ElapsedSinceTrigger, type SecondOrStepTimerOptions } from "./session/hooks/second-or-step-timer.js";
 export { consoleLogger, silentLogger, type Logger, type LoggerOptions } from "./session/logger.js";
 export type { Awaitable } from "./session/awaitable.js";
