@@ -121,4 +121,10 @@ describe("latestCheckpoint", () => {
     expect(await latestCheckpoint(dir, "checkpoint_input")).toBe(join(dir, "input.ckpt-4"));
     expect(await latestCheckpoint(dir)).toBeNull();
   });
+
+  it("accepts names inside the directory that merely start with two dots", async () => {
+    await writeFile(join(dir, "checkpoint"), 'model_checkpoint_path: "..ckpt-1"\n');
+    await writeFile(join(dir, "..ckpt-1.index"), "{}");
+    expect(await latestCheckpoint(dir)).toBe(join(dir, "..ckpt-1"));
+  });
 });

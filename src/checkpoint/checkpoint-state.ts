@@ -11,7 +11,7 @@
  * @module
  */
 import { readFile, stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InvalidArgumentError, ValueError } from "../errors.js";
 import { isErrno, writeFileAtomic } from "../io/atomic-file.js";
 import { INDEX_SUFFIX } from "./bundle.js";
@@ -110,7 +110,7 @@ async function exists(path: string): Promise<boolean> {
  */
 function insideDirectory(dir: string, path: string, file: string): string {
   const rel = relative(resolve(dir), resolve(dir, path));
-  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
+  if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
     throw new InvalidArgumentError(
       `${file} names the checkpoint ${JSON.stringify(path)}, which is outside ${dir}; checkpoints are read only from ` +
         `their own directory.`,

@@ -281,7 +281,8 @@ export class Saver {
 
   /** Deletes temporary files a crashed save of this family left behind. */
   private async removeLeftovers(dir: string, base: string, latestFilename: string): Promise<void> {
-    const ours = (name: string): boolean => name === latestFilename || name.startsWith(`${base}-`) || name.startsWith(`${base}.`);
+    const bundle = new RegExp(`^${escapeRegExp(base)}(-\\d+)?(${escapeRegExp(INDEX_SUFFIX)}|${escapeRegExp(DATA_SUFFIX)})$`);
+    const ours = (name: string): boolean => name === latestFilename || bundle.test(name);
     await removeStaleTemporaries(dir, ours).catch((error: unknown) => {
       process.emitWarning(`Could not remove leftover temporary files in ${dir}: ${String(error)}`, { code: "CHECKPIPE_CHECKPOINT_CLEANUP" });
     });
@@ -292,6 +293,10 @@ export class Saver {
     this.tail = promise.catch(() => undefined);
     return promise;
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 function checkLatestFilename(name: string): string {
