@@ -69,6 +69,14 @@ export {
   type MonitoredSessionOptions,
   type StepContext,
 } from "./session/monitored-session.js";
+export { CheckpointSaverHook, type CheckpointSaverHookOptions, type CheckpointSaverListener } from "./session/hooks/checkpoint-saver-hook.js";
+export { StopAtStepHook, type StopAtStepHookOptions } from "./session/hooks/stop-at-step-hook.js";
+export { StepCounterHook, type StepCounterHookOptions } from "./session/hooks/step-counter-hook.js";
+export { LoggingTensorHook, type LoggedTensors, type LoggingTensorHookOptions } from "./session/hooks/logging-tensor-hook.js";
+export { NanTensorHook } from "./session/hooks/nan-tensor-hook.js";
+export { SummarySaverHook, type SummarySaverHookOptions } from "./session/hooks/summary-saver-hook.js";
+export { MonitoredTrainingSession, type MonitoredTrainingSessionOptions } from "./session/monitored-training-session.js";
+export { scalarSummary, type ScalarSummary } from "./session/summary/scalar-summary.js";
 export { SecondOrStepTimer, systemClock, type Clock, type ElapsedSinceTrigger, type SecondOrStepTimerOptions } from "./session/hooks/second-or-step-timer.js";
 export { consoleLogger, silentLogger, type Logger, type LoggerOptions } from "./session/logger.js";
 export type { Awaitable } from "./session/awaitable.js";

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Saveable } from "../checkpoint/saveable.js";
+import type { Saver } from "../checkpoint/saver.js";
 import { currentScope, runInScope, type IteratorScope } from "../core/context.js";
 import { DatasetIterator } from "../core/dataset-iterator.js";
 import { RuntimeError, invalidArgument } from "../errors.js";
@@ -37,6 +38,8 @@ export const GraphKeys = Object.freeze({
   LOCAL_INIT_OP: "local_init_op",
   /** The operation checking that the model is ready. */
   READY_OP: "ready_op",
+  /** Scalar summaries declared with `scalarSummary(tag, tensor)`. */
+  SUMMARIES: "summaries",
   /** The operation that writes summaries. */
   SUMMARY_OP: "summary_op",
   /** The training operation. */
@@ -51,6 +54,7 @@ export const GraphKeys = Object.freeze({
 export interface CollectionTypes {
   [GraphKeys.ITERATORS]: DatasetIterator<unknown>;
   [GraphKeys.SAVEABLE_OBJECTS]: Saveable;
+  [GraphKeys.SAVERS]: Saver;
   [GraphKeys.GLOBAL_STEP]: Variable<number>;
   [GraphKeys.GLOBAL_VARIABLES]: Variable<unknown>;
   [GraphKeys.TRAINABLE_VARIABLES]: Variable<unknown>;

@@ -85,7 +85,7 @@ export class SummaryWriter {
     let file: FileHandle;
     try {
       await mkdir(logdir, { recursive: true });
-      file = await open(path, "w");
+      file = await open(path, "wx");
     } catch (error) {
       throw fileError("create", path, error);
     }

@@ -1,0 +1,258 @@
+/**
+ * CheckpointSaverHook: saves a checkpoint every N seconds or N steps, at session start and at
+ * the end (TensorFlow's `tf.estimator.CheckpointSaverHook`, TF_REFERENCE.md §2).
+ *
+ * @module
+ */
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Saver } from "../../checkpoint/saver.js";
+import { RuntimeError, ValueError } from "../../errors.js";
+import type { Awaitable } from "../awaitable.js";
+import type { Coordinator } from "../coordinator.js";
+import { GraphKeys, type Graph } from "../graph.js";
+import { consoleLogger, type Logger, type LoggerOptions } from "../logger.js";
+import type { Session } from "../session.js";
+import { SessionRunArgs, type SessionRunContext, type SessionRunHook, type SessionRunValues } from "../session-run-hook.js";
+import type { Variable } from "../variable.js";
+import { requireGlobalStep } from "./require-global-step.js";
+import { SecondOrStepTimer, systemClock, type Clock } from "./second-or-step-timer.js";
+
+/**
+ * How far past the stale global step `afterRun` looks before reading the real one
+ * (TensorFlow's `_steps_per_run`, as TF_REFERENCE.md §2 gives it: one step per run).
+ */
+const STEPS_PER_RUN = 1;
+
+/**
+ * Is told about each checkpoint a {@link CheckpointSaverHook} saves (TensorFlow's
+ * `CheckpointSaverListener`). Every method is optional and may be async.
+ *
+ * @example
+ * const listener: CheckpointSaverListener = {
+ *   afterSave: (session, step) => {
+ *     console.log(`checkpoint at step ${step}`);
+ *     return step >= 1000; // true asks training to stop
+ *   },
+ * };
+ */
+export interface CheckpointSaverListener {
+  /** Called once, from the hook's `begin()`, before the session exists. */
+  begin?(): Awaitable<void>;
+  /** Called before each save, with the step the checkpoint will be numbered by. */
+  beforeSave?(session: Session, globalStep: number): Awaitable<void>;
+  /**
+   * Called after each save. Returning true asks the monitored session to stop after the
+   * current run (honoured for saves made after a run, not at session start or at the end).
+   */
+  afterSave?(session: Session, globalStep: number): Awaitable<boolean | void>;
+  /** Called once at the end, after the final save, with the last global step. */
+  end?(session: Session, globalStep: number): Awaitable<void>;
+}
+
+/** Options of `new CheckpointSaverHook(checkpointDir, options)`: exactly one of `saveSecs` and `saveSteps`. */
+export interface CheckpointSaverHookOptions extends LoggerOptions {
+  /** Save when at least this many seconds passed since the last save. */
+  readonly saveSecs?: number | null | undefined;
+  /** Save when at least this many global steps passed since the last save (an integer ≥ 1). */
+  readonly saveSteps?: number | null | undefined;
+  /** The saver to save with (default: the scaffold's, else the graph's `savers` collection). */
+  readonly saver?: Saver | null | undefined;
+  /** The checkpoint file name prefix inside `checkpointDir` (default `"model.ckpt"`). */
+  readonly checkpointBasename?: string;
+  /** Something with a saver, e.g. a `Scaffold`; its `saver` is read at save time. */
+  readonly scaffold?: { readonly saver: Saver | null } | null | undefined;
+  /** Told about every save, in this order. */
+  readonly listeners?: readonly CheckpointSaverListener[];
+  /** The time in seconds for `saveSecs` (default: a monotonic clock); tests pass a fake one. */
+  readonly clock?: Clock;
+}
+
+/**
+ * Saves a checkpoint of the model when a session is created, every `saveSecs` seconds or
+ * `saveSteps` global steps while training, and at the end if the last step was not saved.
+ * Checkpoints are `<checkpointDir>/<checkpointBasename>-<globalStep>`; the directory is
+ * created when missing. The graph must have a global step.
+ *
+ * @example
+ * const hook = new CheckpointSaverHook("runs/a", { saveSteps: 100 });
+ * await withMonitoredSession(MonitoredSession.create({ hooks: [hook] }), async (sess) => {
+ *   while (!sess.shouldStop()) await sess.run(trainOp);
+ * }); // runs/a/model.ckpt-0, model.ckpt-100, ..., and the last step
+ */
+export class CheckpointSaverHook implements SessionRunHook {
+  private readonly savePath: string;
+  private readonly explicitSaver: Saver | null;
+  private readonly scaffold: { readonly saver: Saver | null } | null;
+  private readonly timer: SecondOrStepTimer;
+  private readonly listeners: readonly CheckpointSaverListener[];
+  private readonly logger: Logger;
+  private globalStep: Variable<number> | null = null;
+  /** The saver found in the `savers` collection, remembered as TensorFlow's `_get_saver` does. */
+  private collectionSaver: Saver | null = null;
+
+  /**
+   * @param checkpointDir the directory to save checkpoints in; created when missing.
+   * @param options exactly one of `saveSecs` and `saveSteps`; at most one of `saver` and
+   *   `scaffold`; `checkpointBasename` (default `"model.ckpt"`), `listeners`, `logger`
+   *   (default the console logger) and `clock` (seconds).
+   * @throws {ValueError} "You cannot provide both saver and scaffold." when both are given.
+   * @throws {ValueError} when neither or both of `saveSecs` and `saveSteps` are given.
+   * @throws {InvalidArgumentError} when `saveSecs` is negative or `saveSteps` not an integer ≥ 1.
+   */
+  constructor(checkpointDir: string, options: CheckpointSaverHookOptions = {}) {
+    const { saver = null, scaffold = null } = options;
+    if (saver !== null && scaffold !== null) {
+      const fix = "Pass only one of saver and scaffold: the hook saves with scaffold.saver when given a scaffold.";
+      throw new ValueError(`You cannot provide both saver and scaffold. ${fix}`, {
+        expected: "at most one of saver and scaffold",
+        received: "both",
+        fix,
+      });
+    }
+    this.timer = new SecondOrStepTimer({ everySecs: options.saveSecs, everySteps: options.saveSteps }, options.clock ?? systemClock);
+    this.savePath = join(checkpointDir, options.checkpointBasename ?? "model.ckpt");
+    this.explicitSaver = saver;
+    this.scaffold = scaffold;
+    this.listeners = [...(options.listeners ?? [])];
+    this.logger = options.logger ?? consoleLogger;
+  }
+
+  /**
+   * Finds the default graph's global step and calls every listener's `begin()`, in order.
+   *
+   * @throws {RuntimeError} "Global step should be created to use CheckpointSaverHook." when
+   *   the graph has none, or when there is no default graph.
+   * @example
+   * await graph.asDefault(() => hook.begin());
+   */
+  async begin(): Promise<void> {
+    this.globalStep = requireGlobalStep("CheckpointSaverHook");
+    for (const listener of this.listeners) await listener.begin?.();
+  }
+
+  /**
+   * Saves a checkpoint at the current global step, so that one always exists at session
+   * start, and counts the next interval from there.
+   *
+   * @example
+   * await hook.afterCreateSession(session, coord); // writes model.ckpt-<step>
+   */
+  async afterCreateSession(session: Session, _coord: Coordinator): Promise<void> {
+    const step = await this.readGlobalStep(session);
+    // The checkpoint saved here is the state at `step`; a listener's stop request is ignored here, as in TensorFlow.
+    await this.save(session, step);
+    this.timer.updateLastTriggeredStep(step);
+  }
+
+  /**
+   * Asks the run for the global step.
+   *
+   * @example
+   * hook.beforeRun(ctx).fetches; // the global step variable
+   */
+  beforeRun(_runContext: SessionRunContext): SessionRunArgs<Variable<number>> {
+    return new SessionRunArgs(this.requireGlobalStep());
+  }
+
+  /**
+   * Saves when the interval has passed: when the timer would trigger one step past the global
+   * step read in the run, reads the real global step and, if the timer triggers for it too,
+   * saves. A listener's `afterSave` returning true requests a stop.
+   *
+   * @example
+   * await hook.afterRun(ctx, new SessionRunValues(staleStep));
+   */
+  async afterRun(runContext: SessionRunContext, runValues: SessionRunValues): Promise<void> {
+    const stale = runValues.results;
+    // Without a stale step (a caller that did not run beforeRun's fetches), read the real one.
+    if (typeof stale === "number" && !this.timer.shouldTriggerForStep(stale + STEPS_PER_RUN)) return;
+    const session = runContext.session;
+    const step = await this.readGlobalStep(session);
+    if (!this.timer.shouldTriggerForStep(step)) return;
+    this.timer.updateLastTriggeredStep(step);
+    if (await this.save(session, step)) runContext.requestStop();
+  }
+
+  /**
+   * Saves a last checkpoint unless the final global step was just saved, then calls every
+   * listener's `end(session, step)`.
+   *
+   * @example
+   * await hook.end(session);
+   */
+  async end(session: Session): Promise<void> {
+    const step = await this.readGlobalStep(session);
+    if (step !== this.timer.lastTriggeredStep()) await this.save(session, step);
+    for (const listener of this.listeners) await listener.end?.(session, step);
+  }
+
+  /** Saves a checkpoint at `step` with the listeners around it; whether a listener asked to stop. */
+  private async save(session: Session, step: number): Promise<boolean> {
+    this.logger.info(`Calling checkpoint listeners before saving checkpoint ${step}...`);
+    for (const listener of this.listeners) await listener.beforeSave?.(session, step);
+    this.logger.info(`Saving checkpoints for ${step} into ${this.savePath}.`);
+    const saver = this.getSaver(session.graph);
+    await mkdir(dirname(this.savePath), { recursive: true });
+    await saver.save(this.savePath, { globalStep: step });
+    this.logger.info(`Calling checkpoint listeners after saving checkpoint ${step}...`);
+    let stop = false;
+    for (const [i, listener] of this.listeners.entries()) {
+      if (await listener.afterSave?.(session, step)) {
+        this.logger.info(`A CheckpointSaverListener requested that training be stopped. listener: listeners[${i}]`);
+        stop = true;
+      }
+    }
+    return stop;
+  }
+
+  /** The saver: the explicit one, the scaffold's, or the single one of the graph's `savers` collection. */
+  private getSaver(graph: Graph): Saver {
+    if (this.explicitSaver !== null) return this.explicitSaver;
+    if (this.scaffold !== null) {
+      const saver = this.scaffold.saver;
+      if (saver !== null) return saver;
+      const fix = "Finalize the scaffold before the first save (MonitoredSession does), or give it a saver.";
+      throw new RuntimeError(`The scaffold given to CheckpointSaverHook has no saver. ${fix}`, {
+        expected: "a scaffold with a saver",
+        received: "scaffold.saver === null",
+        fix,
+      });
+    }
+    if (this.collectionSaver !== null) return this.collectionSaver;
+    const savers = graph.getCollection(GraphKeys.SAVERS);
+    const [only] = savers;
+    if (only === undefined) {
+      const fix = "Please add a saver to the collection or provide a saver or scaffold.";
+      throw new RuntimeError(`No items in collection ${GraphKeys.SAVERS}. ${fix}`, {
+        expected: "one saver in the savers collection",
+        received: "none",
+        fix,
+      });
+    }
+    if (savers.length > 1) {
+      const fix = "Please indicate which one to use by passing it to the constructor.";
+      throw new RuntimeError(`More than one item in collection ${GraphKeys.SAVERS}. ${fix}`, {
+        expected: "one saver in the savers collection",
+        received: `${savers.length}`,
+        fix,
+      });
+    }
+    this.collectionSaver = only;
+    return only;
+  }
+
+  private async readGlobalStep(session: Session): Promise<number> {
+    return session.run(this.requireGlobalStep());
+  }
+
+  private requireGlobalStep(): Variable<number> {
+    if (this.globalStep !== null) return this.globalStep;
+    const fix = "Call begin() first; a MonitoredSession calls it when it is created.";
+    throw new RuntimeError(`CheckpointSaverHook was used before begin(). ${fix}`, {
+      expected: "begin() called",
+      received: "not called",
+      fix,
+    });
+  }
+}
