@@ -4,15 +4,8 @@
  *
  * @module
  */
+import { randomBytes } from "node:crypto";
 import { SummaryWriter } from "../summary/summary-writer.js";
-
-/**
- * How many writers hooks of this process have opened: makes every file name unique, so that
- * two hooks writing to one directory (StepCounterHook and SummarySaverHook under
- * MonitoredTrainingSession), or a training run started again within the same second, never
- * open the same file. TensorFlow 2 names its event files the same way (`.<pid>.<uid>`).
- */
-let writersOpened = 0;
 
 /**
  * A hook's event file. A borrowed writer is flushed at the end and never closed; an owned one
@@ -58,8 +51,9 @@ export class HookSummaryWriter {
    */
   async open(): Promise<void> {
     if (this.#writer !== null || this.outputDir === null) return;
-    writersOpened += 1;
-    this.#writer = await SummaryWriter.open(this.outputDir, { filenameSuffix: `.${process.pid}.${writersOpened}` });
+    // A suffix of its own for every file, as TensorFlow 2 does (`.<pid>.<uid>`): two hooks writing
+    // to one directory, or a run started again within the same second, never open the same file.
+    this.#writer = await SummaryWriter.open(this.outputDir, { filenameSuffix: `.${process.pid}.${randomBytes(4).toString("hex")}` });
   }
 
   /**
