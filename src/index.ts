@@ -80,6 +80,21 @@ export { scalarSummary, type ScalarSummary } from "./session/summary/scalar-summ
 export { SecondOrStepTimer, systemClock, type Clock, type ElapsedSinceTrigger, type SecondOrStepTimerOptions } from "./session/hooks/second-or-step-timer.js";
 export { consoleLogger, silentLogger, type Logger, type LoggerOptions } from "./session/logger.js";
 export type { Awaitable } from "./session/awaitable.js";
+export { RunConfig, type RunConfigChanges, type RunConfigOptions } from "./estimator/run-config.js";
+export { TaskType, type ClusterSpec, type TfConfigJson } from "./estimator/tf-config.js";
+export { CheckpointInputPipelineHook, type CheckpointInputPipelineHookOptions, type EstimatorLike } from "./estimator/checkpoint-input-pipeline-hook.js";
+export { EstimatorSpec, ModeKeys, type EstimatorSpecOptions, type MetricOp, type ModeKey } from "./estimator/estimator-spec.js";
+export { metrics } from "./estimator/metrics.js";
+export {
+  Estimator,
+  type EstimatorOptions,
+  type EvaluateOptions,
+  type InputFn,
+  type ModelFn,
+  type ModelFnArgs,
+  type PredictOptions,
+  type TrainOptions,
+} from "./estimator/estimator.js";
 export { FILE_VERSION, decodeEvent, encodeEvent, type TFEvent, type TFSummary, type TFSummaryValue } from "./session/summary/event-proto.js";
 export { SummaryWriter, type SummaryWriterOptions } from "./session/summary/summary-writer.js";
 export { readEvents, scalarsOf, type ScalarEvent } from "./session/summary/read-events.js";

@@ -444,3 +444,61 @@ describe("CheckpointSaverHook in a SingularMonitoredSession", () => {
     expect(restored).toBe(2);
   });
 });
+
+describe("CheckpointSaverHook composition surface (hasSaver, useSaver, saveAt)", () => {
+  it("hasSaver is false without saver and scaffold, true with either", () => {
+    const m = model();
+    expect(saverHook({ saveSteps: 1 }).hasSaver).toBe(false);
+    expect(saverHook({ saveSteps: 1, saver: new Saver([m.globalStep]) }).hasSaver).toBe(true);
+    expect(saverHook({ saveSteps: 1, scaffold: m.scaffold }).hasSaver).toBe(true);
+  });
+
+  it("useSaver gives a hook made without one the saver it saves with, ahead of the savers collection", async () => {
+    const graph = new Graph();
+    const { globalStep, train } = graph.asDefault(() => {
+      const step = getOrCreateGlobalStep();
+      graph.addToCollection(GraphKeys.SAVERS, new Saver([step]));
+      return { globalStep: step, train: assignAdd(step) };
+    });
+    const hook = saverHook({ saveSteps: 1 });
+    const saver = new Saver([globalStep], { latestFilename: "checkpoint_other" });
+    hook.useSaver(saver);
+    expect(hook.hasSaver).toBe(true);
+    await graph.asDefault(() => hook.begin());
+    await new HookedSession(new Session(graph), hook).run(train);
+    expect(saver.lastCheckpoints).toEqual([join(dir, "model.ckpt-1")]);
+    expect(await latestCheckpoint(dir, "checkpoint_other")).toBe(join(dir, "model.ckpt-1"));
+  });
+
+  it("useSaver raises ValueError when the hook already has a saver or a scaffold", () => {
+    const m = model();
+    const saver = new Saver([m.globalStep]);
+    expect(() => saverHook({ saveSteps: 1, saver }).useSaver(saver)).toThrow(
+      /^CheckpointSaverHook already has a saver\. Call useSaver only on a hook made without saver and scaffold; check hasSaver first\.$/,
+    );
+    expect(() => saverHook({ saveSteps: 1, scaffold: m.scaffold }).useSaver(saver)).toThrow(/^CheckpointSaverHook already has a scaffold\. /);
+  });
+
+  it("saveAt saves at the step with the listeners around it and counts the next interval from there", async () => {
+    const m = model();
+    const listener = new CountingListener();
+    const hook = saverHook({ saveSteps: 2, saver: new Saver([m.globalStep]), listeners: [listener] });
+    const hooked = await start(m, hook);
+    expect(await hook.saveAt(hooked.session, 0)).toBe(false);
+    expect(await savedStep(dir)).toBe(0);
+    expect(listener.counts).toMatchObject({ beforeSave: 1, afterSave: 1 });
+    await hooked.run(m.train); // step 1: within two steps of 0, no save
+    expect(await savedStep(dir)).toBe(0);
+    await hooked.run(m.train); // step 2: saves
+    expect(await savedStep(dir)).toBe(2);
+  });
+
+  it("saveAt returns true when a listener's afterSave asks to stop", async () => {
+    const m = model();
+    const listener = new CountingListener();
+    listener.askForStop = true;
+    const hook = saverHook({ saveSteps: 2, saver: new Saver([m.globalStep]), listeners: [listener] });
+    const hooked = await start(m, hook);
+    expect(await hook.saveAt(hooked.session, 0)).toBe(true);
+  });
+});

@@ -82,7 +82,7 @@ export interface CheckpointSaverHookOptions extends LoggerOptions {
  */
 export class CheckpointSaverHook implements SessionRunHook {
   private readonly savePath: string;
-  private readonly explicitSaver: Saver | null;
+  private explicitSaver: Saver | null;
   private readonly scaffold: { readonly saver: Saver | null } | null;
   private readonly timer: SecondOrStepTimer;
   private readonly listeners: readonly CheckpointSaverListener[];
@@ -141,8 +141,7 @@ export class CheckpointSaverHook implements SessionRunHook {
   async afterCreateSession(session: Session, _coord: Coordinator): Promise<void> {
     const step = await this.readGlobalStep(session);
     // The checkpoint saved here is the state at `step`; a listener's stop request is ignored here, as in TensorFlow.
-    await this.save(session, step);
-    this.timer.updateLastTriggeredStep(step);
+    await this.saveAt(session, step);
   }
 
   /**
@@ -185,6 +184,62 @@ export class CheckpointSaverHook implements SessionRunHook {
     const step = await this.readGlobalStep(session);
     if (step !== this.timer.lastTriggeredStep()) await this.save(session, step);
     for (const listener of this.listeners) await listener.end?.(session, step);
+  }
+
+  /*
+   * The surface below lets another hook compose a CheckpointSaverHook and drive it, as
+   * TensorFlow's CheckpointInputPipelineHook does by reaching into `_saver`, `_scaffold`,
+   * `_save` and `_timer`. It changes nothing for a hook used on its own.
+   */
+
+  /**
+   * Whether the hook was given a saver or a scaffold (in its options or by {@link useSaver});
+   * when false it saves with the single saver of the graph's `savers` collection.
+   *
+   * @example
+   * new CheckpointSaverHook("runs/a", { saveSteps: 10 }).hasSaver; // false
+   */
+  get hasSaver(): boolean {
+    return this.explicitSaver !== null || this.scaffold !== null;
+  }
+
+  /**
+   * Gives a hook made without a saver or scaffold the saver to save with, e.g. one over only
+   * some saveables (TensorFlow's CheckpointInputPipelineHook sets `_saver` this way in `begin`).
+   * Call it before the first save.
+   *
+   * @param saver the saver every later save uses.
+   * @throws {ValueError} when the hook already has a saver or a scaffold ({@link hasSaver}).
+   * @example
+   * if (!hook.hasSaver) hook.useSaver(new Saver(saveables, { latestFilename: "checkpoint_input" }));
+   */
+  useSaver(saver: Saver): void {
+    if (this.hasSaver) {
+      const fix = "Call useSaver only on a hook made without saver and scaffold; check hasSaver first.";
+      throw new ValueError(`CheckpointSaverHook already has a ${this.explicitSaver !== null ? "saver" : "scaffold"}. ${fix}`, {
+        expected: "a hook without saver and scaffold",
+        received: this.explicitSaver !== null ? "a hook with a saver" : "a hook with a scaffold",
+        fix,
+      });
+    }
+    this.explicitSaver = saver;
+  }
+
+  /**
+   * Saves a checkpoint at `step` now — every listener's `beforeSave`, the save, every
+   * listener's `afterSave` — and counts the next interval from `step`, as `afterCreateSession`
+   * does (TensorFlow's `_save` then `_timer.update_last_triggered_step`).
+   *
+   * @param session the session to save from.
+   * @param step the global step the checkpoint is numbered by.
+   * @returns whether a listener's `afterSave` asked to stop; the caller decides what to do.
+   * @example
+   * await hook.saveAt(session, await session.run(globalStep)); // writes <basename>-<step>
+   */
+  async saveAt(session: Session, step: number): Promise<boolean> {
+    const stop = await this.save(session, step);
+    this.timer.updateLastTriggeredStep(step);
+    return stop;
   }
 
   /** Saves a checkpoint at `step` with the listeners around it; whether a listener asked to stop. */
