@@ -134,7 +134,9 @@ export class Saver {
 
   /**
    * Restores every saveable from the checkpoint at `prefix`. Every entry is read and verified
-   * before any saveable changes, so a damaged checkpoint leaves them as they were.
+   * before any saveable changes, so a damaged checkpoint leaves them as they were; a saveable
+   * that refuses its value (e.g. a shape that differs) stops the restore there, after the
+   * saveables before it were restored.
    *
    * @param prefix a checkpoint prefix, e.g. from {@link latestCheckpoint}.
    * @throws {ValueError} when `prefix` is not a checkpoint.
@@ -162,14 +164,17 @@ export class Saver {
       const candidates = [state.modelCheckpointPath, ...[...state.allModelCheckpointPaths].reverse()];
       const skipped: { path: string; reason: string }[] = [];
       for (const path of new Set(candidates)) {
+        let values: Map<string, unknown>;
         try {
-          await this.restoreNow(path);
-          return { path, skipped };
+          values = await this.load(path);
         } catch (error) {
           if (!(error instanceof DataLossError || error instanceof ValueError)) throw error;
           skipped.push({ path, reason: error.message });
           process.emitWarning(`Skipped checkpoint ${path}: ${error.message}`, { code: "CHECKPIPE_CHECKPOINT_SKIPPED" });
+          continue;
         }
+        await this.apply(values);
+        return { path, skipped };
       }
       throw new DataLossError(
         `No whole checkpoint in ${dir}: ${skipped.map((s) => `${s.path} (${s.reason})`).join("; ")}`,
@@ -252,6 +257,11 @@ export class Saver {
   }
 
   private async restoreNow(prefix: string): Promise<void> {
+    await this.apply(await this.load(prefix));
+  }
+
+  /** Reads and verifies a checkpoint and checks it holds every saveable's entry; changes nothing. */
+  private async load(prefix: string): Promise<Map<string, unknown>> {
     if (typeof prefix !== "string" || prefix === "") {
       throw new ValueError(`Can't load save_path when it is ${describeValue(prefix)}.`, {
         expected: "a checkpoint prefix",
@@ -276,6 +286,11 @@ export class Saver {
         });
       }
     }
+    return values;
+  }
+
+  /** Hands each saveable its value, in order. */
+  private async apply(values: ReadonlyMap<string, unknown>): Promise<void> {
     for (const saveable of this.saveables) await saveable.restore(values.get(saveable.name));
   }
 
