@@ -12,6 +12,20 @@ describe("the built package (npm run build)", () => {
     expect(pkg["type"]).toBe("module");
     expect(pkg["sideEffects"]).toBe(false);
     expect(pkg["exports"]).toMatchObject({ ".": { types: "./dist/index.d.ts", import: "./dist/index.js" } });
+    expect(pkg["exports"]).toMatchObject({ "./tfjs": { types: "./dist/integrations/tfjs/index.d.ts", import: "./dist/integrations/tfjs/index.js" } });
+    expect(pkg["peerDependenciesMeta"]).toEqual({ "@tensorflow/tfjs": { optional: true } });
+  });
+
+  it("loads no tfjs for `checkpipe`, and resolves `checkpipe/tfjs`, which does", () => {
+    const script =
+      'import { createRequire } from "node:module";' +
+      'const tfjsLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes("@tensorflow")) || "_tfGlobals" in globalThis;' +
+      'await import("checkpipe"); const main = tfjsLoaded();' +
+      'const sub = await import("checkpipe/tfjs");' +
+      "console.log(JSON.stringify({ main, sub: tfjsLoaded(), fit: typeof sub.fitDatasetResumable, saveables: typeof sub.makeModelSaveables }));";
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toEqual({ main: false, sub: true, fit: "function", saveables: "function" });
   });
 
   it("resolves `checkpipe` through its exports map and runs a pipeline", async () => {
@@ -30,6 +44,13 @@ describe("the built package (npm run build)", () => {
   it("type-checks a consumer against the emitted declarations", () => {
     const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
     const run = spawnSync(process.execPath, [tsc, "-p", "test/package/tsconfig.json"], { cwd: root, encoding: "utf8" });
+    expect(run.stdout + run.stderr).toBe("");
+    expect(run.status).toBe(0);
+  });
+
+  it("type-checks a consumer of `checkpipe/tfjs` against the emitted declarations", () => {
+    const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+    const run = spawnSync(process.execPath, [tsc, "-p", "test/package/tsconfig.tfjs.json"], { cwd: root, encoding: "utf8" });
     expect(run.stdout + run.stderr).toBe("");
     expect(run.status).toBe(0);
   });
