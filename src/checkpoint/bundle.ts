@@ -18,7 +18,7 @@ import { basename, dirname, join } from "node:path";
 import { decodeValue, encodeValue, EncodedState, type JsonValue } from "../core/state.js";
 import { DataLossError, describeValue, NotFoundError } from "../errors.js";
 import { crc32c } from "../formats/crc32c.js";
-import { isErrno, writeFileAtomic } from "../io/atomic-file.js";
+import { isErrno, syncDirectory, writeFileAtomic } from "../io/atomic-file.js";
 
 /** The format name in every manifest. */
 export const BUNDLE_FORMAT = "checkpipe.checkpoint";
@@ -85,6 +85,9 @@ export async function writeBundle(prefix: string, values: ReadonlyMap<string, un
     offset += size;
   }
   const dataFile = basename(prefix) + DATA_SUFFIX;
+  // Saving over an existing checkpoint: its manifest goes first, so that a crash before the new
+  // one is in place leaves no manifest over mismatched data, only a checkpoint without one.
+  if (await unlinkIfPresent(prefix + INDEX_SUFFIX)) await syncDirectory(dirname(prefix));
   await writeFileAtomic(prefix + DATA_SUFFIX, chunks);
   const manifest: Manifest = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, data: { file: dataFile, size: offset }, entries };
   const index = formatManifest(manifest, crc32c(Buffer.from(JSON.stringify(manifest), "utf8")));
@@ -261,9 +264,16 @@ function isSize(value: unknown): value is number {
  * is not taken for a whole one.
  */
 export async function removeBundle(prefix: string): Promise<void> {
-  for (const path of [prefix + INDEX_SUFFIX, prefix + DATA_SUFFIX]) {
-    await unlink(path).catch((error: unknown) => {
-      if (!isErrno(error, "ENOENT")) throw error;
-    });
-  }
+  for (const path of [prefix + INDEX_SUFFIX, prefix + DATA_SUFFIX]) await unlinkIfPresent(path);
+}
+
+/** Deletes a file; says whether there was one. */
+async function unlinkIfPresent(path: string): Promise<boolean> {
+  return unlink(path).then(
+    () => true,
+    (error: unknown) => {
+      if (isErrno(error, "ENOENT")) return false;
+      throw error;
+    },
+  );
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { getCheckpointState, latestCheckpoint } from "../checkpoint/checkpoint-state.js";
+import { getCheckpointState } from "../checkpoint/checkpoint-state.js";
 import { makeSaveableFromIterator } from "../checkpoint/saveable.js";
 import { Saver } from "../checkpoint/saver.js";
 import { EXTERNAL_STATE_POLICIES, type ExternalStatePolicy } from "../core/iterator.js";
@@ -206,10 +206,10 @@ export class CheckpointInputPipelineHook implements SessionRunHook {
   /** TensorFlow's `_restore_or_save_initial_ckpt`. */
   private async restoreOrSaveInitial(session: Session): Promise<void> {
     const saver = this.requireSaver();
-    const path = await latestCheckpoint(this.modelDir, this.latestFilename);
-    if (path !== null) {
-      this.logger.info(`Restoring the input pipeline from ${path}.`);
-      await saver.restore(path);
+    // The newest whole input checkpoint: one a crash left damaged is passed over, with a warning.
+    const restored = await saver.restoreLatest(this.modelDir, this.latestFilename);
+    if (restored !== null) {
+      this.logger.info(`Restoring the input pipeline from ${restored.path}.`);
       // Count the checkpoints of earlier runs for retention, as the model saver does.
       const state = await getCheckpointState(this.modelDir, this.latestFilename);
       if (state !== null) await saver.recoverLastCheckpoints(state.allModelCheckpointPaths);

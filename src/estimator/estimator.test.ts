@@ -177,3 +177,27 @@ describe("the seed's loop: train with CheckpointInputPipelineHook, evaluate with
     expect(await est.latestCheckpoint()).toBe(join(dir, "model.ckpt-15"));
   });
 });
+
+describe("CheckpointInputPipelineHook after a crash damaged the latest input checkpoint", () => {
+  it("restores the newest whole input checkpoint, with a warning, and reads on from its position", async () => {
+    const seen: number[] = [];
+    const est = estimator(seen, new RunConfig({ saveCheckpointsSteps: 4 }));
+    const train = () => Dataset.range(1, 200).map((i) => [i, 3 * i] as const);
+    const hook = () => new CheckpointInputPipelineHook(est, { logger: silentLogger });
+    await est.train(train, { hooks: [hook()], steps: 8 }); // input checkpoints at 0, 4, 8
+    const { truncate } = await import("node:fs/promises");
+    await truncate(join(dir, "input.ckpt-8.data-00000-of-00001"), 10);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on("warning", onWarning);
+    try {
+      seen.length = 0;
+      await est.train(train, { hooks: [hook()], steps: 2 });
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(seen).toEqual([5, 6]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.some((w) => w.startsWith(`Skipped checkpoint ${join(dir, "input.ckpt-8")}:`))).toBe(true);
+  });
+});
