@@ -84,6 +84,13 @@ describe("Estimator.train", () => {
     expect(seen).toEqual([0.1, 0.2, 0.3, 0.1, 0.2, 0.3]);
   });
 
+  it("takes an iterator the input function made itself, under the default graph", async () => {
+    const seen: number[] = [];
+    const est = estimator(seen);
+    await est.train(() => data().skip(5).iterator({ name: "mine" }), { steps: 2 });
+    expect(seen).toEqual([0.6, 0.7]);
+  });
+
   it("ends cleanly when the input is exhausted, and saves that step", async () => {
     const est = estimator();
     await est.train(() => Dataset.range(1, 8).map((i) => [i / 10, (3 * i) / 10] as const));
