@@ -7,18 +7,16 @@
  *
  * Set CHECKPIPE_CRASH_REPORT=1 to print where the kills landed (which phase of a save).
  */
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { uniformInt } from "pure-rand/distribution/uniformInt";
-import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
 import type { RandomGenerator } from "pure-rand/types/RandomGenerator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getCheckpointState, latestCheckpoint, Saver } from "../src/index.js";
 import { takeN } from "./harness.js";
+import { chainGenerators, LineChild } from "./kill-harness.js";
 import {
   buildPipeline,
   CHECKPOINT_BASENAME,
@@ -39,10 +37,7 @@ const KILLS = DIRECTORIES * KILLS_PER_DIRECTORY;
 const FIRST_STEP = 1;
 /** How many batches of a restored iterator are compared with the uninterrupted run. */
 const CONTINUATION = 3;
-/** The longest wait for a line of a writer before the test gives up on it. */
-const LINE_TIMEOUT_MS = 30_000;
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const writer = fileURLToPath(new URL("./fixtures/checkpoint-writer.ts", import.meta.url));
 
 /** `<final name>.tmp-<pid>-<hex>`, as src/io/atomic-file.ts names its temporary files. */
@@ -69,98 +64,37 @@ function planKill(rng: RandomGenerator): KillPlan {
 }
 
 /** One run of the writer, from spawn to SIGKILL, and what it printed. */
-class WriterRun {
+class WriterRun extends LineChild {
   /** The step it resumed from (null: none), or undefined before it said. */
   resumed: number | null | undefined = undefined;
   /** The steps it printed as saved, in order. */
   readonly saved: number[] = [];
-  readonly pid: number;
   /** Milliseconds from spawn to its `resumed` line (null: killed before). */
   startupMs: number | null = null;
-  private readonly spawnedAt = performance.now();
   /** The temporary files of other processes in the directory just after its first save. */
   straysAfterFirstSave: Promise<string[]> | null = null;
-  /** Resolves with the signal that ended the writer, once its output is all read. */
-  readonly ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly child;
-  private stdout = "";
-  private stderr = "";
-  /** Lines of output that are neither `resumed` nor `saved`. */
-  private readonly unexpected: string[] = [];
-  private closed = false;
-  private readonly listeners = new Set<() => void>();
 
   constructor(readonly dir: string) {
-    this.child = spawn(process.execPath, ["--import", "tsx", writer, dir, String(FIRST_STEP)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    if (this.child.pid === undefined) throw new Error(`could not spawn ${writer}`);
-    this.pid = this.child.pid;
-    this.child.stdout.setEncoding("utf8").on("data", (text: string) => this.onOutput(text));
-    this.child.stderr.setEncoding("utf8").on("data", (text: string) => {
-      this.stderr += text;
-    });
-    this.ended = new Promise((resolve) => {
-      this.child.on("close", (code, signal) => {
-        this.closed = true;
-        this.notify();
-        resolve({ code, signal });
-      });
-    });
+    super(`the writer in ${dir}`, writer, [dir, String(FIRST_STEP)]);
   }
 
-  private onOutput(text: string): void {
-    this.stdout += text;
-    const lines = this.stdout.split("\n");
-    this.stdout = lines.pop() ?? "";
-    for (const line of lines) {
-      const [word, value] = line.split(" ");
-      if (word === "resumed") {
-        this.resumed = value === "none" ? null : Number(value);
-        this.startupMs = performance.now() - this.spawnedAt;
-      } else if (word === "saved") {
-        this.saved.push(Number(value));
-        if (this.saved.length === 1) this.straysAfterFirstSave = straysOf(this.dir, this.pid);
-      } else this.unexpected.push(line);
-    }
-    this.notify();
-  }
-
-  private notify(): void {
-    for (const listener of this.listeners) listener();
-  }
-
-  /** Resolves once `ready()` holds; rejects if the writer ends first or is silent too long. */
-  until(ready: () => boolean, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const done = (error?: Error): void => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const check = (): void => {
-        if (ready()) done();
-        else if (this.closed) done(new Error(`the writer in ${this.dir} ended before ${what}:\n${this.stderr}`));
-      };
-      const timer = setTimeout(() => done(new Error(`the writer in ${this.dir} did not reach ${what} in ${LINE_TIMEOUT_MS} ms:\n${this.stderr}`)), LINE_TIMEOUT_MS);
-      this.listeners.add(check);
-      check();
-    });
-  }
-
-  /** Kills the writer with SIGKILL unless it is gone already. */
-  stop(): void {
-    if (!this.closed) this.child.kill("SIGKILL");
+  protected override onLine(line: string): boolean {
+    const [word, value] = line.split(" ");
+    if (word === "resumed") {
+      this.resumed = value === "none" ? null : Number(value);
+      this.startupMs = performance.now() - this.spawnedAt;
+    } else if (word === "saved") {
+      this.saved.push(Number(value));
+      if (this.saved.length === 1) this.straysAfterFirstSave = straysOf(this.dir, this.pid);
+    } else return false;
+    return true;
   }
 
   /** Waits as planned, kills the writer with SIGKILL, and waits until it is gone. */
   async killAsPlanned(plan: KillPlan): Promise<void> {
     if (plan.after === "resumed") await this.until(() => this.resumed !== undefined, "its resumed line");
     if (plan.after === "first save") await this.until(() => this.saved.length > 0, "its first save");
-    await sleep(plan.delayMs);
-    this.child.kill("SIGKILL");
-    const { code, signal } = await this.ended;
-    if (signal !== "SIGKILL") throw new Error(`the writer in ${this.dir} ended by itself (code ${code}) before the kill:\n${this.stderr}`);
-    if (this.unexpected.length > 0) throw new Error(`the writer in ${this.dir} printed unexpected lines:\n${this.unexpected.join("\n")}`);
+    await this.killAfter(plan.delayMs);
   }
 }
 
@@ -425,10 +359,7 @@ beforeAll(async () => {
   process.on("warning", onWarning);
   scratch = await mkdtemp(join(tmpdir(), "checkpipe-crash-"));
   const started = performance.now();
-  const rng = xoroshiro128plus(SEED);
-  // One generator per directory, split off in order, so that each directory's plans do not
-  // depend on how the runs of the others interleave.
-  const rngs = Array.from({ length: DIRECTORIES }, () => xoroshiro128plus(uniformInt(rng, 0, 0x7fff_ffff)));
+  const rngs = chainGenerators(SEED, DIRECTORIES);
   // Settle every chain before anything is reported, so that no writer outlives the test.
   const chains = await Promise.allSettled(rngs.map((r, chain) => killRepeatedly(join(scratch, `run-${chain}`), chain, r)));
   for (const chain of chains) if (chain.status === "rejected") throw chain.reason;

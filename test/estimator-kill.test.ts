@@ -17,18 +17,16 @@
  *
  * Set CHECKPIPE_CRASH_REPORT=1 to print every run.
  */
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { uniformInt } from "pure-rand/distribution/uniformInt";
-import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
 import type { RandomGenerator } from "pure-rand/types/RandomGenerator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatasetIterator } from "../src/index.js";
 import { buildInput, SAVE_CHECKPOINTS_STEPS as K, type Element } from "./fixtures/estimator-trainer.js";
+import { chainGenerators, LineChild } from "./kill-harness.js";
 
 const SEED = 0xe57_c4a5;
 const CHAINS = 3;
@@ -38,12 +36,9 @@ const KILLS = CHAINS * KILLS_PER_CHAIN;
 const FINAL_STEPS = 5;
 /** The steps a killed run is asked to train: more than it reaches before its kill. */
 const MANY_STEPS = 1_000_000;
-/** The longest wait for a line of a child before the test gives up on it. */
-const LINE_TIMEOUT_MS = 30_000;
 /** How far into the uninterrupted run a batch read out of place is looked for, to say where it came from. */
 const SEARCH_LIMIT = 20_000;
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const trainer = fileURLToPath(new URL("./fixtures/estimator-trainer.ts", import.meta.url));
 
 /**
@@ -81,101 +76,34 @@ interface StepLine {
 }
 
 /** One run of the trainer, from spawn to its end, and what it printed. */
-class TrainerRun {
+class TrainerRun extends LineChild {
   start: Start | undefined = undefined;
   readonly steps: StepLine[] = [];
   /** The global steps whose `afterRun` hooks (saves included) completed. */
   readonly done = new Set<number>();
-  readonly ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr = "";
-  /** Lines that are none of `start`, `step`, `done`. */
-  readonly unexpected: string[] = [];
-  private readonly child;
-  private stdout = "";
-  private closed = false;
-  private readonly listeners = new Set<() => void>();
 
   constructor(
     readonly dir: string,
     trainSteps: number,
   ) {
-    this.child = spawn(process.execPath, ["--import", "tsx", trainer, dir, String(trainSteps)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    this.child.stdout.setEncoding("utf8").on("data", (text: string) => this.onOutput(text));
-    this.child.stderr.setEncoding("utf8").on("data", (text: string) => {
-      this.stderr += text;
-    });
-    this.ended = new Promise((resolve) => {
-      this.child.on("close", (code, signal) => {
-        this.closed = true;
-        this.notify();
-        resolve({ code, signal });
-      });
-    });
+    super(`the trainer in ${dir}`, trainer, [dir, String(trainSteps)]);
   }
 
-  private onOutput(text: string): void {
-    this.stdout += text;
-    const lines = this.stdout.split("\n");
-    this.stdout = lines.pop() ?? "";
-    for (const line of lines) {
-      const [word, a, b] = line.split(" ");
-      const stepOrNull = (value: string | undefined): number | null => (value === "none" ? null : Number(value));
-      if (word === "start" && b !== undefined) this.start = { model: stepOrNull(a), input: stepOrNull(b) };
-      else if (word === "step" && b !== undefined) this.steps.push({ globalStep: Number(a), ids: b.split(",").map(Number) });
-      else if (word === "done") this.done.add(Number(a));
-      else this.unexpected.push(line);
-    }
-    this.notify();
-  }
-
-  private notify(): void {
-    for (const listener of this.listeners) listener();
-  }
-
-  /** Resolves once `ready()` holds; rejects if the run ends first or is silent too long. */
-  until(ready: () => boolean, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const done = (error?: Error): void => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const check = (): void => {
-        if (ready()) done();
-        else if (this.closed) done(new Error(`the trainer in ${this.dir} ended before ${what}:\n${this.stderr}`));
-      };
-      const timer = setTimeout(() => done(new Error(`the trainer in ${this.dir} did not reach ${what} in ${LINE_TIMEOUT_MS} ms:\n${this.stderr}`)), LINE_TIMEOUT_MS);
-      this.listeners.add(check);
-      check();
-    });
-  }
-
-  /** Kills the run with SIGKILL unless it is gone already. */
-  stop(): void {
-    if (!this.closed) this.child.kill("SIGKILL");
+  protected override onLine(line: string): boolean {
+    const [word, a, b] = line.split(" ");
+    const stepOrNull = (value: string | undefined): number | null => (value === "none" ? null : Number(value));
+    if (word === "start" && b !== undefined) this.start = { model: stepOrNull(a), input: stepOrNull(b) };
+    else if (word === "step" && b !== undefined) this.steps.push({ globalStep: Number(a), ids: b.split(",").map(Number) });
+    else if (word === "done") this.done.add(Number(a));
+    else return false;
+    return true;
   }
 
   /** Waits as planned, kills the run with SIGKILL, and waits until it is gone. */
   async killAsPlanned(plan: KillPlan): Promise<void> {
     if (plan.after === "start") await this.until(() => this.start !== undefined, "its start line");
     if (plan.after === "steps") await this.until(() => this.steps.length >= plan.steps, `${plan.steps} steps`);
-    await sleep(plan.delayMs);
-    this.child.kill("SIGKILL");
-    const { code, signal } = await this.ended;
-    if (signal !== "SIGKILL") throw new Error(`the trainer in ${this.dir} ended by itself (code ${code}) before the kill:\n${this.stderr}`);
-    this.checkOutput();
-  }
-
-  /** Waits for a run that is to end by itself; it must exit with code 0. */
-  async endsCleanly(): Promise<void> {
-    const { code, signal } = await this.ended;
-    if (code !== 0) throw new Error(`the trainer in ${this.dir} ended with code ${code} (signal ${signal}):\n${this.stderr}`);
-    this.checkOutput();
-  }
-
-  private checkOutput(): void {
-    if (this.unexpected.length > 0) throw new Error(`the trainer in ${this.dir} printed unexpected lines:\n${this.unexpected.join("\n")}`);
+    await this.killAfter(plan.delayMs);
   }
 }
 
@@ -377,10 +305,7 @@ async function killRepeatedly(dir: string, chain: number, rng: RandomGenerator):
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), "checkpipe-estimator-kill-"));
   const started = performance.now();
-  const rng = xoroshiro128plus(SEED);
-  // One generator per directory, split off in order, so that each directory's plans do not
-  // depend on how the runs of the others interleave.
-  const rngs = Array.from({ length: CHAINS }, () => xoroshiro128plus(uniformInt(rng, 0, 0x7fff_ffff)));
+  const rngs = chainGenerators(SEED, CHAINS);
   // Settle every chain before anything is reported, so that no trainer outlives the test.
   const chains = await Promise.allSettled(rngs.map((r, chain) => killRepeatedly(join(scratch as string, `model-${chain}`), chain, r)));
   for (const chain of chains) if (chain.status === "rejected") throw chain.reason;
