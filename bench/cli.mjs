@@ -16,3 +16,16 @@ export function intArg(name, fallback) {
 
 /** Progress on stderr (silent with --json). */
 export const log = JSON_OUT ? () => {} : (...a) => process.stderr.write(a.join(" ") + "\n");
+
+/**
+ * When the environment variable BENCH_JSON_DIR names a directory, writes `result` there as
+ * `<name>-<time>.json` (for collecting the results of several `npm run bench` runs).
+ */
+export async function saveJsonResult(name, result) {
+  const dir = process.env.BENCH_JSON_DIR;
+  if (!dir) return;
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`), JSON.stringify(result, null, 2) + "\n");
+}

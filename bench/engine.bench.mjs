@@ -20,189 +20,19 @@ import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { Dataset } from "../dist/index.js";
 import { JSON_OUT, intArg, log } from "./cli.mjs";
+import {
+  N1, N3, N6, double, floorForAwait, floorSync, p1Checkpipe, p1Dataset, p1Plain, p2Checkpipe, p2Dataset, p2Plain,
+  p3Checkpipe, p3Dataset, p3Plain, p5Checkpipe, p5Dataset, p6Checkpipe, p6Dataset, p6Plain,
+} from "./pipelines.mjs";
 
 // ---- command line --------------------------------------------------------------------------
 
 const RUNS = Math.max(5, intArg("--runs", 7));
 const MIN_MS = Math.max(10, intArg("--min-ms", 100));
 
-// ---- sizes and shared pieces ---------------------------------------------------------------
-
-const N1 = 1_000_000; // P1, P2, P5, floors
-const N3 = 200_000; // P3
-const N6 = 100_000; // P6
-const SHUFFLE_BUFFER = 10_000;
-const SEED = 42;
-
-const double = (x) => x * 2;
-const toRecord = (x) => ({ id: x, v: x % 7 });
-const keep = (r) => r.v !== 3;
-
-/** What every batch consumer does, on both sides: count and fold a cheap checksum. */
-function newTally() {
-  return { batches: 0, elements: 0, checksum: 0 };
-}
-function tallyRecordBatch(t, b) {
-  const last = b[b.length - 1];
-  t.batches++;
-  t.elements += b.length;
-  t.checksum = (Math.imul(t.checksum ^ b.length, 0x01000193) + b[0].id * 3 + last.id + last.v) | 0;
-}
-/** For shuffled numbers the order differs between the two sides: fold an order-free sum. */
-function tallyNumberBatch(t, b) {
-  t.batches++;
-  t.elements += b.length;
-  let s = 0;
-  for (let i = 0; i < b.length; i++) s += b[i];
-  t.checksum += s;
-}
-
 // ---- the cases -----------------------------------------------------------------------------
-// Each side is an async function running one pass and returning a comparable result.
-
-// Floors.
-function floorSync(n) {
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += i;
-  return sum;
-}
-
-/** A trivial async iterator: one Promise per element, nothing else. */
-function trivialAsync(n) {
-  let i = 0;
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    next() {
-      return Promise.resolve({ value: i++, done: i > n });
-    },
-  };
-}
-async function floorForAwait(n) {
-  let sum = 0;
-  for await (const x of trivialAsync(n)) sum += x;
-  return sum;
-}
-
-// P1: range → map(2x), element by element.
-const p1Dataset = Dataset.range(N1).map(double);
-async function p1Checkpipe() {
-  let sum = 0;
-  for await (const x of p1Dataset) sum += x;
-  return sum;
-}
-function p1Plain() {
-  let sum = 0;
-  for (let i = 0; i < N1; i++) sum += double(i);
-  return sum;
-}
-
-// P2: range → map to records → filter → batch(32), consumed per batch.
-const p2Dataset = Dataset.range(N1).map(toRecord).filter(keep).batch(32);
-async function p2Checkpipe() {
-  const t = newTally();
-  for await (const b of p2Dataset) tallyRecordBatch(t, b);
-  return t;
-}
-function p2Plain() {
-  const t = newTally();
-  let batch = [];
-  for (let i = 0; i < N1; i++) {
-    const r = toRecord(i);
-    if (!keep(r)) continue;
-    batch.push(r);
-    if (batch.length === 32) {
-      tallyRecordBatch(t, batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) tallyRecordBatch(t, batch);
-  return t;
-}
-
-// P3: range → shuffle(10 000) → batch(64). The plain side runs the same buffer-shuffle
-// algorithm (fill the buffer, take a uniform slot, move the last element into it) with a fast
-// xorshift32; outputs differ in order, so the check is on batch count and element sum.
-const p3Dataset = Dataset.range(N3).shuffle(SHUFFLE_BUFFER, { seed: SEED }).batch(64);
-async function p3Checkpipe() {
-  const t = newTally();
-  for await (const b of p3Dataset) tallyNumberBatch(t, b);
-  return t;
-}
-function p3Plain() {
-  const t = newTally();
-  let state = SEED | 0 || 1;
-  const buffer = [];
-  let next = 0;
-  let batch = [];
-  for (;;) {
-    while (next < N3 && buffer.length < SHUFFLE_BUFFER) buffer.push(next++);
-    const n = buffer.length;
-    if (n === 0) break;
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    const i = (state >>> 0) % n;
-    const out = buffer[i];
-    buffer[i] = buffer[n - 1];
-    buffer.pop();
-    batch.push(out);
-    if (batch.length === 64) {
-      tallyNumberBatch(t, batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) tallyNumberBatch(t, batch);
-  return t;
-}
-
-// P5: P2 with prefetch(100) before batch. Prefetching adds no work to a synchronous
-// pipeline, so the plain-JS side is P2's loop: what a person would write for the same batches.
-const p5Dataset = Dataset.range(N1).map(toRecord).filter(keep).prefetch(100).batch(32);
-async function p5Checkpipe() {
-  const t = newTally();
-  for await (const b of p5Dataset) tallyRecordBatch(t, b);
-  return t;
-}
-
-// P6 (report only): async map with 8 calls in flight, results in order, batch(64). The plain
-// side keeps a window of 8 pending Promises and awaits the oldest.
-const asyncDouble = async (x) => {
-  await null;
-  return x * 2;
-};
-const p6Dataset = Dataset.range(N6).map(asyncDouble, { parallel: 8 }).batch(64);
-async function p6Checkpipe() {
-  const t = newTally();
-  for await (const b of p6Dataset) tallyNumberBatch(t, b);
-  return t;
-}
-async function p6Plain() {
-  const t = newTally();
-  const window = new Array(8); // ring of the pending calls, oldest at head
-  let head = 0;
-  let size = 0;
-  let batch = [];
-  for (let i = 0; i < N6 || size > 0; ) {
-    if (i < N6 && size < 8) {
-      window[(head + size) & 7] = asyncDouble(i++);
-      size++;
-      continue;
-    }
-    const v = await window[head];
-    window[head] = undefined;
-    head = (head + 1) & 7;
-    size--;
-    batch.push(v);
-    if (batch.length === 64) {
-      tallyNumberBatch(t, batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) tallyNumberBatch(t, batch);
-  return t;
-}
+// Shared with peers.bench.mjs (bench/pipelines.mjs); each side is an async function running one
+// pass and returning a comparable result.
 
 // ---- measuring -----------------------------------------------------------------------------
 

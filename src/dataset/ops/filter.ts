@@ -62,33 +62,38 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
     return keep.then((k) => (k ? value : this.next()));
   }
 
+  /**
+   * Pulls the input's elements straight into `out` and sieves them in place: no array between
+   * the ops. The kept elements are moved down to `out[base..base + kept)` (never past an element
+   * still to be tested), and `out` is cut back to them when a sieve ends or fails.
+   */
   nextMany(out: T[], max: number): number | Promise<number> {
     if (!this.leftover.empty) return pullOne(this, out);
-    return this.fill(out, 0, max);
+    return this.fill(out, out.length, 0, max);
   }
 
   /** Pulls and sieves until `kept` + the kept elements of further pulls reach `max`, or the input ends. */
-  private fill(out: T[], kept: number, max: number): number | Promise<number> {
+  private fill(out: T[], base: number, kept: number, max: number): number | Promise<number> {
     for (;;) {
-      const raw: T[] = [];
+      const at = out.length;
       let pulled: number | Promise<number>;
       try {
-        pulled = pullMany(this.input, raw, max - kept);
+        pulled = pullMany(this.input, out, max - kept);
       } catch (error) {
         return this.failInput(kept, error);
       }
-      if (pulled instanceof Promise) return this.fillAfter(pulled, raw, out, kept, max);
+      if (pulled instanceof Promise) return this.fillAfter(pulled, out, base, kept, at, max);
       if (pulled === 0) return kept;
-      const sieved = this.sieve(raw, out, kept, 0, pulled);
-      if (sieved instanceof Promise) return this.continueFill(out, sieved, max);
+      const sieved = this.sieve(out, base, kept, at, at + pulled);
+      if (sieved instanceof Promise) return this.continueFill(out, base, sieved, max);
       kept = sieved;
       if (!this.leftover.empty || kept === max) return kept;
     }
   }
 
-  private fillAfter(pulled: Promise<number>, raw: T[], out: T[], kept: number, max: number): Promise<number> {
+  private fillAfter(pulled: Promise<number>, out: T[], base: number, kept: number, at: number, max: number): Promise<number> {
     return pulled.then(
-      (n) => (n === 0 ? kept : this.continueFill(out, this.sieve(raw, out, kept, 0, n), max)),
+      (n) => (n === 0 ? kept : this.continueFill(out, base, this.sieve(out, base, kept, at, at + n), max)),
       (error: unknown) => this.failInput(kept, error),
     );
   }
@@ -104,46 +109,49 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
   }
 
   /** After a sieve: stop when `max` are kept or something is held, else pull again. */
-  private continueFill(out: T[], kept: number | Promise<number>, max: number): number | Promise<number> {
-    if (kept instanceof Promise) return kept.then((k) => this.continueFill(out, k, max));
-    return !this.leftover.empty || kept === max ? kept : this.fill(out, kept, max);
+  private continueFill(out: T[], base: number, kept: number | Promise<number>, max: number): number | Promise<number> {
+    if (kept instanceof Promise) return kept.then((k) => this.continueFill(out, base, k, max));
+    return !this.leftover.empty || kept === max ? kept : this.fill(out, base, kept, max);
   }
 
-  /** Appends the elements of `raw[from..end)` that pass to `out`; returns the new count of kept elements. */
-  private sieve(raw: T[], out: T[], kept: number, from: number, end: number): number | Promise<number> {
+  /**
+   * Tests `out[from..end)`, moving those that pass to `out[base + kept..]`, then cuts `out` after
+   * them; returns the new count of kept elements.
+   */
+  private sieve(out: T[], base: number, kept: number, from: number, end: number): number | Promise<number> {
     const predicate = this.predicate;
     for (let i = from; i < end; i++) {
-      const value = raw[i] as T;
+      const value = out[i] as T;
       let keep: unknown;
       try {
         keep = predicate(value);
       } catch (error) {
-        return this.fail(raw, kept, i, end, error);
+        return this.fail(out, base, kept, i, end, error);
       }
-      if (keep instanceof Promise) return this.sieveAfter(keep, raw, out, kept, i, end);
-      if (keep) {
-        out.push(value);
-        kept++;
-      }
+      if (keep instanceof Promise) return this.sieveAfter(keep, out, base, kept, i, end);
+      if (keep) out[base + kept++] = value;
     }
+    // pop() is inlined where setting `length` is a runtime call: a sieve drops only a few.
+    for (let n = out.length - (base + kept); n > 0; n--) out.pop();
     return kept;
   }
 
   // A continuation in its own method: a closure inside the loop would cost an allocation per element.
-  private sieveAfter(keep: Promise<unknown>, raw: T[], out: T[], kept: number, i: number, end: number): Promise<number> {
+  private sieveAfter(keep: Promise<unknown>, out: T[], base: number, kept: number, i: number, end: number): Promise<number> {
     return keep.then(
       (k) => {
-        if (!k) return this.sieve(raw, out, kept, i + 1, end);
-        out.push(raw[i] as T);
-        return this.sieve(raw, out, kept + 1, i + 1, end);
+        if (!k) return this.sieve(out, base, kept, i + 1, end);
+        out[base + kept] = out[i] as T;
+        return this.sieve(out, base, kept + 1, i + 1, end);
       },
-      (error: unknown) => this.fail(raw, kept, i, end, error),
+      (error: unknown) => this.fail(out, base, kept, i, end, error),
     );
   }
 
-  /** `raw[i]` failed: keep what passed before it; hold the error and the input elements after it. */
-  private fail(raw: T[], kept: number, i: number, end: number, error: unknown): number {
-    this.leftover.hold(error, raw.slice(i + 1, end));
+  /** `out[i]` failed: keep what passed before it; hold the error and the input elements after it. */
+  private fail(out: T[], base: number, kept: number, i: number, end: number, error: unknown): number {
+    this.leftover.hold(error, out.slice(i + 1, end));
+    out.length = base + kept;
     if (kept === 0) this.leftover.take(); // raises the error at once: nothing comes before it
     return kept;
   }

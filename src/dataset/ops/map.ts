@@ -53,44 +53,51 @@ class MapIterator<T, U> extends UnaryIterator<T, U> {
     return this.fn(value);
   }
 
+  /**
+   * Pulls the input's elements straight into `out` and maps them in place: no array between
+   * the ops. `out[start..]` holds input elements until they are mapped; when a call fails at one
+   * of them, `out` is cut back to the mapped ones and the rest are held.
+   */
   nextMany(out: U[], max: number): number | Promise<number> {
     if (!this.leftover.empty) return pullOne(this, out);
-    const raw: T[] = [];
+    const start = out.length;
+    const raw = out as unknown as T[];
     const pulled = pullMany(this.input, raw, max);
-    if (pulled instanceof Promise) return pulled.then((n) => this.applyFrom(raw, out, 0, n));
-    return this.applyFrom(raw, out, 0, pulled);
+    if (pulled instanceof Promise) return pulled.then((n) => this.applyFrom(out, start, 0, n));
+    return this.applyFrom(out, start, 0, pulled);
   }
 
-  /** Appends `fn(raw[i])` to `out` for `i` in `from..end`; returns how many `raw` elements were mapped. */
-  private applyFrom(raw: T[], out: U[], from: number, end: number): number | Promise<number> {
+  /** Maps `out[start + i]` in place for `i` in `from..end`; returns how many elements `out` gained. */
+  private applyFrom(out: U[], start: number, from: number, end: number): number | Promise<number> {
     const fn = this.fn;
     for (let i = from; i < end; i++) {
       let result: U | Promise<U>;
       try {
-        result = fn(raw[i] as T);
+        result = fn(out[start + i] as unknown as T);
       } catch (error) {
-        return this.fail(raw, i, end, error);
+        return this.fail(out, start, i, end, error);
       }
-      if (result instanceof Promise) return this.applyAfter(result, raw, out, i, end);
-      out.push(result);
+      if (result instanceof Promise) return this.applyAfter(result, out, start, i, end);
+      out[start + i] = result;
     }
     return end;
   }
 
   // A continuation in its own method: a closure inside the loop would cost an allocation per element.
-  private applyAfter(result: Promise<U>, raw: T[], out: U[], i: number, end: number): Promise<number> {
+  private applyAfter(result: Promise<U>, out: U[], start: number, i: number, end: number): Promise<number> {
     return result.then(
       (value: U) => {
-        out.push(value);
-        return this.applyFrom(raw, out, i + 1, end);
+        out[start + i] = value;
+        return this.applyFrom(out, start, i + 1, end);
       },
-      (error: unknown) => this.fail(raw, i, end, error),
+      (error: unknown) => this.fail(out, start, i, end, error),
     );
   }
 
-  /** `raw[i]` failed: deliver those before it; hold the error and the input elements after it. */
-  private fail(raw: T[], i: number, end: number, error: unknown): number {
-    this.leftover.hold(error, raw.slice(i + 1, end));
+  /** `out[start + i]` failed: deliver those before it; hold the error and the input elements after it. */
+  private fail(out: U[], start: number, i: number, end: number, error: unknown): number {
+    this.leftover.hold(error, (out as unknown as T[]).slice(start + i + 1, start + end));
+    out.length = start + i;
     if (i === 0) this.leftover.take(); // raises the error at once: nothing comes before it
     return i;
   }
