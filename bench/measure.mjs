@@ -23,55 +23,72 @@ export async function timed(fn, passes) {
 }
 
 /**
- * Measures the sides of one case (an object of name → async function running one pass):
- * grows each side's pass count until one timed run lasts `minMs` (aiming 30 % above it; a side
- * whose warm-up pass, given in `warmMs`, already took that long runs one pass without a
- * separate calibration), then runs `runs` rounds, each timing every side once in rotating
- * order so that drift, GC debt and thermal changes hit all sides alike. `check(name, result)`
- * is called on every run's result. Returns per side: passes, the runs in ms, the median run,
- * elements/s = elements × passes ÷ median time, and the last result.
+ * Measures the sides of one case (an object of name → async function running one pass).
+ * Calibration: each side's pass count is grown until a timed run lasts `minMs` (the first guess
+ * comes from the side's warm-up pass time in `warmMs`, when given); unless that run took over
+ * 3 × `minMs`, two more runs follow and the count is scaled so that the fastest of the three
+ * would last 1.5 × `minMs`. Then `runs` rounds, each timing every side once in rotating order
+ * so that drift, GC debt and thermal changes hit all sides alike. If a side's median run still
+ * came out under `minMs` (it sped up after calibration), its pass count is doubled and the
+ * rounds are run again (at most twice). `check(name, result)` is called on every run's result.
+ * Returns per side: passes, the runs in ms, the median and shortest run, elements/s =
+ * elements × passes ÷ median time, and the last result.
  */
 export async function measure(sides, { elements, runs, minMs, warmMs = {}, check = () => {} }) {
   const names = Object.keys(sides);
-  const state = {};
+  const passes = {};
   for (const name of names) {
-    let passes = 1;
     const warm = warmMs[name];
-    if (!(warm >= minMs * 1.3)) {
-      if (warm > 0) passes = Math.max(1, Math.ceil((minMs * 1.3) / warm));
-      let calib = await timed(sides[name], passes);
-      while (calib.ms < minMs) {
-        passes = Math.ceil((passes * minMs * 1.3) / Math.max(calib.ms, 0.01));
-        calib = await timed(sides[name], passes);
+    let n = warm > 0 ? Math.max(1, Math.ceil((minMs * 1.5) / warm)) : 1;
+    let calib = await timed(sides[name], n);
+    while (calib.ms < minMs) {
+      n = Math.ceil((n * minMs * 1.5) / Math.max(calib.ms, 0.01));
+      calib = await timed(sides[name], n);
+    }
+    check(name, calib.result);
+    if (calib.ms < 3 * minMs) {
+      let fastest = calib.ms;
+      for (let k = 0; k < 2; k++) {
+        const again = await timed(sides[name], n);
+        check(name, again.result);
+        fastest = Math.min(fastest, again.ms);
       }
-      check(name, calib.result);
+      n = Math.max(n, Math.ceil((n * minMs * 1.5) / fastest));
     }
-    state[name] = { passes, runs: [], result: undefined };
+    passes[name] = n;
   }
-  for (let r = 0; r < runs; r++) {
-    for (let k = 0; k < names.length; k++) {
-      const name = names[(r + k) % names.length];
+  for (let attempt = 0; ; attempt++) {
+    const state = Object.fromEntries(names.map((name) => [name, { runs: [], result: undefined }]));
+    for (let r = 0; r < runs; r++) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(r + k) % names.length];
+        const run = await timed(sides[name], passes[name]);
+        check(name, run.result);
+        state[name].runs.push(run.ms);
+        state[name].result = run.result;
+      }
+    }
+    const short = names.filter((name) => median(state[name].runs) < minMs);
+    if (short.length > 0 && attempt < 2) {
+      for (const name of short) passes[name] *= 2;
+      continue;
+    }
+    const out = {};
+    for (const name of names) {
       const s = state[name];
-      const run = await timed(sides[name], s.passes);
-      check(name, run.result);
-      s.runs.push(run.ms);
-      s.result = run.result;
+      const ms = median(s.runs);
+      out[name] = {
+        passes: passes[name],
+        elementsPerPass: elements,
+        runsMs: s.runs.map((x) => round(x, 2)),
+        medianMs: round(ms, 2),
+        shortestRunMs: round(Math.min(...s.runs), 2),
+        elemPerSec: (elements * passes[name]) / (ms / 1000),
+        result: s.result,
+      };
     }
+    return out;
   }
-  const out = {};
-  for (const name of names) {
-    const s = state[name];
-    const ms = median(s.runs);
-    out[name] = {
-      passes: s.passes,
-      elementsPerPass: elements,
-      runsMs: s.runs.map((x) => round(x, 2)),
-      medianMs: round(ms, 2),
-      elemPerSec: (elements * s.passes) / (ms / 1000),
-      result: s.result,
-    };
-  }
-  return out;
 }
 
 export function fmtRate(x) {

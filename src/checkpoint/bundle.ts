@@ -13,12 +13,13 @@
  *
  * @module
  */
-import { open, readFile, stat, unlink } from "node:fs/promises";
+import { open, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { decodeValue, encodeValue, EncodedState, type JsonValue } from "../core/state.js";
 import { DataLossError, describeValue, NotFoundError } from "../errors.js";
-import { crc32c } from "../formats/crc32c.js";
-import { isErrno, syncDirectory, writeFileAtomic } from "../io/atomic-file.js";
+import { crc32cNative as crc32c } from "../formats/crc32c.js";
+import { isErrno } from "../io/atomic-file.js";
+import { plannedFile, runFilePlan, type FilePhase, type PlannedFile } from "../io/file-plan.js";
 
 /** The format name in every manifest. */
 export const BUNDLE_FORMAT = "checkpipe.checkpoint";
@@ -59,15 +60,25 @@ interface Manifest {
   readonly entries: readonly EntryRecord[];
 }
 
+/** A checkpoint bundle encoded, ready to be written: its two files. */
+export interface EncodedBundle {
+  /** The checkpoint's path prefix. */
+  readonly prefix: string;
+  /** The data file, then the manifest. */
+  readonly files: readonly [PlannedFile, PlannedFile];
+  /** The bytes of both files. */
+  readonly bytes: number;
+}
+
 /**
- * Writes a checkpoint bundle at `prefix`: the data file, then the manifest.
+ * Encodes a checkpoint bundle: every value (an iterator's {@link EncodedState} as it is, any
+ * other value through `encodeValue`) into the data file's bytes, and the manifest.
  *
  * @param prefix the checkpoint's path prefix, e.g. `/runs/a/model.ckpt-200`.
  * @param values the values to save, by name, in order.
- * @returns the number of bytes written.
  * @throws {InvalidArgumentError} when a value cannot be encoded (naming it).
  */
-export async function writeBundle(prefix: string, values: ReadonlyMap<string, unknown>): Promise<number> {
+export function encodeBundle(prefix: string, values: ReadonlyMap<string, unknown>): EncodedBundle {
   const chunks: Uint8Array[] = [];
   const entries: EntryRecord[] = [];
   let offset = 0;
@@ -84,15 +95,49 @@ export async function writeBundle(prefix: string, values: ReadonlyMap<string, un
     chunks.push(json, ...blobs);
     offset += size;
   }
-  const dataFile = basename(prefix) + DATA_SUFFIX;
-  // Saving over an existing checkpoint: its manifest goes first, so that a crash before the new
-  // one is in place leaves no manifest over mismatched data, only a checkpoint without one.
-  if (await unlinkIfPresent(prefix + INDEX_SUFFIX)) await syncDirectory(dirname(prefix));
-  await writeFileAtomic(prefix + DATA_SUFFIX, chunks);
-  const manifest: Manifest = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, data: { file: dataFile, size: offset }, entries };
+  const manifest: Manifest = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, data: { file: basename(prefix) + DATA_SUFFIX, size: offset }, entries };
   const index = formatManifest(manifest, crc32c(Buffer.from(JSON.stringify(manifest), "utf8")));
-  await writeFileAtomic(prefix + INDEX_SUFFIX, [index]);
-  return offset + Buffer.byteLength(index);
+  const files = [plannedFile(prefix + DATA_SUFFIX, chunks), plannedFile(prefix + INDEX_SUFFIX, [index])] as const;
+  return { prefix, files, bytes: files[0].data.byteLength + files[1].data.byteLength };
+}
+
+/**
+ * The file work that writes bundles crash-safely: first the manifests of checkpoints being
+ * saved over are deleted (so that a crash before the new files are in place leaves no manifest
+ * over mismatched data, only a checkpoint without one); then every data file and manifest is
+ * written, flushed and renamed into place, data file first; then the directories are flushed.
+ *
+ * @param bundles the bundles to write.
+ */
+export function bundleWritePhases(bundles: readonly EncodedBundle[]): FilePhase[] {
+  return [
+    { kind: "unlink", paths: bundles.map((bundle) => bundle.prefix + INDEX_SUFFIX), sync: true },
+    { kind: "write", files: bundles.flatMap((bundle) => bundle.files), sync: true },
+  ];
+}
+
+/**
+ * Writes a checkpoint bundle at `prefix`: the data file, then the manifest.
+ *
+ * @param prefix the checkpoint's path prefix, e.g. `/runs/a/model.ckpt-200`.
+ * @param values the values to save, by name, in order.
+ * @returns the number of bytes written.
+ * @throws {InvalidArgumentError} when a value cannot be encoded (naming it).
+ */
+export async function writeBundle(prefix: string, values: ReadonlyMap<string, unknown>): Promise<number> {
+  const bundle = encodeBundle(prefix, values);
+  await runFilePlan(bundleWritePhases([bundle]));
+  return bundle.bytes;
+}
+
+/**
+ * The file work that deletes checkpoints: each one's manifest, then its data file. The
+ * directory is not flushed: a deletion a crash undoes leaves an unlisted checkpoint behind.
+ *
+ * @param prefixes the checkpoints to delete.
+ */
+export function bundleRemovePhase(prefixes: readonly string[]): FilePhase {
+  return { kind: "unlink", paths: prefixes.flatMap((prefix) => [prefix + INDEX_SUFFIX, prefix + DATA_SUFFIX]), sync: false };
 }
 
 /** The manifest as people read it: one field, or one entry, per line. */
@@ -264,16 +309,5 @@ function isSize(value: unknown): value is number {
  * is not taken for a whole one.
  */
 export async function removeBundle(prefix: string): Promise<void> {
-  for (const path of [prefix + INDEX_SUFFIX, prefix + DATA_SUFFIX]) await unlinkIfPresent(path);
-}
-
-/** Deletes a file; says whether there was one. */
-async function unlinkIfPresent(path: string): Promise<boolean> {
-  return unlink(path).then(
-    () => true,
-    (error: unknown) => {
-      if (isErrno(error, "ENOENT")) return false;
-      throw error;
-    },
-  );
+  await runFilePlan([bundleRemovePhase([prefix])]);
 }

@@ -13,7 +13,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InvalidArgumentError, ValueError } from "../errors.js";
-import { isErrno, writeFileAtomic } from "../io/atomic-file.js";
+import { isErrno } from "../io/atomic-file.js";
 import { INDEX_SUFFIX } from "./bundle.js";
 
 /** The state of a checkpoint directory, as its state file records it. */
@@ -124,21 +124,6 @@ function insideDirectory(dir: string, path: string, file: string): string {
   return isAbsolute(path) ? path : join(dir, path);
 }
 
-/**
- * Writes the state file atomically: the directory holds the old file or the new one.
- *
- * @param dir the checkpoint directory.
- * @param latestFilename the state file's name.
- * @param state the paths (relative to `dir`) and timestamps to record.
- */
-export async function writeCheckpointState(
-  dir: string,
-  latestFilename: string,
-  state: { readonly modelCheckpointPath: string; readonly allModelCheckpointPaths: readonly string[]; readonly allModelCheckpointTimestamps: readonly number[]; readonly lastPreservedTimestamp: number | null },
-): Promise<void> {
-  await writeFileAtomic(join(dir, latestFilename), [formatStateText(state)]);
-}
-
 // ---------------------------------------------------------------------------------------------
 // TensorFlow's text format, as `text_format.MessageToString(CheckpointState)` writes it.
 
@@ -168,6 +153,7 @@ export function formatStateText(state: {
  * `\t`, `"`, `'` and `\` escaped and every other byte outside printable ASCII in octal.
  */
 function quote(text: string): string {
+  if (PLAIN.test(text)) return `"${text}"`;
   let out = '"';
   for (const byte of Buffer.from(text, "utf8")) {
     const escape = ESCAPES.get(byte);
@@ -177,6 +163,9 @@ function quote(text: string): string {
   }
   return out + '"';
 }
+
+/** Printable ASCII but `"`, `'` and `\`: needs no escape (the common case, checked natively). */
+const PLAIN = /^[\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]*$/;
 
 const ESCAPES = new Map<number, string>([
   [0x0a, "\\n"],

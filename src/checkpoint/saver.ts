@@ -5,11 +5,12 @@
  * @module
  */
 import { stat } from "node:fs/promises";
-import { basename, dirname, relative } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { DataLossError, describeValue, NotFoundError, ValueError } from "../errors.js";
 import { removeStaleTemporaries } from "../io/atomic-file.js";
-import { DATA_SUFFIX, INDEX_SUFFIX, readBundle, removeBundle, writeBundle } from "./bundle.js";
-import { DEFAULT_STATE_FILENAME, getCheckpointState, writeCheckpointState } from "./checkpoint-state.js";
+import { plannedFile, runFilePlan, type PlannedFile } from "../io/file-plan.js";
+import { bundleRemovePhase, bundleWritePhases, DATA_SUFFIX, encodeBundle, INDEX_SUFFIX, readBundle, type EncodedBundle } from "./bundle.js";
+import { DEFAULT_STATE_FILENAME, formatStateText, getCheckpointState } from "./checkpoint-state.js";
 import type { Saveable } from "./saveable.js";
 
 /** Options of {@link Saver}. */
@@ -40,10 +41,39 @@ export interface RestoredCheckpoint {
   readonly skipped: readonly { readonly path: string; readonly reason: string }[];
 }
 
+/** What {@link Saver.saveInBackground} gives back. */
+export interface BackgroundSave {
+  /** The checkpoint's prefix, `"<savePath>-<globalStep>"` (or `savePath`). */
+  readonly prefix: string;
+  /**
+   * Resolves when the checkpoint is on disk (files, state file, old checkpoints deleted);
+   * rejects with the file system's error when it could not be written.
+   */
+  readonly written: Promise<void>;
+}
+
 interface Kept {
   readonly path: string;
   readonly time: number;
 }
+
+/** A checkpoint whose values are taken, waiting to be written. */
+interface Commit {
+  readonly bundle: EncodedBundle;
+  /** The state file as it reads after this checkpoint. */
+  readonly state: PlannedFile;
+  /** Checkpoints retention deletes once this one is written. */
+  readonly doomed: readonly string[];
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  /** Whether the caller hears of a failure through `written` (a plain `save`). */
+  reported: boolean;
+}
+
+/** At most this many checkpoints wait to be written before a save waits for the writes. */
+const MAX_WAITING = 64;
+/** ... or this many bytes. */
+const MAX_WAITING_BYTES = 256 * 1024 * 1024;
 
 /**
  * Saves and restores a list of saveables (model variables, iterators) as checkpoints.
@@ -67,8 +97,17 @@ export class Saver {
   private readonly clock: () => number;
   private nextKeepTime: number;
   private kept: Kept[] = [];
-  /** The last call issued: saves and restores run one at a time, in order. */
+  /** The last call issued: saves (up to their values being taken) and restores run in order. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** Checkpoints taken and not yet being written, oldest first. */
+  private waiting: Commit[] = [];
+  private waitingBytes = 0;
+  /** The writing of the checkpoints taken so far, while under way. */
+  private writing: Promise<void> | null = null;
+  /** A failed background write nobody has heard of yet: the next save or sync throws it. */
+  private failure: { readonly error: unknown } | null = null;
+  /** Directories known to exist and cleaned of leftover temporaries, by state file name. */
+  private readonly readyDirs = new Set<string>();
 
   /**
    * @param saveables what to save, each with a unique name.
@@ -119,7 +158,7 @@ export class Saver {
   }
 
   /**
-   * Saves a checkpoint of every saveable.
+   * Saves a checkpoint of every saveable, and resolves once it is on disk.
    *
    * @param savePath the prefix, e.g. `"runs/a/model.ckpt"`; its directory must exist.
    * @param options `globalStep` appended to the prefix; `latestFilename` for this save.
@@ -127,9 +166,47 @@ export class Saver {
    * @throws {ValueError} when the directory does not exist, `latestFilename` has path components
    *   or collides with `savePath`, or `globalStep` is not an integer.
    * @throws {InvalidArgumentError} when a value cannot be encoded.
+   * @throws the error of an earlier {@link saveInBackground} whose write failed, if not yet thrown.
    */
-  save(savePath: string, options: SaveCheckpointOptions = {}): Promise<string> {
-    return this.enqueue(() => this.saveNow(savePath, options));
+  async save(savePath: string, options: SaveCheckpointOptions = {}): Promise<string> {
+    const commit = await this.enqueue(() => this.take(savePath, options, true));
+    await commit.written;
+    return commit.prefix;
+  }
+
+  /**
+   * Takes the values of every saveable now and writes the checkpoint in the background:
+   * resolves as soon as the values are taken, so that training goes on while the files are
+   * written (off the main thread). Checkpoints are written in the order taken; when several
+   * wait, they are written together, with one round of disk flushes. The state file and
+   * retention are exactly as with {@link save}. Call {@link sync} to wait for every write
+   * (restores wait by themselves).
+   *
+   * @param savePath the prefix, e.g. `"runs/a/model.ckpt"`; its directory must exist.
+   * @param options `globalStep` appended to the prefix; `latestFilename` for this save.
+   * @returns the prefix, and `written`, which settles when this checkpoint is on disk. A failed
+   *   write rejects `written`, and the next `save`, `saveInBackground` or `sync` throws it too
+   *   (once), so that a caller who does not await `written` still hears of it.
+   * @throws as {@link save}, for what can be checked before writing.
+   * @example
+   * const { prefix, written } = await saver.saveInBackground("runs/a/model.ckpt", { globalStep: 100 });
+   * // ... train on ...
+   * await saver.sync(); // every checkpoint on disk
+   */
+  saveInBackground(savePath: string, options: SaveCheckpointOptions = {}): Promise<BackgroundSave> {
+    return this.enqueue(() => this.take(savePath, options, false));
+  }
+
+  /**
+   * Waits until every checkpoint taken so far is on disk.
+   *
+   * @throws the error of a background write that failed, once.
+   * @example
+   * await saver.sync();
+   */
+  async sync(): Promise<void> {
+    await this.settled();
+    this.throwFailure();
   }
 
   /**
@@ -144,7 +221,10 @@ export class Saver {
    * @throws {DataLossError} naming the file and the entry, when a file is damaged or missing.
    */
   restore(prefix: string): Promise<void> {
-    return this.enqueue(() => this.restoreNow(prefix));
+    return this.enqueue(async () => {
+      await this.settled();
+      await this.apply(await this.load(prefix));
+    });
   }
 
   /**
@@ -159,6 +239,7 @@ export class Saver {
    */
   restoreLatest(dir: string, latestFilename: string = this.latestFilename): Promise<RestoredCheckpoint | null> {
     return this.enqueue(async () => {
+      await this.settled();
       const state = await getCheckpointState(dir, latestFilename);
       if (state === null) return null;
       const candidates = [state.modelCheckpointPath, ...[...state.allModelCheckpointPaths].reverse()];
@@ -198,7 +279,12 @@ export class Saver {
     this.kept = kept;
   }
 
-  private async saveNow(savePath: string, options: SaveCheckpointOptions): Promise<string> {
+  /**
+   * Takes a checkpoint: checks the arguments, takes every saveable's value, encodes the files,
+   * counts it for retention and queues it for writing. `reported`: the caller awaits `written`.
+   */
+  private async take(savePath: string, options: SaveCheckpointOptions, reported: boolean): Promise<BackgroundSave> {
+    this.throwFailure();
     const latestFilename = checkLatestFilename(options.latestFilename ?? this.latestFilename);
     if (typeof savePath !== "string" || savePath === "") throw badOption("savePath", "a non-empty path prefix", savePath);
     const step = options.globalStep;
@@ -212,6 +298,41 @@ export class Saver {
       });
     }
     const dir = dirname(savePath);
+    const ready = `${dir}\0${basename(savePath)}\0${latestFilename}`;
+    if (!this.readyDirs.has(ready)) {
+      await this.prepareDirectory(dir, savePath, latestFilename);
+      this.readyDirs.add(ready);
+    }
+    const values = new Map<string, unknown>();
+    for (const saveable of this.saveables) values.set(saveable.name, await saveable.save());
+    const bundle = encodeBundle(prefix, values);
+    const doomed = this.record(prefix);
+    const kept = this.kept.length > 0 ? this.kept : [{ path: prefix, time: this.clock() }];
+    const state = plannedFile(join(dir, latestFilename), [
+      formatStateText({
+        modelCheckpointPath: nameIn(dir, prefix),
+        allModelCheckpointPaths: kept.map((k) => nameIn(dir, k.path)),
+        allModelCheckpointTimestamps: kept.map((k) => k.time),
+        lastPreservedTimestamp: this.nextKeepTime - this.keepEverySecs,
+      }),
+    ]);
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const written = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Heard of through sync() or the next save when the caller does not await it.
+    written.catch(() => undefined);
+    this.waiting.push({ bundle, state, doomed, resolve, reject, reported });
+    this.waitingBytes += bundle.bytes;
+    this.writing ??= this.writeWaiting();
+    if (this.waiting.length >= MAX_WAITING || this.waitingBytes >= MAX_WAITING_BYTES) await this.writing;
+    return { prefix, written };
+  }
+
+  /** Checks that the directory exists and removes temporaries a crashed save left there. */
+  private async prepareDirectory(dir: string, savePath: string, latestFilename: string): Promise<void> {
     const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
     if (!isDir) {
       throw new ValueError(`Parent directory of ${savePath} doesn't exist, can't save.`, {
@@ -221,19 +342,66 @@ export class Saver {
       });
     }
     await this.removeLeftovers(dir, basename(savePath), latestFilename);
-    const values = new Map<string, unknown>();
-    for (const saveable of this.saveables) values.set(saveable.name, await saveable.save());
-    await writeBundle(prefix, values);
-    const doomed = this.record(prefix);
-    const kept = this.kept.length > 0 ? this.kept : [{ path: prefix, time: this.clock() }];
-    await writeCheckpointState(dir, latestFilename, {
-      modelCheckpointPath: relative(dir, prefix),
-      allModelCheckpointPaths: kept.map((k) => relative(dir, k.path)),
-      allModelCheckpointTimestamps: kept.map((k) => k.time),
-      lastPreservedTimestamp: this.nextKeepTime - this.keepEverySecs,
-    });
-    for (const old of doomed) await removeBundle(old);
-    return prefix;
+  }
+
+  /**
+   * Writes the waiting checkpoints, all that wait at once, until none waits. Per batch: the
+   * checkpoints that are still kept after the batch (data file and manifest of each), then the
+   * state files as the last of them left them, then the deletions — so that a crash at any
+   * instant leaves every state file naming whole checkpoints only.
+   */
+  private async writeWaiting(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const batch = this.waiting;
+      this.waiting = [];
+      this.waitingBytes = 0;
+      // What the batch leaves: each prefix either written (by its last save) or deleted.
+      const outcome = new Map<string, Commit | null>();
+      const states = new Map<string, PlannedFile>();
+      for (const commit of batch) {
+        outcome.delete(commit.bundle.prefix);
+        outcome.set(commit.bundle.prefix, commit);
+        for (const old of commit.doomed) {
+          outcome.delete(old);
+          outcome.set(old, null);
+        }
+        states.delete(commit.state.path);
+        states.set(commit.state.path, commit.state);
+      }
+      const bundles: EncodedBundle[] = [];
+      const removed: string[] = [];
+      for (const [prefix, commit] of outcome) {
+        if (commit === null) removed.push(prefix);
+        else bundles.push(commit.bundle);
+      }
+      try {
+        await runFilePlan([
+          ...bundleWritePhases(bundles),
+          { kind: "write", files: [...states.values()], sync: true },
+          bundleRemovePhase(removed),
+        ]);
+        for (const commit of batch) commit.resolve();
+      } catch (error) {
+        // Checkpoints that may not be on disk are no longer counted as kept.
+        const lost = new Set(bundles.map((bundle) => bundle.prefix));
+        this.kept = this.kept.filter((k) => !lost.has(k.path));
+        if (batch.some((commit) => !commit.reported)) this.failure ??= { error };
+        for (const commit of batch) commit.reject(error);
+      }
+    }
+    this.writing = null;
+  }
+
+  /** Resolves when nothing waits to be written and nothing is being written. */
+  private async settled(): Promise<void> {
+    while (this.writing !== null) await this.writing;
+  }
+
+  private throwFailure(): void {
+    const failure = this.failure;
+    if (failure === null) return;
+    this.failure = null;
+    throw failure.error;
   }
 
   /**
@@ -254,10 +422,6 @@ export class Saver {
       doomed.push(oldest.path);
     }
     return doomed;
-  }
-
-  private async restoreNow(prefix: string): Promise<void> {
-    await this.apply(await this.load(prefix));
   }
 
   /** Reads and verifies a checkpoint and checks it holds every saveable's entry; changes nothing. */
@@ -308,6 +472,16 @@ export class Saver {
     this.tail = promise.catch(() => undefined);
     return promise;
   }
+}
+
+/** `relative(dir, path)`, without its cost when `path` is a file directly in `dir` (the usual case). */
+function nameIn(dir: string, path: string): string {
+  const head = dir.endsWith(sep) ? dir : dir + sep;
+  if (path.startsWith(head)) {
+    const rest = path.slice(head.length);
+    if (rest !== "" && rest !== "." && rest !== ".." && !rest.includes(sep) && !rest.includes("/")) return rest;
+  }
+  return relative(dir, path);
 }
 
 function escapeRegExp(text: string): string {

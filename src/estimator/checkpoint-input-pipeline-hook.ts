@@ -169,11 +169,14 @@ export class CheckpointInputPipelineHook implements SessionRunHook {
    * @example
    * await hook.beforeRun(ctx); // restores input.ckpt-<latest> on the first call
    */
-  async beforeRun(runContext: SessionRunContext): Promise<SessionRunArgs> {
-    if (this.firstRun) {
-      await this.restoreOrSaveInitial(runContext.session);
-      this.firstRun = false;
-    }
+  beforeRun(runContext: SessionRunContext): Promise<SessionRunArgs> | SessionRunArgs {
+    if (this.firstRun) return this.restoreThenAsk(runContext);
+    return this.saverHook.beforeRun(runContext);
+  }
+
+  private async restoreThenAsk(runContext: SessionRunContext): Promise<SessionRunArgs> {
+    await this.restoreOrSaveInitial(runContext.session);
+    this.firstRun = false;
     return this.saverHook.beforeRun(runContext);
   }
 
@@ -183,7 +186,7 @@ export class CheckpointInputPipelineHook implements SessionRunHook {
    * @example
    * await hook.afterRun(ctx, values);
    */
-  afterRun(runContext: SessionRunContext, runValues: SessionRunValues): Promise<void> {
+  afterRun(runContext: SessionRunContext, runValues: SessionRunValues): Promise<void> | undefined {
     return this.saverHook.afterRun(runContext, runValues);
   }
 

@@ -27,7 +27,7 @@ type Crc32c = (data: Uint8Array, previous?: number) => number;
 
 const require = createRequire(import.meta.url);
 const crc32cJs = (require("crc-32/crc32c.js") as { buf(data: Uint8Array, previous?: number): number }).buf;
-const crc32cNative = loadNative();
+const crc32cNativeImpl = loadNative();
 
 function loadNative(): Crc32c | null {
   try {
@@ -55,7 +55,23 @@ const MASK_DELTA = 0xa282ead8;
  * crc32c(tail, crc32c(head)); // the CRC of head followed by tail
  */
 export function crc32c(data: Uint8Array, previous?: number): number {
-  if (crc32cNative !== null && data.length >= NATIVE_THRESHOLD) return crc32cNative(data, previous);
+  if (crc32cNativeImpl !== null && data.length >= NATIVE_THRESHOLD) return crc32cNativeImpl(data, previous);
+  return crc32cJs(data, previous) >>> 0;
+}
+
+/**
+ * The CRC32C of `data` by the native code whatever its size (the pure-JS table where it is
+ * missing): for code that runs rarely, such as checkpoint writes, where the JS table's loop
+ * would run unoptimized.
+ *
+ * @param data - The bytes to checksum.
+ * @param previous - The CRC of the bytes before `data` (default: none).
+ * @returns A number in [0, 2³²).
+ * @example
+ * crc32cNative(manifestBytes);
+ */
+export function crc32cNative(data: Uint8Array, previous?: number): number {
+  if (crc32cNativeImpl !== null) return crc32cNativeImpl(data, previous);
   return crc32cJs(data, previous) >>> 0;
 }
 

@@ -6,7 +6,7 @@
 import { InvalidArgumentError, describeValue } from "../errors.js";
 import type { Graph } from "./graph.js";
 import { Operation } from "./operation.js";
-import { checkGraph, type RunScope } from "./run-scope.js";
+import { checkGraph, Pending, type Run } from "./run-scope.js";
 import { Tensor } from "./tensor.js";
 
 /** One thing a session can run: a tensor (gives its value) or an operation (gives null). */
@@ -61,48 +61,97 @@ export type FeedDict = ReadonlyMap<Tensor<unknown>, unknown> | readonly (readonl
  */
 export function operationsOf(fetches: unknown, graph: Graph): Operation[] {
   const operations = new Set<Operation>();
-  const visit = (fetch: unknown, path: string): void => {
+  const visit = (fetch: unknown): void => {
     if (fetch instanceof Operation) {
       checkGraph(fetch, graph);
       operations.add(fetch);
     } else if (fetch instanceof Tensor) {
       checkGraph(fetch, graph);
     } else if (Array.isArray(fetch)) {
-      fetch.forEach((item, i) => visit(item, `${path}[${i}]`));
+      for (const item of fetch) visit(item);
     } else if (isRecord(fetch)) {
-      for (const [key, item] of Object.entries(fetch)) visit(item, `${path}${propertyPath(key)}`);
+      for (const key in fetch) visit(fetch[key]);
     } else {
       const fix = "Fetch tensors and operations of the graph; wrap a plain value with constant(value).";
       throw new InvalidArgumentError(
-        `Fetch argument ${describeValue(fetch)} at ${path} has invalid type: session.run needs a Tensor, an Operation, ` +
+        `Fetch argument ${describeValue(fetch)} at ${pathOf(fetches, fetch) ?? "fetches"} has invalid type: session.run needs a Tensor, an Operation, ` +
           `or an array or record of them. ${fix}`,
         { expected: "a Tensor, an Operation, or an array or record of them", received: describeValue(fetch), fix },
       );
     }
   };
-  visit(fetches, "fetches");
+  visit(fetches);
   return [...operations];
 }
 
+/** Where `target` sits in `fetches`, e.g. `fetches.a[2]`: for error messages only. */
+function pathOf(fetches: unknown, target: unknown, path = "fetches"): string | null {
+  if (fetches === target) return path;
+  if (Array.isArray(fetches)) {
+    for (let i = 0; i < fetches.length; i++) {
+      const found = pathOf(fetches[i], target, `${path}[${i}]`);
+      if (found !== null) return found;
+    }
+  } else if (isRecord(fetches)) {
+    for (const key in fetches) {
+      const found = pathOf(fetches[key], target, `${path}${propertyPath(key)}`);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
 /**
- * Evaluates the tensors of a checked fetch structure one after another, in fetch order, and
- * returns their values in the same structure. Internal.
+ * The results of a checked fetch structure, once the run has run its operations: each tensor
+ * evaluated one after another, in fetch order (synchronously when it can be), each operation
+ * null; in the same structure. Internal.
  *
  * @param fetches a structure {@link operationsOf} accepted.
- * @param run the run scope.
+ * @param run the run, whose operations have run.
  * @example
- * await resultsOf({ loss }, run.scope); // { loss: 0.25 }
+ * await resultsOf({ loss }, run); // { loss: 0.25 }
  */
-export async function resultsOf(fetches: Fetches, run: RunScope): Promise<unknown> {
-  if (fetches instanceof Operation) return run.eval(fetches);
-  if (fetches instanceof Tensor) return run.eval(fetches);
-  if (Array.isArray(fetches)) {
-    const results: unknown[] = [];
-    for (const item of fetches as readonly Fetches[]) results.push(await resultsOf(item, run));
-    return results;
+export function resultsOf(fetches: Fetches, run: Run): unknown {
+  if (fetches instanceof Operation) return null;
+  if (fetches instanceof Tensor) {
+    const value = run.evaluateFetch(fetches);
+    return value instanceof Pending ? value.promise : value;
   }
+  // One loop over the leaves, then the structure rebuilt: no Promise per array or record, and
+  // none at all when every tensor has its value at hand.
+  const leaves: Fetch[] = [];
+  collectLeaves(fetches, leaves);
+  const values: unknown[] = new Array(leaves.length);
+  for (let i = 0; i < leaves.length; i++) {
+    const leaf = leaves[i] as Fetch;
+    const value = leaf instanceof Operation ? null : run.evaluateFetch(leaf);
+    if (value instanceof Pending) return finishResults(fetches, run, leaves, values, i, value);
+    values[i] = value;
+  }
+  return rebuild(fetches, values, { index: 0 });
+}
+
+async function finishResults(fetches: Fetches, run: Run, leaves: readonly Fetch[], values: unknown[], from: number, first: Pending): Promise<unknown> {
+  values[from] = await first.promise;
+  for (let i = from + 1; i < leaves.length; i++) {
+    const leaf = leaves[i] as Fetch;
+    const value = leaf instanceof Operation ? null : run.evaluateFetch(leaf);
+    values[i] = value instanceof Pending ? await value.promise : value;
+  }
+  return rebuild(fetches, values, { index: 0 });
+}
+
+function collectLeaves(fetches: Fetches, into: Fetch[]): void {
+  if (fetches instanceof Operation || fetches instanceof Tensor) into.push(fetches);
+  else if (Array.isArray(fetches)) for (const item of fetches as readonly Fetches[]) collectLeaves(item, into);
+  else for (const key in fetches) collectLeaves((fetches as { readonly [key: string]: Fetches })[key] as Fetches, into);
+}
+
+function rebuild(fetches: Fetches, values: readonly unknown[], next: { index: number }): unknown {
+  if (fetches instanceof Operation || fetches instanceof Tensor) return values[next.index++];
+  if (Array.isArray(fetches)) return (fetches as readonly Fetches[]).map((item) => rebuild(item, values, next));
   const results: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(fetches)) results[key] = await resultsOf(item, run);
+  for (const key in fetches) results[key] = rebuild((fetches as { readonly [key: string]: Fetches })[key] as Fetches, values, next);
   return results;
 }
 

@@ -247,26 +247,43 @@ export class MonitoredSession {
   /** One run with every hook (TensorFlow's `_HookedSession.run`). */
   private async runWithHooks<const F extends Fetches>(fetches: F, feedDict: FeedDict | null): Promise<FetchResult<F>> {
     const session = this.rawSession;
+    const hooks = this.hooks;
+    if (hooks.length === 0) return session.run(fetches, feedDict);
     const context = new SessionRunContext(new SessionRunArgs(fetches, feedDict), session);
-    const hookFetches: Record<string, Fetches> = {};
-    const hookFeeds = new Map<unknown, unknown>();
-    for (const [i, hook] of this.hooks.entries()) {
-      const request = await hook.beforeRun?.(context);
+    // A hook's result is awaited only when it is a Promise: most calls are synchronous, and
+    // every Promise costs a step time.
+    // The fetches of the hooks that asked for some, in hook order, and which hook asked.
+    const hookFetches: Fetches[] = [];
+    const askedBy: number[] = [];
+    let hookFeeds: Map<unknown, unknown> | null = null;
+    for (let i = 0; i < hooks.length; i++) {
+      const hook = hooks[i] as SessionRunHook;
+      if (hook.beforeRun === undefined) continue;
+      let request = hook.beforeRun(context);
+      if (isThenable(request)) request = await request;
       if (request === undefined || request === null) continue;
-      if (request.fetches !== null && request.fetches !== undefined) hookFetches[i] = request.fetches;
-      if (request.feedDict !== null) mergeFeeds(hookFeeds, request.feedDict, "Same tensor is fed by two hooks.");
+      if (request.fetches !== null && request.fetches !== undefined) {
+        hookFetches.push(request.fetches);
+        askedBy.push(i);
+      }
+      if (request.feedDict !== null) mergeFeeds((hookFeeds ??= new Map()), request.feedDict, "Same tensor is fed by two hooks.");
     }
-    const feeds = new Map(hookFeeds);
-    if (feedDict !== null) mergeFeeds(feeds, feedDict, "Same tensor is fed by a SessionRunHook and user.");
-    const outputs = (await session.run({ caller: fetches, hooks: hookFetches }, feeds.size === 0 ? null : (feeds as FeedDict))) as {
-      caller: FetchResult<F>;
-      hooks: Record<string, unknown>;
-    };
-    for (const [i, hook] of this.hooks.entries()) {
-      await hook.afterRun?.(context, new SessionRunValues(i in hookFetches ? outputs.hooks[i] : null));
+    let feeds: FeedDict | null = feedDict;
+    if (hookFeeds !== null) {
+      const merged = new Map(hookFeeds);
+      if (feedDict !== null) mergeFeeds(merged, feedDict, "Same tensor is fed by a SessionRunHook and user.");
+      feeds = merged as FeedDict;
+    }
+    const [callerResults, hookResults] = (await session.run([fetches, hookFetches], feeds)) as [FetchResult<F>, unknown[]];
+    for (let i = 0, asked = 0; i < hooks.length; i++) {
+      const hook = hooks[i] as SessionRunHook;
+      const results = askedBy[asked] === i ? hookResults[asked++] : null;
+      if (hook.afterRun === undefined) continue;
+      const done = hook.afterRun(context, new SessionRunValues(results));
+      if (isThenable(done)) await done;
     }
     if (context.stopRequested) this.stopRequested = true;
-    return outputs.caller;
+    return callerResults;
   }
 
   private closeInner(): void {
@@ -285,6 +302,10 @@ function mergeFeeds(into: Map<unknown, unknown>, feeds: FeedDict, message: strin
     });
   }
   for (const [tensor, value] of entries) into.set(tensor, value);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 function alreadyClosed(): RuntimeError {

@@ -61,6 +61,18 @@ export class Run {
     this.scope = new ScopeView(this, null);
   }
 
+  /**
+   * The value of a fetched tensor once the run's operations have run: its feed, or its value
+   * right away when it is not memoized and evaluates synchronously (a variable); otherwise a
+   * {@link Pending} evaluation.
+   */
+  evaluateFetch(tensor: Tensor<unknown>): unknown {
+    if (this.feeds.has(tensor)) return this.feeds.get(tensor);
+    if (tensor.memoized) return new Pending(this.evaluate(tensor, this.scope as ScopeView));
+    const value: unknown = tensor.evaluate(new ScopeView(this, { node: tensor, parent: null }));
+    return isThenable(value) ? new Pending(Promise.resolve(value)) : value;
+  }
+
   /** Evaluates `node` on behalf of `reader` (null for a fetch). */
   evaluate(node: RunNode, reader: ScopeView): Promise<unknown> {
     checkGraph(node, this.graph);
@@ -74,6 +86,15 @@ export class Run {
     if (memoize) this.values.set(node, result);
     return result;
   }
+}
+
+/** An evaluation still under way, as {@link Run.evaluateFetch} returns it. */
+export class Pending {
+  constructor(readonly promise: Promise<unknown>) {}
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 async function compute(node: RunNode, view: ScopeView): Promise<unknown> {

@@ -72,7 +72,7 @@ export class Session {
     const run = new Run(this.graph, feedsOf(feedDict, this.graph));
     for (const operation of operations) await run.scope.eval(operation);
     // Safe: resultsOf mirrors the structure of F, as FetchResult<F> describes it.
-    return (await resultsOf(fetches, run.scope)) as FetchResult<F>;
+    return (await resultsOf(fetches, run)) as FetchResult<F>;
   }
 
   /**

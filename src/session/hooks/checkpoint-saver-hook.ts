@@ -66,6 +66,14 @@ export interface CheckpointSaverHookOptions extends LoggerOptions {
   readonly listeners?: readonly CheckpointSaverListener[];
   /** The time in seconds for `saveSecs` (default: a monotonic clock); tests pass a fake one. */
   readonly clock?: Clock;
+  /**
+   * Write checkpoints in the background (default false): a save takes the values at its step
+   * and training goes on while the files are written off the main thread
+   * ({@link Saver.saveInBackground}); `end()` waits for every write. Listeners' `afterSave` is
+   * called once its checkpoint is on disk, so a stop it asks for takes effect a few steps
+   * later. A failed write is thrown by the next save or by `end()`.
+   */
+  readonly async?: boolean;
 }
 
 /**
@@ -88,8 +96,19 @@ export class CheckpointSaverHook implements SessionRunHook {
   private readonly listeners: readonly CheckpointSaverListener[];
   private readonly logger: Logger;
   private globalStep: Variable<number> | null = null;
+  /** What `beforeRun` asks every run for: the global step (one object, made once). */
+  private runArgs: SessionRunArgs<Variable<number>> | null = null;
   /** The saver found in the `savers` collection, remembered as TensorFlow's `_get_saver` does. */
   private collectionSaver: Saver | null = null;
+  private readonly async: boolean;
+  /** Whether the checkpoint directory was made. */
+  private directoryMade = false;
+  /** The saver of the last background save, whose writes `end()` waits for. */
+  private backgroundSaver: Saver | null = null;
+  /** The `afterSave` calls of background saves, in order. */
+  private afterSaves: Promise<void> = Promise.resolve();
+  /** What the `afterSave` of a background save asked: a stop, or its error. */
+  private heard: { stop: boolean; error: { readonly error: unknown } | null } = { stop: false, error: null };
 
   /**
    * @param checkpointDir the directory to save checkpoints in; created when missing.
@@ -116,6 +135,7 @@ export class CheckpointSaverHook implements SessionRunHook {
     this.scaffold = scaffold;
     this.listeners = [...(options.listeners ?? [])];
     this.logger = options.logger ?? consoleLogger;
+    this.async = options.async ?? false;
   }
 
   /**
@@ -128,6 +148,7 @@ export class CheckpointSaverHook implements SessionRunHook {
    */
   async begin(): Promise<void> {
     this.globalStep = requireGlobalStep("CheckpointSaverHook");
+    this.runArgs = null;
     for (const listener of this.listeners) await listener.begin?.();
   }
 
@@ -151,21 +172,32 @@ export class CheckpointSaverHook implements SessionRunHook {
    * hook.beforeRun(ctx).fetches; // the global step variable
    */
   beforeRun(_runContext: SessionRunContext): SessionRunArgs<Variable<number>> {
-    return new SessionRunArgs(this.requireGlobalStep());
+    return (this.runArgs ??= new SessionRunArgs(this.requireGlobalStep()));
   }
 
   /**
    * Saves when the interval has passed: when the timer would trigger one step past the global
    * step read in the run, reads the real global step and, if the timer triggers for it too,
-   * saves. A listener's `afterSave` returning true requests a stop.
+   * saves. A listener's `afterSave` returning true requests a stop. Returns nothing (no
+   * Promise) in the steps where no save is due.
    *
    * @example
    * await hook.afterRun(ctx, new SessionRunValues(staleStep));
    */
-  async afterRun(runContext: SessionRunContext, runValues: SessionRunValues): Promise<void> {
+  afterRun(runContext: SessionRunContext, runValues: SessionRunValues): Promise<void> | undefined {
+    if (this.heard.stop || this.heard.error !== null) {
+      const { stop, error } = this.heard;
+      this.heard = { stop: false, error: null };
+      if (error !== null) return Promise.reject(error.error);
+      if (stop) runContext.requestStop();
+    }
     const stale = runValues.results;
     // Without a stale step (a caller that did not run beforeRun's fetches), read the real one.
-    if (typeof stale === "number" && !this.timer.shouldTriggerForStep(stale + STEPS_PER_RUN)) return;
+    if (typeof stale === "number" && !this.timer.shouldTriggerForStep(stale + STEPS_PER_RUN)) return undefined;
+    return this.saveIfDue(runContext);
+  }
+
+  private async saveIfDue(runContext: SessionRunContext): Promise<void> {
     const session = runContext.session;
     const step = await this.readGlobalStep(session);
     if (!this.timer.shouldTriggerForStep(step)) return;
@@ -183,6 +215,11 @@ export class CheckpointSaverHook implements SessionRunHook {
   async end(session: Session): Promise<void> {
     const step = await this.readGlobalStep(session);
     if (step !== this.timer.lastTriggeredStep()) await this.save(session, step);
+    if (this.backgroundSaver !== null) {
+      await this.backgroundSaver.sync();
+      await this.afterSaves;
+      if (this.heard.error !== null) throw this.heard.error.error;
+    }
     for (const listener of this.listeners) await listener.end?.(session, step);
   }
 
@@ -242,14 +279,45 @@ export class CheckpointSaverHook implements SessionRunHook {
     return stop;
   }
 
-  /** Saves a checkpoint at `step` with the listeners around it; whether a listener asked to stop. */
+  /**
+   * Saves a checkpoint at `step` with the listeners around it; whether a listener asked to stop.
+   * A background save returns false at once: its `afterSave` calls come when it is on disk.
+   */
   private async save(session: Session, step: number): Promise<boolean> {
     this.logger.info(`Calling checkpoint listeners before saving checkpoint ${step}...`);
     for (const listener of this.listeners) await listener.beforeSave?.(session, step);
     this.logger.info(`Saving checkpoints for ${step} into ${this.savePath}.`);
     const saver = this.getSaver(session.graph);
-    await mkdir(dirname(this.savePath), { recursive: true });
-    await saver.save(this.savePath, { globalStep: step });
+    if (!this.directoryMade) {
+      await mkdir(dirname(this.savePath), { recursive: true });
+      this.directoryMade = true;
+    }
+    if (!this.async) {
+      await saver.save(this.savePath, { globalStep: step });
+      return this.afterSave(session, step);
+    }
+    const { written } = await saver.saveInBackground(this.savePath, { globalStep: step });
+    this.backgroundSaver = saver;
+    if (this.listeners.some((listener) => listener.afterSave !== undefined)) {
+      // A failed write is the saver's to report (next save, or end); afterSave is then skipped.
+      const onDisk = written.then(() => true, () => false);
+      this.afterSaves = this.afterSaves
+        .then(() => onDisk)
+        .then((ok) => (ok ? this.afterSave(session, step) : false))
+        .then(
+          (stop) => {
+            if (stop) this.heard.stop = true;
+          },
+          (error: unknown) => {
+            this.heard.error ??= { error };
+          },
+        );
+    }
+    return false;
+  }
+
+  /** Calls every listener's `afterSave`; whether one asked to stop. */
+  private async afterSave(session: Session, step: number): Promise<boolean> {
     this.logger.info(`Calling checkpoint listeners after saving checkpoint ${step}...`);
     let stop = false;
     for (const [i, listener] of this.listeners.entries()) {

@@ -1,0 +1,226 @@
+/**
+ * File plans: the crash-safe file work of a checkpoint (write files atomically, flush
+ * directories, delete files), described as data and carried out off the main thread.
+ *
+ * A plan is a list of phases run one after another. A `"write"` phase writes every file under
+ * a temporary name and flushes it to disk, then renames each over its
+ * final name in the order given; an `"unlink"` phase deletes files in order (a missing file is
+ * no error). After a phase, when it says `sync`, every directory it renamed or deleted in is
+ * flushed, so that the next phase starts only once this one is durable.
+ *
+ * Plans run in a worker thread, one at a time in the order given, with blocking system calls
+ * that never hold up the caller's event loop: the main thread only posts the bytes and hears
+ * back. Where a worker cannot be started, the same code runs in the calling thread (blocking
+ * it for the plan's duration).
+ *
+ * @module
+ */
+import * as fsSync from "node:fs";
+import { dirname } from "node:path";
+import { Worker } from "node:worker_threads";
+import { temporaryPathFor } from "./atomic-file.js";
+
+/** One file of a `"write"` phase: its final path, the temporary name, the bytes. */
+export interface PlannedFile {
+  readonly path: string;
+  readonly temporary: string;
+  readonly data: Uint8Array;
+}
+
+/** One phase of a {@link FilePlan}. */
+export type FilePhase =
+  | { readonly kind: "write"; readonly files: readonly PlannedFile[]; readonly sync: boolean }
+  | { readonly kind: "unlink"; readonly paths: readonly string[]; readonly sync: boolean };
+
+/** Phases, run in order. */
+export type FilePlan = readonly FilePhase[];
+
+/**
+ * A file for a `"write"` phase: UTF-8 text or bytes, joined into one fresh buffer (never a
+ * view of the caller's memory, which may change after the call returns).
+ *
+ * @param path the final path.
+ * @param chunks the contents, in order.
+ */
+export function plannedFile(path: string, chunks: readonly (Uint8Array | string)[]): PlannedFile {
+  const parts = chunks.map((chunk) => (typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk));
+  const data = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    data.set(part, offset);
+    offset += part.byteLength;
+  }
+  return { path, temporary: temporaryPathFor(path), data };
+}
+
+/**
+ * Carries out a plan, after every plan given before it.
+ *
+ * @param plan the phases.
+ * @returns when every phase is done (and durable where a phase says `sync`).
+ * @throws the first file system error, with its `code` and `path`; the plan stops there and
+ *   its temporary files are removed.
+ */
+export function runFilePlan(plan: FilePlan): Promise<void> {
+  const worker = planWorker();
+  if (worker === null) return (inProcessTail = inProcessTail.then(() => executeInProcess(plan)));
+  return worker.run(plan);
+}
+
+/**
+ * The code that runs a plan, as source text, so that the worker (started from text) and this
+ * thread run the very same code: `executePlan(plan, fs, dirname)` with `node:fs` and
+ * `node:path`'s `dirname`. Blocking calls: in the worker they hold up nothing else, and they
+ * cost far less CPU than a round trip through the thread pool per call.
+ */
+const EXECUTE_PLAN = String.raw`
+function executePlan(plan, fs, dirname) {
+  const codeIs = (error, codes) => typeof error === "object" && error !== null && codes.includes(error.code);
+  const syncDirectory = (dir) => {
+    let fd;
+    try {
+      fd = fs.openSync(dir, "r");
+    } catch (error) {
+      if (codeIs(error, ["EISDIR", "EPERM", "EACCES"])) return; // a platform that cannot open directories
+      throw error;
+    }
+    try {
+      fs.fsyncSync(fd);
+    } catch (error) {
+      if (!codeIs(error, ["EINVAL", "EPERM", "EBADF"])) throw error; // a file system that cannot flush one
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  for (const phase of plan) {
+    const touched = new Set();
+    if (phase.kind === "write") {
+      const made = [];
+      try {
+        for (const file of phase.files) {
+          const fd = fs.openSync(file.temporary, "wx");
+          made.push(file.temporary);
+          try {
+            let offset = 0;
+            while (offset < file.data.byteLength) offset += fs.writeSync(fd, file.data, offset, file.data.byteLength - offset);
+            fs.fsyncSync(fd);
+          } finally {
+            fs.closeSync(fd);
+          }
+        }
+        for (const file of phase.files) {
+          fs.renameSync(file.temporary, file.path);
+          touched.add(dirname(file.path));
+        }
+      } catch (error) {
+        for (const temporary of made) {
+          try {
+            fs.unlinkSync(temporary);
+          } catch {
+            // renamed into place already
+          }
+        }
+        throw error;
+      }
+    } else {
+      for (const path of phase.paths) {
+        try {
+          fs.unlinkSync(path);
+          touched.add(dirname(path));
+        } catch (error) {
+          if (!codeIs(error, ["ENOENT"])) throw error;
+        }
+      }
+    }
+    if (phase.sync) for (const dir of touched) syncDirectory(dir);
+  }
+}
+`;
+
+type ExecutePlan = (plan: FilePlan, fs: typeof fsSync, parentOf: (path: string) => string) => void;
+
+/** {@link EXECUTE_PLAN} in this thread, made at the first plan that needs it. */
+let executeHere: ExecutePlan | null = null;
+
+function executeInProcess(plan: FilePlan): void {
+  executeHere ??= new Function(`${EXECUTE_PLAN}\nreturn executePlan;`)() as ExecutePlan;
+  executeHere(plan, fsSync, dirname);
+}
+
+let inProcessTail: Promise<void> = Promise.resolve();
+
+/** The worker thread, started at the first plan; null where none can be started. */
+let shared: PlanWorker | null | undefined;
+
+function planWorker(): PlanWorker | null {
+  if (shared === undefined) {
+    try {
+      shared = new PlanWorker();
+    } catch {
+      shared = null;
+    }
+  }
+  return shared;
+}
+
+/** What the worker says of a plan: nothing when done, else the error. */
+interface Reply {
+  readonly id: number;
+  readonly error?: { readonly message: string; readonly code?: string; readonly path?: string };
+}
+
+const WORKER_SOURCE = `
+const { parentPort } = require("node:worker_threads");
+const fs = require("node:fs");
+const { dirname } = require("node:path");
+${EXECUTE_PLAN}
+parentPort.on("message", ({ id, plan }) => {
+  try {
+    executePlan(plan, fs, dirname);
+    parentPort.postMessage({ id });
+  } catch (error) {
+    parentPort.postMessage({ id, error: { message: String((error && error.message) || error), code: error && error.code, path: error && error.path } });
+  }
+});
+`;
+
+/** The worker that runs plans; it keeps the process alive only while a plan is under way. */
+class PlanWorker {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  private nextId = 0;
+
+  constructor() {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, name: "checkpipe file writer" });
+    this.worker.unref();
+    this.worker.on("message", (reply: Reply) => this.settle(reply));
+    this.worker.on("error", (error) => this.fail(error));
+    this.worker.on("exit", (code) => this.fail(new Error(`The checkpoint file writer thread stopped (exit code ${code}).`)));
+  }
+
+  run(plan: FilePlan): Promise<void> {
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      if (this.waiting.size === 0) this.worker.ref();
+      this.waiting.set(id, { resolve, reject });
+      const transfer = [...new Set(plan.flatMap((phase) => (phase.kind === "write" ? phase.files.map((file) => file.data.buffer as ArrayBuffer) : [])))];
+      this.worker.postMessage({ id, plan }, transfer);
+    });
+  }
+
+  private settle(reply: Reply): void {
+    const waiter = this.waiting.get(reply.id);
+    if (waiter === undefined) return;
+    this.waiting.delete(reply.id);
+    if (this.waiting.size === 0) this.worker.unref();
+    if (reply.error === undefined) waiter.resolve();
+    else waiter.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code, path: reply.error.path }));
+  }
+
+  /** The worker is gone: every plan under way fails, and later plans run in this thread. */
+  private fail(error: Error): void {
+    if (shared === this) shared = null;
+    for (const waiter of this.waiting.values()) waiter.reject(error);
+    this.waiting.clear();
+  }
+}
