@@ -2,15 +2,25 @@
  * The Saver, after TensorFlow's saver tests (TF_REFERENCE.md §4): file names, retention,
  * the state file it keeps, restore, and the validation errors.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { basename, join } from "node:path";
+import fc from "fast-check";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Dataset } from "../dataset/dataset.js";
 import { FailedPreconditionError, NotFoundError, ValueError } from "../errors.js";
+import { runFilePlan, type FilePlan } from "../io/file-plan.js";
+import { Variable } from "../session/variable.js";
+import { readBundle } from "./bundle.js";
 import { getCheckpointState, latestCheckpoint } from "./checkpoint-state.js";
 import { makeSaveable, makeSaveableFromIterator } from "./saveable.js";
-import { Saver } from "./saver.js";
+import { Saver, type SaverOptions } from "./saver.js";
+
+// The file plans the Saver runs, recorded; each still runs as it would.
+vi.mock("../io/file-plan.js", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../io/file-plan.js")>();
+  return { ...original, runFilePlan: vi.fn(original.runFilePlan) };
+});
 
 let dir: string;
 beforeEach(async () => {
@@ -285,5 +295,238 @@ describe("makeSaveableFromIterator", () => {
     expect(() => makeSaveableFromIterator(Dataset.range(3).iterator(), "sometimes" as "warn")).toThrow(
       'Unsupported external state policy "sometimes". Supported values: "warn", "ignore", "fail".',
     );
+  });
+});
+
+describe("saveInBackground", () => {
+  const SEED = Number(process.env["FC_SEED"] ?? 20_240_611);
+
+  /** Every file of `at` but temporaries, by name, with its bytes. */
+  async function filesOf(at: string): Promise<Record<string, Buffer>> {
+    const files: Record<string, Buffer> = {};
+    for (const name of (await readdir(at)).sort()) files[name] = await readFile(join(at, name));
+    return files;
+  }
+
+  /** One save of a sequence: the prefix's basename, the step (none: the bare prefix), the state file, the value saved. */
+  interface PlannedSave {
+    readonly base: string;
+    readonly step: number | null;
+    readonly latest: string | null;
+    readonly value: number;
+  }
+
+  const plannedSave = fc.record({
+    base: fc.constantFrom("model.ckpt", "other"),
+    step: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 8 }), weight: 9 }, { arbitrary: fc.constant(null), weight: 1 }),
+    latest: fc.oneof({ arbitrary: fc.constant(null), weight: 4 }, { arbitrary: fc.constant("checkpoint_b"), weight: 1 }),
+    value: fc.integer(),
+  });
+
+  /**
+   * A Saver on one value whose `save()` hands out `values` in turn, and whose clock moves by
+   * the next of `ticks` (seconds) at every reading: both are the same for the same calls, however
+   * the calls are timed.
+   */
+  function sequenceSaver(values: readonly number[], ticks: readonly number[], options: SaverOptions): Saver {
+    let taken = 0;
+    let reads = 0;
+    let now = 1_700_000_000;
+    const saveable = makeSaveable("v", () => values[taken++], () => undefined);
+    return new Saver([saveable], { ...options, clock: () => (now += ticks[reads++ % ticks.length] as number) });
+  }
+
+  function saveOptions(save: PlannedSave): { globalStep?: number; latestFilename?: string } {
+    return { ...(save.step === null ? {} : { globalStep: save.step }), ...(save.latest === null ? {} : { latestFilename: save.latest }) };
+  }
+
+  it("leaves the same files, bytes, state files and lastCheckpoints as the same saves made one by one with save()", async () => {
+    let run = 0;
+    let batched = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(plannedSave, { minLength: 1, maxLength: 30 }),
+        fc.constantFrom(0, 1, 2, 3, 4, null),
+        fc.constantFrom(10_000, 0.001), // 0.001 h: one checkpoint kept every 3.6 s of the clock
+        fc.array(fc.constantFrom(0, 0.25, 1, 2.5), { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        async (saves, maxToKeep, keepCheckpointEveryNHours, ticks, allAtOnce) => {
+          const one = join(dir, `run-${run}-save`);
+          const background = join(dir, `run-${run++}-background`);
+          await mkdir(one);
+          await mkdir(background);
+          const values = saves.map((s) => s.value);
+          const options = { maxToKeep, keepCheckpointEveryNHours };
+
+          const bySave = sequenceSaver(values, ticks, options);
+          for (const save of saves) await bySave.save(join(one, save.base), saveOptions(save));
+
+          vi.mocked(runFilePlan).mockClear();
+          const inBackground = sequenceSaver(values, ticks, options);
+          const taken: Promise<{ prefix: string; written: Promise<void> }>[] = [];
+          const families = new Set<string>();
+          for (const save of saves) {
+            const family = `${save.base} ${save.latest ?? ""}`;
+            if (families.size > 0 && !families.has(family)) {
+              // A family's first save clears leftover temporaries: it must not meet a write under way (see the known bug below).
+              await Promise.all(taken);
+              await inBackground.sync();
+            }
+            families.add(family);
+            const call = inBackground.saveInBackground(join(background, save.base), saveOptions(save));
+            taken.push(call);
+            if (!allAtOnce) await call; // the values are taken; the write goes on
+          }
+          const prefixes = (await Promise.all(taken)).map((t) => t.prefix);
+          await inBackground.sync();
+          if (vi.mocked(runFilePlan).mock.calls.length < saves.length) batched++;
+
+          expect(prefixes).toEqual(saves.map((s) => join(background, s.step === null ? s.base : `${s.base}-${s.step}`)));
+          expect(await filesOf(background)).toEqual(await filesOf(one));
+          expect(inBackground.lastCheckpoints.map((p) => basename(p))).toEqual(bySave.lastCheckpoints.map((p) => basename(p)));
+        },
+      ),
+      { numRuns: 30, seed: SEED },
+    );
+    expect(batched, "runs in which checkpoints were written together").toBeGreaterThan(5);
+  });
+
+  it("writes the checkpoints waiting together at once: those retention deletes in the batch are never written, the state file once", async () => {
+    const c = counter();
+    const saver = new Saver([c.saveable], { maxToKeep: 1 });
+    const path = join(dir, "s");
+    await saver.save(path, { globalStep: 0 });
+    const plans = vi.mocked(runFilePlan);
+    plans.mockClear();
+    const calls = [1, 2, 3, 4, 5].map((step) => saver.saveInBackground(path, { globalStep: step }));
+    await Promise.all(calls);
+    await saver.sync();
+    const writes = (plan: FilePlan): string[] => plan.flatMap((phase) => (phase.kind === "write" ? phase.files.map((f) => basename(f.path)) : []));
+    const written = plans.mock.calls.flatMap(([plan]) => writes(plan));
+    // Step 1 is written at once; 2 to 5 wait behind it (no turn of the event loop between the calls) and are written together.
+    expect(written.filter((name) => name.endsWith(".index"))).toEqual(["s-1.index", "s-5.index"]);
+    expect(written.filter((name) => name === "checkpoint")).toHaveLength(2);
+    expect(await checkpointFiles()).toEqual(["s-5.data-00000-of-00001", "s-5.index"]);
+    expect(saver.lastCheckpoints).toEqual([`${path}-5`]);
+  });
+
+  it("takes the values when called: changes made once it resolved are not in the checkpoint", async () => {
+    const weights = new Float32Array([1, 2, 3]);
+    const c = counter("n", 7);
+    const variable = new Variable("var", "before");
+    const saver = new Saver([makeSaveable("w", () => weights, () => undefined), c.saveable, variable]);
+    const { prefix, written } = await saver.saveInBackground(join(dir, "model.ckpt"), { globalStep: 1 });
+    weights.fill(-1); // in place, in the very array save() handed over
+    c.set(8);
+    variable.assign("after");
+    await written;
+    const saved = await readBundle(prefix);
+    expect(saved.get("w")).toEqual(new Float32Array([1, 2, 3]));
+    expect(saved.get("n")).toBe(7);
+    expect(saved.get("var")).toBe("before");
+  });
+
+  it("resolves with the prefix, and written once the files and the state file are on disk", async () => {
+    const saver = new Saver([counter().saveable]);
+    const { prefix, written } = await saver.saveInBackground(join(dir, "model.ckpt"), { globalStep: 3 });
+    expect(prefix).toBe(join(dir, "model.ckpt-3"));
+    await expect(written).resolves.toBeUndefined();
+    expect(await checkpointFiles()).toEqual(["model.ckpt-3.data-00000-of-00001", "model.ckpt-3.index"]);
+    expect(await latestCheckpoint(dir)).toBe(prefix);
+    expect(await readdir(dir)).not.toContainEqual(expect.stringContaining(".tmp-"));
+  });
+
+  it("is seen by restore called right after it, before the write is done", async () => {
+    const c = counter("v", 1);
+    const saver = new Saver([c.saveable]);
+    const { prefix } = await saver.saveInBackground(join(dir, "s"), { globalStep: 1 });
+    c.set(2);
+    await saver.restore(prefix);
+    expect(c.get()).toBe(1);
+  });
+
+  it("is seen by restoreLatest called right after it, even with no call awaited", async () => {
+    const values = [10, 20, 30];
+    let restored: unknown = null;
+    const saver = new Saver([makeSaveable("v", () => values.shift(), (v) => {
+      restored = v;
+    })], { maxToKeep: 2 });
+    for (const step of [1, 2, 3]) void saver.saveInBackground(join(dir, "s"), { globalStep: step });
+    expect(await saver.restoreLatest(dir)).toEqual({ path: join(dir, "s-3"), skipped: [] });
+    expect(restored).toBe(30);
+    expect(saver.lastCheckpoints).toEqual([join(dir, "s-2"), join(dir, "s-3")]);
+    expect(await checkpointFiles()).toEqual(["s-2.data-00000-of-00001", "s-2.index", "s-3.data-00000-of-00001", "s-3.index"]);
+  });
+
+  describe("when a write fails (the directory removed after the first save)", () => {
+    it("rejects written with ENOENT, and the next sync throws it once", async () => {
+      const saver = new Saver([counter().saveable]);
+      const path = join(dir, "gone", "s");
+      await mkdir(join(dir, "gone"));
+      await saver.save(path, { globalStep: 1 });
+      await rm(join(dir, "gone"), { recursive: true, force: true });
+      const { written } = await saver.saveInBackground(path, { globalStep: 2 });
+      const error = await written.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect(error).toMatchObject({ code: "ENOENT", path: expect.stringContaining(join(dir, "gone", "s-2")) as string });
+      await expect(saver.sync()).rejects.toBe(error);
+      await expect(saver.sync()).resolves.toBeUndefined();
+      expect(saver.lastCheckpoints).toEqual([`${path}-1`]);
+    });
+
+    it("throws it from the next saveInBackground (once) when no sync came first", async () => {
+      const saver = new Saver([counter().saveable]);
+      const path = join(dir, "gone", "s");
+      await mkdir(join(dir, "gone"));
+      await saver.save(path, { globalStep: 1 });
+      await rm(join(dir, "gone"), { recursive: true, force: true });
+      const { written } = await saver.saveInBackground(path, { globalStep: 2 });
+      const error: unknown = await written.catch((e: unknown) => e);
+      await expect(saver.saveInBackground(path, { globalStep: 3 })).rejects.toBe(error);
+      await expect(saver.sync()).resolves.toBeUndefined();
+      await mkdir(join(dir, "gone"));
+      await expect(saver.save(path, { globalStep: 4 })).resolves.toBe(`${path}-4`);
+    });
+
+    it("throws it from the next save (once) when no sync came first", async () => {
+      const saver = new Saver([counter().saveable]);
+      const path = join(dir, "gone", "s");
+      await mkdir(join(dir, "gone"));
+      await saver.save(path, { globalStep: 1 });
+      await rm(join(dir, "gone"), { recursive: true, force: true });
+      const { written } = await saver.saveInBackground(path, { globalStep: 2 });
+      const error: unknown = await written.catch((e: unknown) => e);
+      await mkdir(join(dir, "gone"));
+      await expect(saver.save(path, { globalStep: 3 })).rejects.toBe(error);
+      await expect(saver.save(path, { globalStep: 3 })).resolves.toBe(`${path}-3`);
+      await expect(saver.sync()).resolves.toBeUndefined();
+    });
+
+    it("with save() instead, is thrown by that save and not again by the next sync", async () => {
+      const saver = new Saver([counter().saveable]);
+      const path = join(dir, "gone", "s");
+      await mkdir(join(dir, "gone"));
+      await saver.save(path, { globalStep: 1 });
+      await rm(join(dir, "gone"), { recursive: true, force: true });
+      await expect(saver.save(path, { globalStep: 2 })).rejects.toMatchObject({ code: "ENOENT" });
+      await expect(saver.sync()).resolves.toBeUndefined();
+      await expect(saver.sync()).resolves.toBeUndefined();
+    });
+  });
+
+  it("sync() also waits for a saveInBackground called (not awaited) just before it", async () => {
+    // Saver.sync waits only for checkpoints already taken; a call still queued behind the
+    // directory check is not waited for, so sync() resolves with nothing on disk.
+    const saver = new Saver([counter().saveable]);
+    void saver.saveInBackground(join(dir, "s"), { globalStep: 1 });
+    await saver.sync();
+    try {
+      expect(await checkpointFiles()).toEqual(["s-1.data-00000-of-00001", "s-1.index"]);
+    } finally {
+      await saver.restoreLatest(dir); // queued behind the save: waits for its write
+    }
   });
 });

@@ -198,15 +198,17 @@ export class Saver {
   }
 
   /**
-   * Waits until every checkpoint taken so far is on disk.
+   * Waits until every checkpoint of the saves called before it is on disk.
    *
    * @throws the error of a background write that failed, once.
    * @example
    * await saver.sync();
    */
-  async sync(): Promise<void> {
-    await this.settled();
-    this.throwFailure();
+  sync(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.settled();
+      this.throwFailure();
+    });
   }
 
   /**

@@ -9,26 +9,17 @@
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
 import { readdir, unlink } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { temporaryInUse } from "./file-plan.js";
 
 /** `<final name>.tmp-<pid>-<8 hex digits>`: the names temporary files are written under. */
 const TEMPORARY = /^(.+)\.tmp-(\d+)-[0-9a-f]{8}$/;
 
-/** Where this process's temporary names start: random, so that a reused pid meets no leftover. */
-let nextTemporary = randomBytes(4).readUInt32LE(0);
-
-/** The temporary name `path` is written under before it is renamed into place (unique in this process). */
-export function temporaryPathFor(path: string): string {
-  nextTemporary = (nextTemporary + 1) >>> 0;
-  return `${path}.tmp-${process.pid}-${nextTemporary.toString(16).padStart(8, "0")}`;
-}
-
 /**
  * Deletes the temporary files a crashed writer left in `dir`: those whose final name satisfies
- * `belongs` and whose writing process is no longer running (or is this process, whose writes
- * through the caller are over). Returns the names removed.
+ * `belongs` and whose writing process is no longer running (or is this process, and no write
+ * under way uses it). Returns the names removed.
  *
  * @param dir the directory to clean.
  * @param belongs whether a final file name is one the caller writes.
@@ -39,7 +30,7 @@ export async function removeStaleTemporaries(dir: string, belongs: (finalName: s
     const match = TEMPORARY.exec(name);
     if (match === null || !belongs(match[1] as string)) continue;
     const pid = Number(match[2]);
-    if (pid !== process.pid && isRunning(pid)) continue;
+    if (pid === process.pid ? temporaryInUse(join(dir, name)) : isRunning(pid)) continue;
     try {
       await unlink(join(dir, name));
       removed.push(name);

@@ -16,11 +16,36 @@
  * @module
  */
 import * as fsSync from "node:fs";
-import { dirname } from "node:path";
+import { randomBytes } from "node:crypto";
+import { dirname, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
-import { temporaryPathFor } from "./atomic-file.js";
 
-/** One file of a `"write"` phase: its final path, the temporary name, the bytes. */
+/** Where this process's temporary names start: random, so that a reused pid meets no leftover. */
+let nextTemporary = randomBytes(4).readUInt32LE(0);
+
+/** The temporary name `path` is written under before it is renamed into place (unique in this process). */
+export function temporaryPathFor(path: string): string {
+  nextTemporary = (nextTemporary + 1) >>> 0;
+  return `${path}.tmp-${process.pid}-${nextTemporary.toString(16).padStart(8, "0")}`;
+}
+
+/** The temporary files of the plans under way (absolute paths), which cleanup must not touch. */
+const temporariesInUse = new Map<string, number>();
+
+/**
+ * Whether a plan under way writes the temporary file `path`.
+ *
+ * @param path a temporary file's path.
+ */
+export function temporaryInUse(path: string): boolean {
+  return temporariesInUse.has(resolve(path));
+}
+
+/**
+ * One file of a `"write"` phase: its final path, the temporary name, the bytes. The bytes are
+ * handed over to the writer thread: their whole `ArrayBuffer` is transferred (left empty
+ * here), so they must own it, as {@link plannedFile} makes them.
+ */
 export interface PlannedFile {
   readonly path: string;
   readonly temporary: string;
@@ -62,9 +87,24 @@ export function plannedFile(path: string, chunks: readonly (Uint8Array | string)
  *   its temporary files are removed.
  */
 export function runFilePlan(plan: FilePlan): Promise<void> {
+  const temporaries = plan.flatMap((phase) => (phase.kind === "write" ? phase.files.map((file) => resolve(file.temporary)) : []));
+  for (const path of temporaries) temporariesInUse.set(path, (temporariesInUse.get(path) ?? 0) + 1);
+  const release = (): void => {
+    for (const path of temporaries) {
+      const count = (temporariesInUse.get(path) ?? 1) - 1;
+      if (count === 0) temporariesInUse.delete(path);
+      else temporariesInUse.set(path, count);
+    }
+  };
   const worker = planWorker();
-  if (worker === null) return (inProcessTail = inProcessTail.then(() => executeInProcess(plan)));
-  return worker.run(plan);
+  let done: Promise<void>;
+  if (worker === null) {
+    done = inProcessTail.then(() => executeInProcess(plan));
+    inProcessTail = done.catch(() => undefined);
+  } else {
+    done = worker.run(plan);
+  }
+  return done.finally(release);
 }
 
 /**

@@ -3,11 +3,11 @@
  * driven by hand as TensorFlow's `_HookedSession` does, plus saver lookup and the hook inside a
  * SingularMonitoredSession.
  */
-import { access, mkdtemp, rm } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readBundle } from "../../checkpoint/bundle.js";
+import { INDEX_SUFFIX, readBundle } from "../../checkpoint/bundle.js";
 import { latestCheckpoint } from "../../checkpoint/checkpoint-state.js";
 import { Saver } from "../../checkpoint/saver.js";
 import { RuntimeError, ValueError } from "../../errors.js";
@@ -500,5 +500,210 @@ describe("CheckpointSaverHook composition surface (hasSaver, useSaver, saveAt)",
     const hook = saverHook({ saveSteps: 2, saver: new Saver([m.globalStep]), listeners: [listener] });
     const hooked = await start(m, hook);
     expect(await hook.saveAt(hooked.session, 0)).toBe(true);
+  });
+});
+
+describe("CheckpointSaverHook async", () => {
+  /** Lets the event loop turn, so that every Promise settled by then has run its callbacks. */
+  const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  /** A saver over the global step whose clock stands still, so that two runs write the same state files. */
+  function stillSaver(m: Model, maxToKeep: number | null = 5): Saver {
+    return new Saver([m.globalStep], { maxToKeep, clock: () => START });
+  }
+
+  /** Between runs: waits until every checkpoint taken is on disk and the afterSave calls it led to are done. */
+  const writesDone = (saver: Saver) => async (): Promise<void> => {
+    await saver.sync();
+    await tick();
+  };
+
+  /**
+   * A SingularMonitoredSession with `hook`, running `m.train` until it should stop or `steps`
+   * runs were made (`between` called after each), then closed; the global step reached.
+   */
+  async function train(m: Model, hook: CheckpointSaverHook, steps: number, between: () => Promise<void> = tick): Promise<number> {
+    const sessionCreator = new ChiefSessionCreator({ scaffold: m.scaffold, logger: silentLogger });
+    const session = SingularMonitoredSession.create({ graph: m.graph, hooks: [hook], sessionCreator, logger: silentLogger });
+    let step = 0;
+    await withMonitoredSession(session, async (sess) => {
+      for (let i = 0; i < steps && !sess.shouldStop(); i++) {
+        await sess.run(m.train);
+        await between();
+      }
+      step = await sess.rawSession.run(m.globalStep);
+    });
+    return step;
+  }
+
+  async function filesOf(at: string): Promise<Record<string, Buffer>> {
+    const files: Record<string, Buffer> = {};
+    for (const name of (await readdir(at)).sort()) files[name] = await readFile(join(at, name));
+    return files;
+  }
+
+  for (const [steps, saveSteps] of [
+    [23, 3],
+    [12, 1],
+    [7, 10],
+  ] as const) {
+    it(`leaves the same checkpoints and state file as without async: ${steps} steps, saveSteps=${saveSteps}`, async () => {
+      const found: Record<string, Record<string, Buffer>> = {};
+      for (const async of [false, true]) {
+        const m = model();
+        const at = join(dir, String(async));
+        const hook = new CheckpointSaverHook(at, { saveSteps, saver: stillSaver(m), async, logger: silentLogger });
+        expect(await train(m, hook, steps, async () => undefined)).toBe(steps); // no turn of the event loop between runs
+        found[String(async)] = await filesOf(at);
+      }
+      expect(Object.keys(found["true"] ?? {})).toContain("checkpoint");
+      expect(found["true"]).toEqual(found["false"]);
+      expect(await savedStep(join(dir, "true"))).toBe(steps);
+    });
+  }
+
+  it("calls afterSave once its checkpoint's .index is on disk, in step order, every one by the end", async () => {
+    const m = model();
+    const seen: { step: number; onDisk: boolean }[] = [];
+    const listener: CheckpointSaverListener = {
+      afterSave: async (_s, step) => {
+        const onDisk = await access(join(dir, `model.ckpt-${step}${INDEX_SUFFIX}`)).then(
+          () => true,
+          () => false,
+        );
+        seen.push({ step, onDisk });
+      },
+    };
+    const hook = saverHook({ saveSteps: 2, saver: stillSaver(m, null), listeners: [listener], async: true });
+    await train(m, hook, 9);
+    expect(seen).toEqual([0, 2, 4, 6, 8, 9].map((step) => ({ step, onDisk: true })));
+  });
+
+  it("calls the listeners in order: beforeSave at the save, afterSave after it, end last", async () => {
+    const m = model();
+    const log: string[] = [];
+    const listener = (name: string): CheckpointSaverListener => ({
+      beforeSave: (_s, step) => void log.push(`${name}.beforeSave ${step}`),
+      afterSave: (_s, step) => void log.push(`${name}.afterSave ${step}`),
+      end: (_s, step) => void log.push(`${name}.end ${step}`),
+    });
+    const hook = saverHook({ saveSteps: 3, saver: stillSaver(m), listeners: [listener("a"), listener("b")], async: true });
+    await train(m, hook, 4);
+    const calls = (kind: string): string[] => log.filter((line) => line.includes(`.${kind} `));
+    expect(calls("beforeSave")).toEqual(["a.beforeSave 0", "b.beforeSave 0", "a.beforeSave 3", "b.beforeSave 3", "a.beforeSave 4", "b.beforeSave 4"]);
+    expect(calls("afterSave")).toEqual(["a.afterSave 0", "b.afterSave 0", "a.afterSave 3", "b.afterSave 3", "a.afterSave 4", "b.afterSave 4"]);
+    expect(log.slice(-2)).toEqual(["a.end 4", "b.end 4"]);
+    for (const step of [0, 3, 4]) expect(log.indexOf(`a.afterSave ${step}`)).toBeGreaterThan(log.indexOf(`b.beforeSave ${step}`));
+  });
+
+  it("applies a stop an afterSave asks for at a later run, not in the run that saved", async () => {
+    const m = model();
+    const saver = stillSaver(m);
+    const listener: CheckpointSaverListener = { afterSave: (_s, step) => step === 4 };
+    const hook = saverHook({ saveSteps: 2, saver, listeners: [listener], async: true });
+    // The writes done between runs: the afterSave of step 4 has run before the fifth run, which stops.
+    expect(await train(m, hook, 100, writesDone(saver))).toBe(5);
+  });
+
+  it("keeps training while the afterSave that asks to stop has not run, and stops at the run after it did", async () => {
+    const m = model();
+    let called!: () => void;
+    const asked = new Promise<void>((resolve) => (called = resolve));
+    const listener: CheckpointSaverListener = {
+      afterSave: (_s, step) => {
+        if (step !== 2) return false;
+        called();
+        return true;
+      },
+    };
+    const hook = saverHook({ saveSteps: 2, saver: stillSaver(m), listeners: [listener], async: true });
+    const sessionCreator = new ChiefSessionCreator({ scaffold: m.scaffold, logger: silentLogger });
+    await withMonitoredSession(SingularMonitoredSession.create({ graph: m.graph, hooks: [hook], sessionCreator, logger: silentLogger }), async (sess) => {
+      await sess.run(m.train);
+      await sess.run(m.train); // saves step 2 in the background: no stop in this run
+      expect(sess.shouldStop()).toBe(false);
+      await asked;
+      await tick();
+      expect(sess.shouldStop()).toBe(false); // applied by a run's afterRun
+      await sess.run(m.train);
+      expect(sess.shouldStop()).toBe(true);
+    });
+  });
+
+  it("throws the error of a background afterSave from a later run", async () => {
+    const m = model();
+    const saver = stillSaver(m);
+    const failure = new Error("listener failed at step 4");
+    const listener: CheckpointSaverListener = {
+      afterSave: (_s, step) => {
+        if (step === 4) throw failure;
+      },
+    };
+    const hook = saverHook({ saveSteps: 2, saver, listeners: [listener], async: true });
+    const sessionCreator = new ChiefSessionCreator({ scaffold: m.scaffold, logger: silentLogger });
+    const session = SingularMonitoredSession.create({ graph: m.graph, hooks: [hook], sessionCreator, logger: silentLogger });
+    const done: number[] = [];
+    const training = withMonitoredSession(session, async (sess) => {
+      for (;;) {
+        done.push(await sess.run([m.train, m.globalStep]).then(([, step]) => step));
+        await writesDone(saver)();
+      }
+    });
+    await expect(training).rejects.toBe(failure);
+    expect(done).toEqual([1, 2, 3, 4]); // the run that saved step 4 completed; the next one threw
+  });
+
+  it("throws the error of the last afterSave from close (the hook's end), and calls no listener's end", async () => {
+    const m = model();
+    const failure = new Error("listener failed at the last save");
+    const ended: number[] = [];
+    const listener: CheckpointSaverListener = {
+      afterSave: (_s, step) => {
+        if (step === 3) throw failure;
+      },
+      end: (_s, step) => void ended.push(step),
+    };
+    const hook = saverHook({ saveSteps: 2, saver: stillSaver(m), listeners: [listener], async: true });
+    await expect(train(m, hook, 3)).rejects.toBe(failure);
+    expect(ended).toEqual([]);
+    expect(await savedStep(dir)).toBe(3);
+  });
+
+  it("throws a failed background write from end, and calls no afterSave for it", async () => {
+    const m = model();
+    const steps: number[] = [];
+    const sub = join(dir, "sub");
+    await mkdir(sub);
+    const hook = new CheckpointSaverHook(sub, {
+      saveSteps: 1,
+      saver: stillSaver(m),
+      listeners: [{ afterSave: (_s, step) => void steps.push(step) }],
+      async: true,
+      logger: silentLogger,
+    });
+    const hooked = await start(m, hook);
+    await hook.afterCreateSession(hooked.session, new Coordinator({ logger: silentLogger }));
+    await hooked.run(m.train); // step 1
+    await hook.end(hooked.session); // waits for the writes: 0 and 1 on disk
+    expect(steps).toEqual([0, 1]);
+    await rm(sub, { recursive: true, force: true });
+    await hooked.run(m.train); // step 2: the write fails in the background
+    await expect(hook.end(hooked.session)).rejects.toMatchObject({ code: "ENOENT" });
+    expect(steps).toEqual([0, 1]);
+  });
+
+  it("ignores a stop asked by the afterSave of the session-start save, as without async", async () => {
+    // CheckpointSaverListener.afterSave says a stop is "not honoured at session start"; with
+    // async, save() records the stop of every background save, afterCreateSession's included,
+    // and the next afterRun applies it: training stops after 2 steps instead of running 5.
+    const reached: Record<string, number> = {};
+    for (const async of [false, true]) {
+      const m = model();
+      const saver = stillSaver(m);
+      const listener: CheckpointSaverListener = { afterSave: (_s, step) => step === 0 };
+      const hook = new CheckpointSaverHook(join(dir, String(async)), { saveSteps: 100, saver, listeners: [listener], async, logger: silentLogger });
+      reached[String(async)] = await train(m, hook, 5, writesDone(saver));
+    }
+    expect(reached).toEqual({ false: 5, true: 5 });
   });
 });

@@ -202,7 +202,7 @@ export class CheckpointSaverHook implements SessionRunHook {
     const step = await this.readGlobalStep(session);
     if (!this.timer.shouldTriggerForStep(step)) return;
     this.timer.updateLastTriggeredStep(step);
-    if (await this.save(session, step)) runContext.requestStop();
+    if (await this.save(session, step, true)) runContext.requestStop();
   }
 
   /**
@@ -214,7 +214,7 @@ export class CheckpointSaverHook implements SessionRunHook {
    */
   async end(session: Session): Promise<void> {
     const step = await this.readGlobalStep(session);
-    if (step !== this.timer.lastTriggeredStep()) await this.save(session, step);
+    if (step !== this.timer.lastTriggeredStep()) await this.save(session, step, false);
     if (this.backgroundSaver !== null) {
       await this.backgroundSaver.sync();
       await this.afterSaves;
@@ -270,20 +270,24 @@ export class CheckpointSaverHook implements SessionRunHook {
    * @param session the session to save from.
    * @param step the global step the checkpoint is numbered by.
    * @returns whether a listener's `afterSave` asked to stop; the caller decides what to do.
+   *   With `async: true` it returns false: the save is written in the background, and a stop
+   *   its `afterSave` asks for later is ignored.
    * @example
    * await hook.saveAt(session, await session.run(globalStep)); // writes <basename>-<step>
    */
   async saveAt(session: Session, step: number): Promise<boolean> {
-    const stop = await this.save(session, step);
+    const stop = await this.save(session, step, false);
     this.timer.updateLastTriggeredStep(step);
     return stop;
   }
 
   /**
    * Saves a checkpoint at `step` with the listeners around it; whether a listener asked to stop.
-   * A background save returns false at once: its `afterSave` calls come when it is on disk.
+   * A background save returns false at once: its `afterSave` calls come when it is on disk, and
+   * a stop they ask for is applied at a later run when `fromRun` (a save made after a run; as
+   * without `async`, a stop asked at session start or at the end is not honoured).
    */
-  private async save(session: Session, step: number): Promise<boolean> {
+  private async save(session: Session, step: number, fromRun: boolean): Promise<boolean> {
     this.logger.info(`Calling checkpoint listeners before saving checkpoint ${step}...`);
     for (const listener of this.listeners) await listener.beforeSave?.(session, step);
     this.logger.info(`Saving checkpoints for ${step} into ${this.savePath}.`);
@@ -306,7 +310,7 @@ export class CheckpointSaverHook implements SessionRunHook {
         .then((ok) => (ok ? this.afterSave(session, step) : false))
         .then(
           (stop) => {
-            if (stop) this.heard.stop = true;
+            if (stop && fromRun) this.heard.stop = true;
           },
           (error: unknown) => {
             this.heard.error ??= { error };
