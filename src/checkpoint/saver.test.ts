@@ -529,4 +529,23 @@ describe("saveInBackground", () => {
       await saver.restoreLatest(dir); // queued behind the save: waits for its write
     }
   });
+
+  it("hears of finished writes at the next save, in a loop that never lets the event loop turn", async () => {
+    const saver = new Saver([counter().saveable], { maxToKeep: 3 });
+    const path = join(dir, "model.ckpt");
+    const onDisk: number[] = [];
+    for (let step = 1; step <= 30; step++) {
+      const { written } = await saver.saveInBackground(path, { globalStep: step });
+      void written.then(() => onDisk.push(step));
+      // A step that keeps the thread busy for 5 ms and awaits only Promises: no macrotask runs.
+      const until = Date.now() + 5;
+      while (Date.now() < until) await null;
+    }
+    // Without reading the writer's answers at each save, none but the first batch would be
+    // known until 64 checkpoints waited.
+    expect(onDisk.length).toBeGreaterThanOrEqual(20);
+    expect(onDisk).toEqual([...onDisk].sort((a, b) => a - b));
+    await saver.sync();
+    expect(saver.lastCheckpoints).toEqual([28, 29, 30].map((step) => `${path}-${step}`));
+  });
 });

@@ -8,7 +8,7 @@ import { stat } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { DataLossError, describeValue, NotFoundError, ValueError } from "../errors.js";
 import { removeStaleTemporaries } from "../io/atomic-file.js";
-import { plannedFile, runFilePlan, type PlannedFile } from "../io/file-plan.js";
+import { plannedFile, pollFilePlans, runFilePlan, type PlannedFile } from "../io/file-plan.js";
 import { bundleRemovePhase, bundleWritePhases, DATA_SUFFIX, encodeBundle, INDEX_SUFFIX, readBundle, type EncodedBundle } from "./bundle.js";
 import { DEFAULT_STATE_FILENAME, formatStateText, getCheckpointState } from "./checkpoint-state.js";
 import type { Saveable } from "./saveable.js";
@@ -81,7 +81,9 @@ const MAX_WAITING_BYTES = 256 * 1024 * 1024;
  * Every save writes `<savePath>-<step>.data-00000-of-00001` and `.index` atomically, then
  * rewrites the state file, then deletes checkpoints beyond `maxToKeep` (oldest first, except one
  * every `keepCheckpointEveryNHours`). A crash at any instant leaves the state file naming only
- * whole checkpoints.
+ * whole checkpoints — except while a prefix it names is saved again (no `globalStep`, or the
+ * same step twice): that checkpoint's manifest is deleted first, so a crash then leaves it
+ * incomplete, and `restoreLatest` falls back to an older one (none, if it was the only one).
  *
  * @example
  * const saver = new Saver([makeSaveableFromIterator(it)], { maxToKeep: 3 });
@@ -286,6 +288,8 @@ export class Saver {
    * counts it for retention and queues it for writing. `reported`: the caller awaits `written`.
    */
   private async take(savePath: string, options: SaveCheckpointOptions, reported: boolean): Promise<BackgroundSave> {
+    // Hear of finished writes even when the caller's loop never lets the event loop turn.
+    pollFilePlans();
     this.throwFailure();
     const latestFilename = checkLatestFilename(options.latestFilename ?? this.latestFilename);
     if (typeof savePath !== "string" || savePath === "") throw badOption("savePath", "a non-empty path prefix", savePath);

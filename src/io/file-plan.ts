@@ -18,7 +18,7 @@
 import * as fsSync from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, resolve } from "node:path";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 
 /** Where this process's temporary names start: random, so that a reused pid meets no leftover. */
 let nextTemporary = randomBytes(4).readUInt32LE(0);
@@ -177,6 +177,17 @@ function executePlan(plan, fs, dirname) {
 }
 `;
 
+/**
+ * Settles the plans the writer thread has finished, now: their Promises resolve (or reject) at
+ * the next microtask, even in a loop that never lets the event loop turn. Cheap when none has.
+ *
+ * @example
+ * pollFilePlans(); // called by Saver at every save
+ */
+export function pollFilePlans(): void {
+  shared?.poll();
+}
+
 type ExecutePlan = (plan: FilePlan, fs: typeof fsSync, parentOf: (path: string) => string) => void;
 
 /** {@link EXECUTE_PLAN} in this thread, made at the first plan that needs it. */
@@ -210,38 +221,58 @@ interface Reply {
 }
 
 const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
+const { parentPort, workerData } = require("node:worker_threads");
 const fs = require("node:fs");
 const { dirname } = require("node:path");
 ${EXECUTE_PLAN}
+const replies = workerData.replies;
 parentPort.on("message", ({ id, plan }) => {
   try {
     executePlan(plan, fs, dirname);
-    parentPort.postMessage({ id });
+    replies.postMessage({ id });
   } catch (error) {
-    parentPort.postMessage({ id, error: { message: String((error && error.message) || error), code: error && error.code, path: error && error.path } });
+    replies.postMessage({ id, error: { message: String((error && error.message) || error), code: error && error.code, path: error && error.path } });
   }
 });
 `;
 
-/** The worker that runs plans; it keeps the process alive only while a plan is under way. */
+/**
+ * The worker that runs plans; it keeps the process alive only while a plan is under way. It
+ * answers on a port of its own, which {@link poll} reads synchronously: a loop that never lets
+ * the event loop turn (a training loop whose steps only await Promises) still hears of its
+ * writes at its next save.
+ */
 class PlanWorker {
   private readonly worker: Worker;
+  private readonly replies: MessagePort;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   private nextId = 0;
 
   constructor() {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, name: "checkpipe file writer" });
+    const { port1, port2 } = new MessageChannel();
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, name: "checkpipe file writer", workerData: { replies: port2 }, transferList: [port2] });
+    this.replies = port1;
     this.worker.unref();
-    this.worker.on("message", (reply: Reply) => this.settle(reply));
+    this.replies.on("message", (reply: Reply) => this.settle(reply));
+    this.replies.unref();
     this.worker.on("error", (error) => this.fail(error));
     this.worker.on("exit", (code) => this.fail(new Error(`The checkpoint file writer thread stopped (exit code ${code}).`)));
+  }
+
+  /** Takes in every answer the worker has sent, without waiting for the event loop. */
+  poll(): void {
+    for (let received = receiveMessageOnPort(this.replies); received !== undefined; received = receiveMessageOnPort(this.replies)) {
+      this.settle(received.message as Reply);
+    }
   }
 
   run(plan: FilePlan): Promise<void> {
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
-      if (this.waiting.size === 0) this.worker.ref();
+      if (this.waiting.size === 0) {
+        this.worker.ref();
+        this.replies.ref();
+      }
       this.waiting.set(id, { resolve, reject });
       const transfer = [...new Set(plan.flatMap((phase) => (phase.kind === "write" ? phase.files.map((file) => file.data.buffer as ArrayBuffer) : [])))];
       this.worker.postMessage({ id, plan }, transfer);
@@ -252,7 +283,10 @@ class PlanWorker {
     const waiter = this.waiting.get(reply.id);
     if (waiter === undefined) return;
     this.waiting.delete(reply.id);
-    if (this.waiting.size === 0) this.worker.unref();
+    if (this.waiting.size === 0) {
+      this.worker.unref();
+      this.replies.unref();
+    }
     if (reply.error === undefined) waiter.resolve();
     else waiter.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code, path: reply.error.path }));
   }
