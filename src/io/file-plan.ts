@@ -3,9 +3,8 @@
  * directories, delete files), described as data and carried out off the main thread.
  *
  * A plan is a list of phases run one after another. A `"write"` phase writes every file under
- * a temporary name and flushes it to disk, then renames each over its
- * final name in the order given; an `"unlink"` phase deletes files in order (a missing file is
- * no error). After a phase, when it says `sync`, every directory it renamed or deleted in is
+ * a temporary name and flushes it to disk, then renames each over its final name in the order
+ * given; an `"unlink"` phase deletes files in order (a missing file is no error). After a phase, when it says `sync`, every directory it renamed or deleted in is
  * flushed, so that the next phase starts only once this one is durable.
  *
  * Plans run in a worker thread, one at a time in the order given, with blocking system calls
@@ -15,8 +14,8 @@
  *
  * @module
  */
-import * as fsSync from "node:fs";
 import { randomBytes } from "node:crypto";
+import * as fsSync from "node:fs";
 import { dirname, resolve } from "node:path";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 
