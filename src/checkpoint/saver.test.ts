@@ -31,6 +31,16 @@ afterEach(async () => {
 });
 
 /** A saveable over one number, and a way to set it. */
+/** A Saver that saved step 1 into `<dir>/gone/s`, whose directory was then removed. */
+async function savedThenGone(): Promise<{ saver: Saver; path: string }> {
+  const saver = new Saver([counter().saveable]);
+  const path = join(dir, "gone", "s");
+  await mkdir(join(dir, "gone"));
+  await saver.save(path, { globalStep: 1 });
+  await rm(join(dir, "gone"), { recursive: true, force: true });
+  return { saver, path };
+}
+
 function counter(name = "v", initial = 0): { saveable: ReturnType<typeof makeSaveable>; get: () => number; set: (v: number) => void } {
   let value = initial;
   return {
@@ -460,11 +470,7 @@ describe("saveInBackground", () => {
 
   describe("when a write fails (the directory removed after the first save)", () => {
     it("rejects written with ENOENT, and the next sync throws it once", async () => {
-      const saver = new Saver([counter().saveable]);
-      const path = join(dir, "gone", "s");
-      await mkdir(join(dir, "gone"));
-      await saver.save(path, { globalStep: 1 });
-      await rm(join(dir, "gone"), { recursive: true, force: true });
+      const { saver, path } = await savedThenGone();
       const { written } = await saver.saveInBackground(path, { globalStep: 2 });
       const error = await written.then(
         () => null,
@@ -478,11 +484,7 @@ describe("saveInBackground", () => {
     });
 
     it("throws it from the next saveInBackground (once) when no sync came first", async () => {
-      const saver = new Saver([counter().saveable]);
-      const path = join(dir, "gone", "s");
-      await mkdir(join(dir, "gone"));
-      await saver.save(path, { globalStep: 1 });
-      await rm(join(dir, "gone"), { recursive: true, force: true });
+      const { saver, path } = await savedThenGone();
       const { written } = await saver.saveInBackground(path, { globalStep: 2 });
       const error: unknown = await written.catch((e: unknown) => e);
       await expect(saver.saveInBackground(path, { globalStep: 3 })).rejects.toBe(error);
@@ -492,11 +494,7 @@ describe("saveInBackground", () => {
     });
 
     it("throws it from the next save (once) when no sync came first", async () => {
-      const saver = new Saver([counter().saveable]);
-      const path = join(dir, "gone", "s");
-      await mkdir(join(dir, "gone"));
-      await saver.save(path, { globalStep: 1 });
-      await rm(join(dir, "gone"), { recursive: true, force: true });
+      const { saver, path } = await savedThenGone();
       const { written } = await saver.saveInBackground(path, { globalStep: 2 });
       const error: unknown = await written.catch((e: unknown) => e);
       await mkdir(join(dir, "gone"));
@@ -506,11 +504,7 @@ describe("saveInBackground", () => {
     });
 
     it("with save() instead, is thrown by that save and not again by the next sync", async () => {
-      const saver = new Saver([counter().saveable]);
-      const path = join(dir, "gone", "s");
-      await mkdir(join(dir, "gone"));
-      await saver.save(path, { globalStep: 1 });
-      await rm(join(dir, "gone"), { recursive: true, force: true });
+      const { saver, path } = await savedThenGone();
       await expect(saver.save(path, { globalStep: 2 })).rejects.toMatchObject({ code: "ENOENT" });
       await expect(saver.sync()).resolves.toBeUndefined();
       await expect(saver.sync()).resolves.toBeUndefined();
