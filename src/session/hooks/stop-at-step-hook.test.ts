@@ -6,14 +6,30 @@ import { Graph } from "../graph.js";
 import { noOp } from "../operation.js";
 import { SessionRunArgs, SessionRunContext, SessionRunValues } from "../session-run-hook.js";
 import { assignAdd, type Variable } from "../variable.js";
-import { startHooks } from "./drive-hooks.test-helper.js";
+import { startHooks, type HookedSession } from "./drive-hooks.test-helper.js";
 import { StopAtStepHook } from "./stop-at-step-hook.js";
 
-function model(): { graph: Graph; step: Variable<number>; idle: ReturnType<typeof noOp>; train: ReturnType<typeof noOp> } {
+interface Model {
+  graph: Graph;
+  step: Variable<number>;
+  idle: ReturnType<typeof noOp>;
+  train: ReturnType<typeof noOp>;
+  /** Sets the global step, runs `idle` once, and tells whether a hook asked to stop (an earlier request cleared). */
+  stopsAt(sess: HookedSession, globalStep: number): Promise<boolean>;
+}
+
+function model(): Model {
   const graph = new Graph();
   return graph.asDefault(() => {
     const step = getOrCreateGlobalStep();
-    return { graph, step, idle: noOp(), train: assignAdd(step) };
+    const idle = noOp();
+    const stopsAt = async (sess: HookedSession, globalStep: number): Promise<boolean> => {
+      sess.shouldStop = false;
+      step.assign(globalStep);
+      await sess.run(idle);
+      return sess.shouldStop;
+    };
+    return { graph, step, idle, train: assignAdd(step), stopsAt };
   });
 }
 
@@ -47,53 +63,32 @@ describe("StopAtStepHook", () => {
   });
 
   it("last_step=10: does not stop at global steps 5 and 9, stops at 10 and again at 11", async () => {
-    const { graph, step, idle } = model();
+    const { graph, step, stopsAt } = model();
     step.assign(5);
     const sess = await startHooks(graph, [new StopAtStepHook({ lastStep: 10 })]);
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(false);
-    step.assign(9);
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(false);
-    step.assign(10);
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(true);
-    step.assign(11);
-    sess.shouldStop = false;
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(true);
+    expect(await stopsAt(sess, 5)).toBe(false);
+    expect(await stopsAt(sess, 9)).toBe(false);
+    expect(await stopsAt(sess, 10)).toBe(true);
+    expect(await stopsAt(sess, 11)).toBe(true);
   });
 
   it("num_steps=10 from global step 5: does not stop at 13 and 14, stops at 15 and again at 16", async () => {
-    const { graph, step, idle } = model();
+    const { graph, step, stopsAt } = model();
     step.assign(5);
     const sess = await startHooks(graph, [new StopAtStepHook({ numSteps: 10 })]);
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(false);
-    step.assign(13);
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(false);
-    step.assign(14);
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(false);
-    step.assign(15);
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(true);
-    step.assign(16);
-    sess.shouldStop = false;
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(true);
+    expect(await stopsAt(sess, 5)).toBe(false);
+    expect(await stopsAt(sess, 13)).toBe(false);
+    expect(await stopsAt(sess, 14)).toBe(false);
+    expect(await stopsAt(sess, 15)).toBe(true);
+    expect(await stopsAt(sess, 16)).toBe(true);
   });
 
   it("num_steps=10 from global step 5: stops when a run jumps past the last step", async () => {
-    const { graph, step, idle } = model();
+    const { graph, step, stopsAt } = model();
     step.assign(5);
     const sess = await startHooks(graph, [new StopAtStepHook({ numSteps: 10 })]);
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(false);
-    step.assign(15);
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(true);
+    expect(await stopsAt(sess, 5)).toBe(false);
+    expect(await stopsAt(sess, 15)).toBe(true);
   });
 
   it("reads the global step itself when a run brought no fetched value", async () => {
@@ -118,26 +113,18 @@ describe("StopAtStepHook", () => {
   });
 
   it("keeps the last step computed from num_steps when a recovered session is created, and recomputes it after begin()", async () => {
-    const { graph, step, idle } = model();
+    const { graph, step, stopsAt } = model();
     const hook = new StopAtStepHook({ numSteps: 10 });
     step.assign(5);
     const sess = await startHooks(graph, [hook]);
     step.assign(8); // a recovery restores an older checkpoint: the target stays 15
     await graph.asDefault(() => hook.afterCreateSession(sess.session, new Coordinator()));
-    step.assign(14);
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(false);
-    step.assign(15);
-    await sess.run(idle);
-    expect(sess.shouldStop).toBe(true);
+    expect(await stopsAt(sess, 14)).toBe(false);
+    expect(await stopsAt(sess, 15)).toBe(true);
 
     step.assign(20); // the hook used again in a new monitored session: 10 steps from 20
     const again = await startHooks(graph, [hook]);
-    step.assign(29);
-    await again.run(idle);
-    expect(again.shouldStop).toBe(false);
-    step.assign(30);
-    await again.run(idle);
-    expect(again.shouldStop).toBe(true);
+    expect(await stopsAt(again, 29)).toBe(false);
+    expect(await stopsAt(again, 30)).toBe(true);
   });
 });
