@@ -121,17 +121,7 @@ function p2Loop(consume) {
 }
 export function p2Plain() {
   const t = newTally();
-  let batch = [];
-  for (let i = 0; i < N1; i++) {
-    const r = toRecord(i);
-    if (!keep(r)) continue;
-    batch.push(r);
-    if (batch.length === 32) {
-      tallyRecordBatch(t, batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) tallyRecordBatch(t, batch);
+  p2Loop((b) => tallyRecordBatch(t, b));
   return t;
 }
 
@@ -194,28 +184,7 @@ function p3Loop(consume) {
 }
 export function p3Plain() {
   const t = newTally();
-  let state = SEED | 0 || 1;
-  const buffer = [];
-  let next = 0;
-  let batch = [];
-  for (;;) {
-    while (next < N3 && buffer.length < SHUFFLE_BUFFER) buffer.push(next++);
-    const n = buffer.length;
-    if (n === 0) break;
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    const i = (state >>> 0) % n;
-    const out = buffer[i];
-    buffer[i] = buffer[n - 1];
-    buffer.pop();
-    batch.push(out);
-    if (batch.length === 64) {
-      tallyNumberBatch(t, batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) tallyNumberBatch(t, batch);
+  p3Loop((b) => tallyNumberBatch(t, b));
   return t;
 }
 /** Canonical form of shuffled number batches: sizes, and the elements in order (sorted when compared). */
@@ -282,27 +251,7 @@ async function p6Loop(consume) {
 }
 export async function p6Plain() {
   const t = newTally();
-  const window = new Array(8);
-  let head = 0;
-  let size = 0;
-  let batch = [];
-  for (let i = 0; i < N6 || size > 0; ) {
-    if (i < N6 && size < 8) {
-      window[(head + size) & 7] = asyncDouble(i++);
-      size++;
-      continue;
-    }
-    const v = await window[head];
-    window[head] = undefined;
-    head = (head + 1) & 7;
-    size--;
-    batch.push(v);
-    if (batch.length === 64) {
-      tallyNumberBatch(t, batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) tallyNumberBatch(t, batch);
+  await p6Loop((b) => tallyNumberBatch(t, b));
   return t;
 }
 export const p6CheckpipeCollect = () => collectDataset(p6Dataset, newNumberCollector(), collectNumberBatch);
@@ -360,18 +309,7 @@ function p4Loop(path, consume) {
 }
 export function p4Plain(path) {
   const t = newTally();
-  const lines = readFileSync(path, "utf8").split("\n");
-  let batch = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (line === "") continue;
-    batch.push(JSON.parse(line));
-    if (batch.length === P4_BATCH) {
-      tallyObjectBatch(t, batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) tallyObjectBatch(t, batch);
+  p4Loop(path, (b) => tallyObjectBatch(t, b));
   return t;
 }
 /** Canonical form of JSONL batches: sizes, and every record as a tuple (score as float32, as tfjs keeps it). */
