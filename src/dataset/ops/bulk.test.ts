@@ -1,25 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { IteratorState } from "../../core/state.js";
 import { Dataset } from "../dataset.js";
+import { batchedWithResumes } from "./resume.test-helper.js";
 
 /** Elements of the dataset pulled one by one (no bulk pulls anywhere downstream). */
 async function oneByOne<T>(ds: Dataset<T>): Promise<T[]> {
   return ds.toArray();
 }
 
-/** Batches of `size`, saving and restoring (through JSON) after every batch; errors are skipped after the batch op. */
-async function batchedWithResumes<T>(build: () => Dataset<T>, size: number): Promise<T[]> {
-  const out: T[] = [];
-  let state: IteratorState | undefined;
-  for (;;) {
-    const it = build().batch(size).iterator(state === undefined ? {} : { state });
-    const step = await it.next();
-    if (step.done === true) return out;
-    out.push(...step.value);
-    state = JSON.parse(JSON.stringify(await it.save())) as IteratorState;
-    await it.close();
-  }
-}
 
 const throwsOn = (bad: (x: number) => boolean) => (x: number) => {
   if (bad(x)) throw new Error(`bad ${x}`);

@@ -8,20 +8,8 @@
 import { describe, expect, it } from "vitest";
 import type { IteratorState } from "../../core/state.js";
 import { Dataset } from "../dataset.js";
+import { batchedWithResumes } from "./resume.test-helper.js";
 
-/** Batches of `size`, saving and restoring (through JSON) after every batch; the elements, flattened. */
-async function batchedWithResumes<T>(build: () => Dataset<T>, size: number): Promise<T[]> {
-  const out: T[] = [];
-  let state: IteratorState | undefined;
-  for (;;) {
-    const it = build().batch(size).iterator(state === undefined ? {} : { state });
-    const step = await it.next();
-    if (step.done === true) return out;
-    out.push(...step.value);
-    state = JSON.parse(JSON.stringify(await it.save())) as IteratorState;
-    await it.close();
-  }
-}
 
 /** Batches of `size` from one iterator, without resumes. */
 async function batched<T>(ds: Dataset<T>, size: number): Promise<T[][]> {
