@@ -34,6 +34,11 @@
 //    are checked, and the async runs must leave the same checkpoints on disk. A second case,
 //    report only, saves a 10 000-element shuffle buffer. Target: with ≥ 98 % of the steps/s
 //    without (reported for both ways of saving).
+// 4. Input checkpoints next to the model's: the same trivial step, the iterator outside the
+//    model's saveables, a CheckpointSaverHook saving the model (global step and one variable)
+//    every 100 steps, with and without a CheckpointInputPipelineHook saving the iterator for
+//    the same steps. Runs alternate as in 3; the figure is what the input checkpoints add per
+//    model checkpoint (ms), and per step. `--only paired` runs this section alone.
 
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
@@ -42,13 +47,17 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import {
   ChiefSessionCreator,
+  CheckpointInputPipelineHook,
   CheckpointSaverHook,
   Dataset,
   Graph,
   GraphKeys,
   MonitoredSession,
   Operation,
+  RunConfig,
   Saver,
+  Scaffold,
+  Variable,
   assignAdd,
   getNext,
   getCheckpointState,
@@ -376,18 +385,99 @@ async function sessionCases() {
   ];
 }
 
+// ---- 4. Input checkpoints next to the model's ---------------------------------------------
+
+/**
+ * One run: a new graph and session in a fresh directory; times STEPS steps. `mode`: "model"
+ * (a CheckpointSaverHook saving the global step and a weight every SAVE_STEPS steps) or
+ * "paired" (the same, with a CheckpointInputPipelineHook saving the iterator alongside).
+ */
+async function pairedRun(mode, makeDataset) {
+  const graph = new Graph();
+  const dir = mkdtempSync(join(DIR, "paired-"));
+  const { train } = graph.asDefault(() => {
+    const globalStep = getOrCreateGlobalStep();
+    const w = new Variable("w", 0);
+    const batch = getNext(makeDataset().iterator());
+    const increment = assignAdd(globalStep);
+    const train = new Operation("train", async (run) => {
+      const b = await run.eval(batch);
+      w.assign(w.value + b.length);
+      await run.eval(increment);
+    });
+    return { train };
+  });
+  const scaffold = new Scaffold();
+  const hooks = [new CheckpointSaverHook(dir, { saveSteps: SAVE_STEPS, scaffold, logger: silentLogger })];
+  if (mode === "paired") {
+    const config = new RunConfig({ saveCheckpointsSteps: SAVE_STEPS, tfConfig: {} });
+    hooks.push(new CheckpointInputPipelineHook({ modelDir: dir, config }, { logger: silentLogger }));
+  }
+  const sess = await MonitoredSession.create({ graph, sessionCreator: new ChiefSessionCreator({ scaffold, checkpointDir: dir }), hooks, logger: silentLogger });
+  const t0 = performance.now();
+  for (let i = 0; i < STEPS; i++) await sess.run(train);
+  const ms = performance.now() - t0;
+  await sess.close();
+  const model = await latestCheckpoint(dir);
+  if (model === null || !model.endsWith(`model.ckpt-${STEPS}`)) throw new Error(`paired (${mode}): latest model checkpoint ${model}`);
+  if (mode === "paired") {
+    const input = await latestCheckpoint(dir, "checkpoint_input");
+    if (input === null || !input.endsWith(`input.ckpt-${STEPS}`)) throw new Error(`paired: latest input checkpoint ${input}`);
+  }
+  await rm(dir, { recursive: true, force: true });
+  return ms;
+}
+
+async function pairedCases() {
+  const makeDataset = () => Dataset.range(1e12).map((x) => ({ id: x, v: x % 7 })).batch(32);
+  const modes = ["model", "paired"];
+  for (let i = 0; i < 2; i++) for (const mode of modes) await pairedRun(mode, makeDataset);
+  const runs = { model: [], paired: [] };
+  for (let r = 0; r < RUNS; r++) {
+    for (let k = 0; k < modes.length; k++) {
+      const mode = modes[(r + k) % modes.length];
+      runs[mode].push(await pairedRun(mode, makeDataset));
+    }
+  }
+  const a = median(runs.model);
+  const b = median(runs.paired);
+  const saves = STEPS / SAVE_STEPS;
+  return {
+    pipeline: makeDataset().toString(),
+    steps: STEPS,
+    saveSteps: SAVE_STEPS,
+    modelStepsPerSec: Math.round(STEPS / (a / 1000)),
+    pairedStepsPerSec: Math.round(STEPS / (b / 1000)),
+    inputMsPerCheckpoint: round((b - a) / saves, 3),
+    inputUsPerStep: round(((b - a) / STEPS) * 1000, 2),
+    runsMs: Object.fromEntries(modes.map((m) => [m, runs[m].map((x) => round(x, 1))])),
+  };
+}
+
 // ---- main ----------------------------------------------------------------------------------
+
+const ONLY = (() => {
+  const i = process.argv.indexOf("--only");
+  return i < 0 ? null : process.argv[i + 1];
+})();
 
 async function main() {
   const started = performance.now();
   log(`checkpipe resume bench — node ${process.version}, ${os.cpus()[0]?.model ?? "cpu?"} ×${os.cpus().length}`);
+  if (ONLY === "paired") {
+    const paired = await pairedCases();
+    process.stdout.write(JSON_OUT ? JSON.stringify(paired, null, 2) + "\n" : formatPaired(paired) + "\n");
+    return;
+  }
   log("save and restore with a full shuffle buffer ...");
   const shuffle = await shuffleBufferCost();
   const restore = await restoreCases();
   log("MonitoredSession with and without CheckpointSaverHook ...");
   const sessions = await sessionCases();
+  log("input checkpoints next to the model's ...");
+  const paired = await pairedCases();
   const totalSec = round((performance.now() - started) / 1000, 1);
-  const result = { bench: "resume", node: process.version, cpu: os.cpus()[0]?.model ?? null, cores: os.cpus().length, runs: RUNS, shuffle, restore, sessions, totalSec };
+  const result = { bench: "resume", node: process.version, cpu: os.cpus()[0]?.model ?? null, cores: os.cpus().length, runs: RUNS, shuffle, restore, sessions, paired, totalSec };
   await saveJsonResult("resume", result);
   if (JSON_OUT) {
     const out = result;
@@ -422,8 +512,17 @@ async function main() {
         `98% would need steps of ≥ ${s.stepMsFor98} ms`,
     );
   }
+  out.push(formatPaired(paired));
   out.push(`total ${totalSec} s. Targets are reported, not enforced.`);
   process.stdout.write(out.join("\n") + "\n");
+}
+
+function formatPaired(p) {
+  return (
+    `4. Input checkpoints with the model's, ${p.steps} steps per run, every ${p.saveSteps} steps (medians of ${RUNS})\n` +
+    `   model only ${p.modelStepsPerSec.toLocaleString("en-US")} steps/s, model + CheckpointInputPipelineHook ${p.pairedStepsPerSec.toLocaleString("en-US")} steps/s: ` +
+    `the input adds ${p.inputMsPerCheckpoint} ms per checkpoint (${p.inputUsPerStep} µs per step)`
+  );
 }
 
 try {
