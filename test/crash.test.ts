@@ -11,7 +11,7 @@
  *
  * Set CHECKPIPE_CRASH_REPORT=1 to print where the kills landed (which phase of a save).
  */
-import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,7 +54,8 @@ const writer = fileURLToPath(new URL("./fixtures/checkpoint-writer.ts", import.m
 const TEMPORARY = /^(.+)\.tmp-(\d+)-[0-9a-f]{8}$/;
 const PREFIX = CHECKPOINT_BASENAME.replaceAll(".", "\\.");
 const INDEX = new RegExp(`^${PREFIX}-(\\d+)\\.index$`);
-const DATA = new RegExp(`^${PREFIX}-(\\d+)\\.data-00000-of-00001$`);
+/** A data file: the usual name, or that of a checkpoint saved again over one that was there. */
+const DATA = new RegExp(`^${PREFIX}-(\\d+)\\.data-00000-of-00001(\\.resaved)?$`);
 
 /**
  * How to run a writer and when to kill it: `delayMs` after it was spawned (so some kills land
@@ -422,9 +423,13 @@ async function inspect(campaign: Campaign, dir: string, chain: number, kill: num
   const listed = state === null ? [] : [state.modelCheckpointPath, ...state.allModelCheckpointPaths];
   const missingListed: string[] = [];
   for (const prefix of new Set(listed)) {
-    for (const suffix of [".index", ".data-00000-of-00001"]) {
-      if (!(await exists(prefix + suffix))) missingListed.push(prefix + suffix);
+    if (!(await exists(prefix + ".index"))) {
+      missingListed.push(prefix + ".index");
+      continue;
     }
+    // The data file its manifest names: the usual one, or the other name after a save over it.
+    const { data } = JSON.parse(await readFile(prefix + ".index", "utf8")) as { data: { file: string } };
+    if (!(await exists(join(dir, data.file)))) missingListed.push(join(dir, data.file));
   }
   const names = await readdir(dir);
   const indexSteps = stepsMatching(names, INDEX);

@@ -4,7 +4,7 @@
  * checkpoint. Manifests are untrusted input.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rename, rm, truncate, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -179,7 +179,7 @@ describe("a manifest, as untrusted input", () => {
     await forge((m) => {
       m["data"] = { file: "../../etc/passwd", size: 10 };
     });
-    await expect(readBundle(join(dir, "model.ckpt-1"))).rejects.toThrow(dataLoss(/names the data file "\.\.\/\.\.\/etc\/passwd"; a checkpoint's data file is model\.ckpt-1\.data-00000-of-00001, next to it/));
+    await expect(readBundle(join(dir, "model.ckpt-1"))).rejects.toThrow(dataLoss(/names the data file "\.\.\/\.\.\/etc\/passwd"; a version 1 checkpoint's data file is model\.ckpt-1\.data-00000-of-00001, next to it/));
   });
 
   it("may not claim sizes beyond the data file: it is refused before anything is allocated", async () => {
@@ -206,9 +206,22 @@ describe("a manifest, as untrusted input", () => {
   it("of another format or version is refused, naming both", async () => {
     await saveSteps(1);
     await forge((m) => {
+      m["version"] = 3;
+    });
+    await expect(readBundle(join(dir, "model.ckpt-1"))).rejects.toThrow(dataLoss(/its version is 3; this checkpipe reads versions 1 to 2/));
+  });
+
+  it("of version 1 may not name the data file of a checkpoint saved again, which version 2 may", async () => {
+    await saveSteps(1);
+    await rename(join(dir, "model.ckpt-1.data-00000-of-00001"), join(dir, "model.ckpt-1.data-00000-of-00001.resaved"));
+    await forge((m) => {
+      m["data"] = { ...(m["data"] as object), file: "model.ckpt-1.data-00000-of-00001.resaved" };
+    });
+    await expect(readBundle(join(dir, "model.ckpt-1"))).rejects.toThrow(dataLoss(/a version 1 checkpoint's data file is model\.ckpt-1\.data-00000-of-00001, next to it/));
+    await forge((m) => {
       m["version"] = 2;
     });
-    await expect(readBundle(join(dir, "model.ckpt-1"))).rejects.toThrow(dataLoss(/its version is 2; this checkpipe reads version 1/));
+    expect([...(await readBundle(join(dir, "model.ckpt-1"))).keys()]).toEqual(["a", "w"]);
   });
 });
 

@@ -8,8 +8,11 @@
  *   and for each entry its name, offset, sizes and CRC32C; plus a CRC32C of the manifest itself.
  *
  * The data file is written first and the manifest second, each atomically, so a manifest on
- * disk always describes a whole data file. Reading verifies every size and checksum before a
- * value is handed out, and trusts nothing the manifest says beyond what the files hold.
+ * disk always describes a whole data file. A checkpoint saved again over one that exists writes
+ * its data under the other of two names (`.data-00000-of-00001`, `.data-00000-of-00001.resaved`),
+ * the one the manifest on disk does not name, so that until the new manifest replaces the old
+ * one the old checkpoint stays whole. Reading verifies every size and checksum before a value is
+ * handed out, and trusts nothing the manifest says beyond what the files hold.
  *
  * @module
  */
@@ -19,17 +22,26 @@ import { decodeValue, encodeValue, EncodedState, type JsonValue } from "../core/
 import { DataLossError, describeValue, NotFoundError } from "../errors.js";
 import { crc32cNative as crc32c } from "../formats/crc32c.js";
 import { isErrno } from "../io/atomic-file.js";
-import { plannedFile, runFilePlan, type FilePhase, type PlannedFile } from "../io/file-plan.js";
+import { joinedBytes, plannedFile, runFilePlan, temporaryPathFor, type FilePhase, type PlannedFile } from "../io/file-plan.js";
 
 /** The format name in every manifest. */
 export const BUNDLE_FORMAT = "checkpipe.checkpoint";
-/** The version of the bundle format this code writes and reads. */
-export const BUNDLE_VERSION = 1;
+/**
+ * The version of the bundle format this code writes: 1 when the data file has its usual name,
+ * 2 when it has the name of a checkpoint saved again ({@link RESAVED_DATA_SUFFIX}), which
+ * version 1 readers do not know. This code reads both.
+ */
+export const BUNDLE_VERSION = 2;
 
 /** The suffix of the manifest file. */
 export const INDEX_SUFFIX = ".index";
 /** The suffix of the one data file. */
 export const DATA_SUFFIX = ".data-00000-of-00001";
+/** The suffix of the data file of a checkpoint saved again over one whose data file is `DATA_SUFFIX`. */
+export const RESAVED_DATA_SUFFIX = `${DATA_SUFFIX}.resaved`;
+
+/** The two names a checkpoint's data file can have, by the version of the manifest that names it. */
+const DATA_SUFFIXES: Readonly<Record<number, readonly string[]>> = { 1: [DATA_SUFFIX], 2: [DATA_SUFFIX, RESAVED_DATA_SUFFIX] };
 
 /** Manifests larger than this are refused unread: no real checkpoint needs one. */
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
@@ -60,19 +72,26 @@ interface Manifest {
   readonly entries: readonly EntryRecord[];
 }
 
-/** A checkpoint bundle encoded, ready to be written: its two files. */
+/**
+ * A checkpoint bundle encoded, ready to be written: the data file's bytes and what the manifest
+ * says of them. The manifest itself is made by {@link planBundleWrite}, once it is known which of
+ * its two names the data file is written under.
+ */
 export interface EncodedBundle {
   /** The checkpoint's path prefix. */
   readonly prefix: string;
-  /** The data file, then the manifest. */
-  readonly files: readonly [PlannedFile, PlannedFile];
-  /** The bytes of both files. */
+  /** The data file's bytes, in a buffer of their own (handed over to the writer). */
+  readonly data: Uint8Array;
+  /** The entries, in order. */
+  readonly entries: readonly EntryRecord[];
+  /** The bytes of both files (the manifest's estimated). */
   readonly bytes: number;
 }
 
 /**
  * Encodes a checkpoint bundle: every value (an iterator's {@link EncodedState} as it is, any
- * other value through `encodeValue`) into the data file's bytes, and the manifest.
+ * other value through `encodeValue`) into the data file's bytes, and the entries the manifest
+ * will list.
  *
  * @param prefix the checkpoint's path prefix, e.g. `/runs/a/model.ckpt-200`.
  * @param values the values to save, by name, in order.
@@ -95,29 +114,76 @@ export function encodeBundle(prefix: string, values: ReadonlyMap<string, unknown
     chunks.push(json, ...blobs);
     offset += size;
   }
-  const manifest: Manifest = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, data: { file: basename(prefix) + DATA_SUFFIX, size: offset }, entries };
-  const index = formatManifest(manifest, crc32c(Buffer.from(JSON.stringify(manifest), "utf8")));
-  const files = [plannedFile(prefix + DATA_SUFFIX, chunks), plannedFile(prefix + INDEX_SUFFIX, [index])] as const;
-  return { prefix, files, bytes: files[0].data.byteLength + files[1].data.byteLength };
+  const data = joinedBytes(chunks);
+  return { prefix, data, entries, bytes: data.byteLength + 128 * (entries.length + 2) };
+}
+
+/** How one bundle is written: its two files, and the data file it makes obsolete. */
+export interface BundleWrite {
+  readonly bundle: EncodedBundle;
+  /** The data file, then the manifest naming it. */
+  readonly files: readonly [PlannedFile, PlannedFile];
+  /** The data file of the checkpoint it replaces, deleted once the new one is in place; null when it replaces none. */
+  readonly replaced: string | null;
 }
 
 /**
- * The file work that writes bundles crash-safely: first the manifests of checkpoints being
- * saved over are deleted (so that a crash before the new files are in place leaves no manifest
- * over mismatched data, only a checkpoint without one); then every data file and manifest is
- * written, flushed and renamed into place, data file first; then the directories are flushed.
+ * Plans the writing of a bundle. Its data file gets the usual name, unless the checkpoint on
+ * disk at the same prefix uses that one (`current`, as {@link readDataFileName} found it): then
+ * the other, {@link RESAVED_DATA_SUFFIX}, so that the checkpoint on disk stays whole until the
+ * new manifest replaces its own.
  *
- * @param bundles the bundles to write.
+ * @param bundle the encoded bundle.
+ * @param current the data file the manifest on disk at the prefix names, or null when there is none.
  */
-export function bundleWritePhases(bundles: readonly EncodedBundle[]): FilePhase[] {
+export function planBundleWrite(bundle: EncodedBundle, current: string | null): BundleWrite {
+  const usual = basename(bundle.prefix) + DATA_SUFFIX;
+  const dataFile = current === usual ? basename(bundle.prefix) + RESAVED_DATA_SUFFIX : usual;
+  const resaved = dataFile !== usual;
+  const manifest: Manifest = { format: BUNDLE_FORMAT, version: resaved ? 2 : 1, data: { file: dataFile, size: bundle.data.byteLength }, entries: bundle.entries };
+  const index = formatManifest(manifest, crc32c(Buffer.from(JSON.stringify(manifest), "utf8")));
+  const dir = dirname(bundle.prefix);
+  const dataPath = join(dir, dataFile);
+  return {
+    bundle,
+    files: [{ path: dataPath, temporary: temporaryPathFor(dataPath), data: bundle.data }, plannedFile(bundle.prefix + INDEX_SUFFIX, [index])],
+    replaced: current === null || current === dataFile ? null : join(dir, current),
+  };
+}
+
+/**
+ * The data file the manifest at `prefix` names, if there is a readable manifest there; null
+ * otherwise (no manifest, or one too damaged to say: then nothing whole is there to keep).
+ *
+ * @param prefix the checkpoint's prefix.
+ */
+export async function readDataFileName(prefix: string): Promise<string | null> {
+  try {
+    return (await readManifest(prefix)).data.file;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The file work that writes bundles crash-safely: every data file and manifest is written,
+ * flushed and renamed into place, each data file before its manifest, and the directories
+ * flushed; then the data files of the checkpoints they replaced are deleted. A bundle saved
+ * over one that exists has its data under the other name ({@link planBundleWrite}), so a crash
+ * at any instant leaves the old manifest with its data file or the new one with its own.
+ *
+ * @param writes the bundles to write, as {@link planBundleWrite} planned them.
+ */
+export function bundleWritePhases(writes: readonly BundleWrite[]): FilePhase[] {
   return [
-    { kind: "unlink", paths: bundles.map((bundle) => bundle.prefix + INDEX_SUFFIX), sync: true },
-    { kind: "write", files: bundles.flatMap((bundle) => bundle.files), sync: true },
+    { kind: "write", files: writes.flatMap((write) => write.files), sync: true },
+    { kind: "unlink", paths: writes.flatMap((write) => (write.replaced === null ? [] : [write.replaced])), sync: false },
   ];
 }
 
 /**
- * Writes a checkpoint bundle at `prefix`: the data file, then the manifest.
+ * Writes a checkpoint bundle at `prefix`: the data file, then the manifest (over a checkpoint
+ * there, crash-safely: see {@link planBundleWrite}).
  *
  * @param prefix the checkpoint's path prefix, e.g. `/runs/a/model.ckpt-200`.
  * @param values the values to save, by name, in order.
@@ -125,19 +191,20 @@ export function bundleWritePhases(bundles: readonly EncodedBundle[]): FilePhase[
  * @throws {InvalidArgumentError} when a value cannot be encoded (naming it).
  */
 export async function writeBundle(prefix: string, values: ReadonlyMap<string, unknown>): Promise<number> {
-  const bundle = encodeBundle(prefix, values);
-  await runFilePlan(bundleWritePhases([bundle]));
-  return bundle.bytes;
+  const write = planBundleWrite(encodeBundle(prefix, values), await readDataFileName(prefix));
+  await runFilePlan(bundleWritePhases([write]));
+  return write.files[0].data.byteLength + write.files[1].data.byteLength;
 }
 
 /**
- * The file work that deletes checkpoints: each one's manifest, then its data file. The
- * directory is not flushed: a deletion a crash undoes leaves an unlisted checkpoint behind.
+ * The file work that deletes checkpoints: each one's manifest, then its data file (under either
+ * name). The directory is not flushed: a deletion a crash undoes leaves an unlisted checkpoint
+ * behind.
  *
  * @param prefixes the checkpoints to delete.
  */
 export function bundleRemovePhase(prefixes: readonly string[]): FilePhase {
-  return { kind: "unlink", paths: prefixes.flatMap((prefix) => [prefix + INDEX_SUFFIX, prefix + DATA_SUFFIX]), sync: false };
+  return { kind: "unlink", paths: prefixes.flatMap((prefix) => [prefix + INDEX_SUFFIX, prefix + DATA_SUFFIX, prefix + RESAVED_DATA_SUFFIX]), sync: false };
 }
 
 /** The manifest as people read it: one field, or one entry, per line. */
@@ -255,19 +322,21 @@ async function readManifest(prefix: string): Promise<Manifest> {
   if (typeof parsed !== "object" || parsed === null) throw bad(`it holds ${describeValue(parsed)}`);
   const { crc32c: saved, ...rest } = parsed as Record<string, unknown>;
   if (rest["format"] !== BUNDLE_FORMAT) throw bad(`its format is ${describeValue(rest["format"])}, not "${BUNDLE_FORMAT}"`);
-  if (rest["version"] !== BUNDLE_VERSION) {
-    throw bad(`its version is ${describeValue(rest["version"])}; this checkpipe reads version ${BUNDLE_VERSION}`);
+  const version = rest["version"];
+  if (typeof version !== "number" || DATA_SUFFIXES[version] === undefined) {
+    throw bad(`its version is ${describeValue(version)}; this checkpipe reads versions 1 to ${BUNDLE_VERSION}`);
   }
   const crc = crc32c(Buffer.from(JSON.stringify(rest), "utf8"));
   if (crc !== saved) throw bad(`its CRC32C ${crc} does not match the saved ${describeValue(saved)}`);
-  return checkManifest(rest, prefix, bad);
+  return checkManifest(rest, prefix, version, bad);
 }
 
-function checkManifest(m: Record<string, unknown>, prefix: string, bad: (what: string) => DataLossError): Manifest {
+function checkManifest(m: Record<string, unknown>, prefix: string, version: number, bad: (what: string) => DataLossError): Manifest {
   const data = m["data"] as Record<string, unknown> | null | undefined;
-  const expectedFile = basename(prefix) + DATA_SUFFIX;
-  if (typeof data !== "object" || data === null || data["file"] !== expectedFile) {
-    throw bad(`it names the data file ${describeValue(data?.["file"])}; a checkpoint's data file is ${expectedFile}, next to it`);
+  const allowed = (DATA_SUFFIXES[version] ?? []).map((suffix) => basename(prefix) + suffix);
+  const file = data?.["file"];
+  if (typeof data !== "object" || data === null || typeof file !== "string" || !allowed.includes(file)) {
+    throw bad(`it names the data file ${describeValue(file)}; a version ${version} checkpoint's data file is ${allowed.join(" or ")}, next to it`);
   }
   const dataSize = data["size"];
   if (!isSize(dataSize)) throw bad(`its data size is ${describeValue(dataSize)}`);
@@ -297,7 +366,7 @@ function checkManifest(m: Record<string, unknown>, prefix: string, bad: (what: s
     end = record.offset + entrySize(record);
   }
   if (end !== dataSize) throw bad(`its entries cover ${end} bytes of a ${dataSize}-byte data file`);
-  return { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, data: { file: expectedFile, size: dataSize }, entries: entries as EntryRecord[] };
+  return { format: BUNDLE_FORMAT, version, data: { file, size: dataSize }, entries: entries as EntryRecord[] };
 }
 
 function isSize(value: unknown): value is number {

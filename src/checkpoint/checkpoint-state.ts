@@ -80,7 +80,9 @@ export async function getCheckpointState(dir: string, latestFilename = DEFAULT_S
 }
 
 /**
- * The latest checkpoint of a directory: its prefix, if its files exist.
+ * The latest checkpoint of a directory: its prefix, if its files exist. When a writer's
+ * retention deletes that checkpoint between the reading of the state file and the look at its
+ * files, the state file is read again and its new latest checkpoint is the answer.
  *
  * @param dir the checkpoint directory.
  * @param latestFilename the state file's name (default `"checkpoint"`).
@@ -92,9 +94,38 @@ export async function getCheckpointState(dir: string, latestFilename = DEFAULT_S
  * if (prefix !== null) await saver.restore(prefix);
  */
 export async function latestCheckpoint(dir: string, latestFilename = DEFAULT_STATE_FILENAME): Promise<string | null> {
-  const state = await getCheckpointState(dir, latestFilename);
-  if (state === null) return null;
-  return (await exists(state.modelCheckpointPath + INDEX_SUFFIX)) ? state.modelCheckpointPath : null;
+  let state = await getCheckpointState(dir, latestFilename);
+  for (let attempt = 0; state !== null; attempt++) {
+    if (await exists(state.modelCheckpointPath + INDEX_SUFFIX)) return state.modelCheckpointPath;
+    const now = await getCheckpointState(dir, latestFilename);
+    if (attempt >= MAX_REREADS || sameCheckpointState(now, state)) return null;
+    state = now;
+  }
+  return null;
+}
+
+/**
+ * The global step a checkpoint prefix ends with (`.../model.ckpt-200` → 200), or null when it
+ * ends with none.
+ *
+ * @param prefix a checkpoint prefix.
+ * @example
+ * checkpointStep("runs/a/model.ckpt-200"); // 200
+ */
+export function checkpointStep(prefix: string): number | null {
+  const match = /-(\d+)$/.exec(prefix);
+  return match === null ? null : Number(match[1]);
+}
+
+/**
+ * How many times a reader reads a state file again because a writer changed it while the
+ * checkpoint it named was being read: far more than a writer saving without pause makes happen.
+ */
+export const MAX_REREADS = 100;
+
+/** Whether two readings of a state file say the same (so that no save came between them). */
+export function sameCheckpointState(a: CheckpointState | null, b: CheckpointState | null): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -95,7 +95,8 @@ describe("Saver.save", () => {
     expect(saver.lastCheckpoints).toEqual([s2, s1]);
     const s3 = await saver.save(path, { globalStep: 3 });
     expect(saver.lastCheckpoints).toEqual([s1, s3]);
-    expect(await checkpointFiles()).toEqual(["s-1.data-00000-of-00001", "s-1.index", "s-3.data-00000-of-00001", "s-3.index"]);
+    // Saved again over the one on disk, s-1 has its data under the other name; the old data file is gone.
+    expect(await checkpointFiles()).toEqual(["s-1.data-00000-of-00001.resaved", "s-1.index", "s-3.data-00000-of-00001", "s-3.index"]);
   });
 
   for (const maxToKeep of [0, null]) {
@@ -202,7 +203,7 @@ describe("Saver validation, with TensorFlow's messages", () => {
   });
 
   it("refuses bad options and steps, saying what it got", async () => {
-    expect(() => new Saver([counter().saveable], { maxToKeep: -1 })).toThrow("Saver maxToKeep must be an integer ≥ 0, or null; got -1.");
+    expect(() => new Saver([counter().saveable], { maxToKeep: -1 })).toThrow("Saver maxToKeep must be an integer ≥ 0, Infinity, or null; got -1.");
     expect(() => new Saver([counter().saveable], { keepCheckpointEveryNHours: 0 })).toThrow(
       "Saver keepCheckpointEveryNHours must be a number of hours > 0; got 0.",
     );
@@ -284,6 +285,60 @@ describe("Saver.restore", () => {
   });
 });
 
+describe("Saver.restoredFrom", () => {
+  it("is the checkpoint last restored, until the next save", async () => {
+    const saver = new Saver([counter().saveable]);
+    const path = join(dir, "s");
+    const s1 = await saver.save(path, { globalStep: 1 });
+    expect(saver.restoredFrom).toBeNull();
+    await saver.restore(s1);
+    expect(saver.restoredFrom).toBe(s1);
+    await saver.save(path, { globalStep: 2 });
+    expect(saver.restoredFrom).toBeNull();
+    expect((await saver.restoreLatest(dir))?.path).toBe(join(dir, "s-2"));
+    expect(saver.restoredFrom).toBe(join(dir, "s-2"));
+  });
+});
+
+describe("Saver.remove", () => {
+  it("with maxToKeep Infinity deletes nothing by itself, and lists every checkpoint", async () => {
+    const saver = new Saver([counter().saveable], { maxToKeep: Infinity });
+    for (let step = 1; step <= 7; step++) await saver.save(join(dir, "s"), { globalStep: step });
+    expect((await getCheckpointState(dir))?.allModelCheckpointPaths.map((p) => basename(p))).toEqual([1, 2, 3, 4, 5, 6, 7].map((step) => `s-${step}`));
+    expect((await checkpointFiles()).length).toBe(14);
+  });
+
+  it("drops the checkpoints from the state file, then deletes their files; removing the latest names the newest left", async () => {
+    const saver = new Saver([counter().saveable], { maxToKeep: Infinity });
+    const [s1, s2, s3] = [await saver.save(join(dir, "s"), { globalStep: 1 }), await saver.save(join(dir, "s"), { globalStep: 2 }), await saver.save(join(dir, "s"), { globalStep: 3 })];
+    await saver.remove([s1 as string]);
+    expect(await checkpointFiles()).toEqual(["s-2.data-00000-of-00001", "s-2.index", "s-3.data-00000-of-00001", "s-3.index"]);
+    expect((await getCheckpointState(dir))?.allModelCheckpointPaths).toEqual([s2, s3]);
+    await saver.remove([s3 as string]);
+    expect(await latestCheckpoint(dir)).toBe(s2);
+    expect(saver.lastCheckpoints).toEqual([s2]);
+    await saver.remove([s2 as string]);
+    expect(await readdir(dir)).toEqual([]);
+    expect(await getCheckpointState(dir)).toBeNull();
+  });
+
+  it("deletes the files of checkpoints it does not list, and leaves the state file as it is", async () => {
+    const other = new Saver([counter().saveable], { maxToKeep: 0 });
+    const stray = await other.save(join(dir, "s"), { globalStep: 1 });
+    await other.save(join(dir, "s"), { globalStep: 2 });
+    const saver = new Saver([counter().saveable]);
+    const before = await readFile(join(dir, "checkpoint"), "utf8");
+    await saver.remove([stray]);
+    expect(await checkpointFiles()).toEqual(["s-2.data-00000-of-00001", "s-2.index"]);
+    expect(await readFile(join(dir, "checkpoint"), "utf8")).toBe(before);
+  });
+
+  it("refuses checkpoints of several directories", async () => {
+    const saver = new Saver([counter().saveable]);
+    await expect(saver.remove([join(dir, "a", "s-1"), join(dir, "b", "s-1")])).rejects.toThrow(ValueError);
+  });
+});
+
 describe("makeSaveableFromIterator", () => {
   it("names the value <iterator name>_STATE", () => {
     expect(makeSaveableFromIterator(Dataset.range(3).iterator()).name).toBe("Iterator_STATE");
@@ -312,9 +367,20 @@ describe("saveInBackground", () => {
   const SEED = Number(process.env["FC_SEED"] ?? 20_240_611);
 
   /** Every file of `at` but temporaries, by name, with its bytes. */
-  async function filesOf(at: string): Promise<Record<string, Buffer>> {
-    const files: Record<string, Buffer> = {};
-    for (const name of (await readdir(at)).sort()) files[name] = await readFile(join(at, name));
+  /**
+   * What a directory holds: the bytes of every state file, the values of every checkpoint (by
+   * prefix), and how many data files there are. The data files' names are left out: a prefix
+   * saved twice in one batch is written once, under the usual name, where saves one by one
+   * take turns between the two names.
+   */
+  async function filesOf(at: string): Promise<Record<string, unknown>> {
+    const files: Record<string, unknown> = {};
+    const names = (await readdir(at)).sort();
+    for (const name of names) {
+      if (name.endsWith(".index")) files[name] = Object.fromEntries(await readBundle(join(at, name.slice(0, -".index".length))));
+      else if (!name.includes(".data-")) files[name] = await readFile(join(at, name));
+    }
+    files["data files"] = names.filter((name) => name.includes(".data-")).length;
     return files;
   }
 
@@ -350,7 +416,7 @@ describe("saveInBackground", () => {
     return { ...(save.step === null ? {} : { globalStep: save.step }), ...(save.latest === null ? {} : { latestFilename: save.latest }) };
   }
 
-  it("leaves the same files, bytes, state files and lastCheckpoints as the same saves made one by one with save()", async () => {
+  it("leaves the same checkpoints, state files and lastCheckpoints as the same saves made one by one with save()", async () => {
     let run = 0;
     let batched = 0;
     await fc.assert(

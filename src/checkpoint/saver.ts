@@ -4,18 +4,35 @@
  *
  * @module
  */
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
-import { DataLossError, describeValue, NotFoundError, ValueError } from "../errors.js";
+import { describeValue, NotFoundError, ValueError } from "../errors.js";
 import { removeStaleTemporaries } from "../io/atomic-file.js";
-import { plannedFile, pollFilePlans, runFilePlan, type PlannedFile } from "../io/file-plan.js";
-import { bundleRemovePhase, bundleWritePhases, DATA_SUFFIX, encodeBundle, INDEX_SUFFIX, readBundle, type EncodedBundle } from "./bundle.js";
-import { DEFAULT_STATE_FILENAME, formatStateText, getCheckpointState } from "./checkpoint-state.js";
+import { plannedFile, pollFilePlans, runFilePlan, type FilePhase, type PlannedFile } from "../io/file-plan.js";
+import {
+  bundleRemovePhase,
+  bundleWritePhases,
+  DATA_SUFFIX,
+  encodeBundle,
+  INDEX_SUFFIX,
+  planBundleWrite,
+  readBundle,
+  readDataFileName,
+  RESAVED_DATA_SUFFIX,
+  type BundleWrite,
+  type EncodedBundle,
+} from "./bundle.js";
+import { DEFAULT_STATE_FILENAME, formatStateText } from "./checkpoint-state.js";
+import { loadNewestWhole } from "./newest-whole.js";
 import type { Saveable } from "./saveable.js";
 
 /** Options of {@link Saver}. */
 export interface SaverOptions {
-  /** How many recent checkpoints to keep; 0 or null keeps every one (default 5). */
+  /**
+   * How many recent checkpoints to keep (default 5). 0 or null keeps every one and lists only
+   * the latest in the state file, as TensorFlow does; `Infinity` keeps and lists every one
+   * (deleting is then left to {@link Saver.remove}).
+   */
   readonly maxToKeep?: number | null;
   /** Besides the recent ones, keep one checkpoint every this many hours (default 10 000: never). */
   readonly keepCheckpointEveryNHours?: number;
@@ -57,12 +74,13 @@ interface Kept {
   readonly time: number;
 }
 
-/** A checkpoint whose values are taken, waiting to be written. */
+/** A checkpoint whose values are taken (or a removal of checkpoints), waiting to be written. */
 interface Commit {
-  readonly bundle: EncodedBundle;
-  /** The state file as it reads after this checkpoint. */
-  readonly state: PlannedFile;
-  /** Checkpoints retention deletes once this one is written. */
+  /** The checkpoint to write; null for a removal. */
+  readonly bundle: EncodedBundle | null;
+  /** The state file as it reads after this commit: its path, and its text (null: no checkpoint left to name, deleted). */
+  readonly state: { readonly path: string; readonly file: PlannedFile | null } | null;
+  /** Checkpoints deleted once this one is written. */
   readonly doomed: readonly string[];
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -81,9 +99,10 @@ const MAX_WAITING_BYTES = 256 * 1024 * 1024;
  * Every save writes `<savePath>-<step>.data-00000-of-00001` and `.index` atomically, then
  * rewrites the state file, then deletes checkpoints beyond `maxToKeep` (oldest first, except one
  * every `keepCheckpointEveryNHours`). A crash at any instant leaves the state file naming only
- * whole checkpoints — except while a prefix it names is saved again (no `globalStep`, or the
- * same step twice): that checkpoint's manifest is deleted first, so a crash then leaves it
- * incomplete, and `restoreLatest` falls back to an older one (none, if it was the only one).
+ * whole checkpoints. A prefix saved again (no `globalStep`, or the same step twice) gets its
+ * data under the data file name its checkpoint on disk does not use (`.data-00000-of-00001`
+ * and `.data-00000-of-00001.resaved` take turns), so that a crash leaves either the old or the
+ * new checkpoint whole there.
  *
  * @example
  * const saver = new Saver([makeSaveableFromIterator(it)], { maxToKeep: 3 });
@@ -110,6 +129,13 @@ export class Saver {
   private failure: { readonly error: unknown } | null = null;
   /** Directories known to exist and cleaned of leftover temporaries, by state file name. */
   private readonly readyDirs = new Set<string>();
+  /**
+   * The checkpoints of the families saved so far that are on disk: prefix → the data file its
+   * manifest names (undefined: not known, read it when saving over it). A prefix not here has
+   * no checkpoint on disk.
+   */
+  private readonly onDisk = new Map<string, string | undefined>();
+  private restored: string | null = null;
 
   /**
    * @param saveables what to save, each with a unique name.
@@ -144,7 +170,7 @@ export class Saver {
     }
     this.saveables = [...saveables];
     const maxToKeep = options.maxToKeep === undefined ? 5 : (options.maxToKeep ?? 0);
-    if (!Number.isInteger(maxToKeep) || maxToKeep < 0) throw badOption("maxToKeep", "an integer ≥ 0, or null", maxToKeep);
+    if (!(maxToKeep === Infinity || (Number.isInteger(maxToKeep) && maxToKeep >= 0))) throw badOption("maxToKeep", "an integer ≥ 0, Infinity, or null", maxToKeep);
     this.maxToKeep = maxToKeep;
     const hours = options.keepCheckpointEveryNHours ?? 10_000;
     if (typeof hours !== "number" || !(hours > 0)) throw badOption("keepCheckpointEveryNHours", "a number of hours > 0", hours);
@@ -157,6 +183,14 @@ export class Saver {
   /** The checkpoints this Saver keeps, oldest first (empty when `maxToKeep` is 0 or null). */
   get lastCheckpoints(): string[] {
     return this.kept.map((k) => k.path);
+  }
+
+  /**
+   * The checkpoint the saveables were last restored from, until the next save (then null): a
+   * caller about to save at the same prefix knows that checkpoint holds these very values.
+   */
+  get restoredFrom(): string | null {
+    return this.restored;
   }
 
   /**
@@ -228,44 +262,61 @@ export class Saver {
     return this.enqueue(async () => {
       await this.settled();
       await this.apply(await this.load(prefix));
+      this.restored = prefix;
     });
   }
 
   /**
    * Restores the newest whole checkpoint listed in `dir`'s state file. Damaged or incomplete
    * newer ones are passed over, each with a process warning (`CHECKPIPE_CHECKPOINT_SKIPPED`)
-   * saying which and why.
+   * saying which and why. Another process may be saving there meanwhile: a checkpoint its
+   * retention deletes under the read is no damage, the state file is read again and its newest
+   * whole checkpoint restored.
    *
    * @param dir the checkpoint directory.
    * @param latestFilename the state file's name (default: the Saver's).
    * @returns what was restored, or null when the directory has no checkpoint state.
    * @throws {DataLossError} when checkpoints are listed but none is whole, naming each and why.
+   * @throws {NotFoundError} when the newest whole checkpoint lacks a saveable's entry.
    */
   restoreLatest(dir: string, latestFilename: string = this.latestFilename): Promise<RestoredCheckpoint | null> {
     return this.enqueue(async () => {
       await this.settled();
-      const state = await getCheckpointState(dir, latestFilename);
-      if (state === null) return null;
-      const candidates = [state.modelCheckpointPath, ...[...state.allModelCheckpointPaths].reverse()];
-      const skipped: { path: string; reason: string }[] = [];
-      for (const path of new Set(candidates)) {
-        let values: Map<string, unknown>;
-        try {
-          values = await this.load(path);
-        } catch (error) {
-          if (!(error instanceof DataLossError || error instanceof ValueError)) throw error;
-          skipped.push({ path, reason: error.message });
-          process.emitWarning(`Skipped checkpoint ${path}: ${error.message}`, { code: "CHECKPIPE_CHECKPOINT_SKIPPED" });
-          continue;
-        }
-        await this.apply(values);
-        return { path, skipped };
-      }
-      throw new DataLossError(
-        `No whole checkpoint in ${dir}: ${skipped.map((s) => `${s.path} (${s.reason})`).join("; ")}`,
-        { expected: "at least one whole checkpoint", received: `${skipped.length} damaged`, fix: "Restore the directory from a backup, or delete it to start over." },
-      );
+      const found = await loadNewestWhole(dir, latestFilename, (path) => this.load(path));
+      if (found === null) return null;
+      await this.apply(found.values);
+      this.restored = found.path;
+      return { path: found.path, skipped: found.skipped };
     });
+  }
+
+  /**
+   * Deletes checkpoints, after every save called before: drops them from the ones kept,
+   * rewrites the state file without them (naming the newest one left as the latest, or deleted
+   * when none is left), then deletes their files. For retention decided outside the Saver, e.g.
+   * input checkpoints that go when the model checkpoints of their steps go.
+   *
+   * @param prefixes the checkpoints to delete, all in one directory; those without files are passed over.
+   * @param latestFilename the name of the state file listing them (default: the Saver's).
+   * @throws {ValueError} when the prefixes are not all in one directory.
+   * @throws the error of an earlier {@link saveInBackground} whose write failed, if not yet thrown.
+   * @example
+   * await saver.remove(["runs/a/input.ckpt-100"]);
+   */
+  async remove(prefixes: readonly string[], latestFilename: string = this.latestFilename): Promise<void> {
+    if (prefixes.length === 0) return;
+    const dirs = new Set(prefixes.map((prefix) => dirname(prefix)));
+    if (dirs.size > 1) throw badOption("remove(prefixes)", "checkpoints of one directory", [...dirs].join(", "));
+    const statePath = join([...dirs][0] ?? ".", checkLatestFilename(latestFilename));
+    const commit = await this.enqueue(async () => {
+      pollFilePlans();
+      this.throwFailure();
+      const drop = new Set(prefixes);
+      const listed = this.kept.some((k) => drop.has(k.path));
+      this.kept = this.kept.filter((k) => !drop.has(k.path));
+      return this.queue(null, listed ? this.stateAfter(statePath, this.kept.at(-1)?.path ?? null) : null, [...drop], true);
+    });
+    await commit.written;
   }
 
   /**
@@ -311,17 +362,30 @@ export class Saver {
     }
     const values = new Map<string, unknown>();
     for (const saveable of this.saveables) values.set(saveable.name, await saveable.save());
+    this.restored = null;
     const bundle = encodeBundle(prefix, values);
     const doomed = this.record(prefix);
-    const kept = this.kept.length > 0 ? this.kept : [{ path: prefix, time: this.clock() }];
-    const state = plannedFile(join(dir, latestFilename), [
-      formatStateText({
-        modelCheckpointPath: nameIn(dir, prefix),
-        allModelCheckpointPaths: kept.map((k) => nameIn(dir, k.path)),
-        allModelCheckpointTimestamps: kept.map((k) => k.time),
-        lastPreservedTimestamp: this.nextKeepTime - this.keepEverySecs,
-      }),
-    ]);
+    const commit = this.queue(bundle, this.stateAfter(join(dir, latestFilename), prefix), doomed, reported);
+    if (this.waiting.length >= MAX_WAITING || this.waitingBytes >= MAX_WAITING_BYTES) await this.writing;
+    return commit;
+  }
+
+  /** The state file as it reads with `latest` as the latest checkpoint and the kept ones listed (none left: deleted). */
+  private stateAfter(path: string, latest: string | null): NonNullable<Commit["state"]> {
+    if (latest === null) return { path, file: null };
+    const dir = dirname(path);
+    const kept = this.kept.length > 0 ? this.kept : [{ path: latest, time: this.clock() }];
+    const text = formatStateText({
+      modelCheckpointPath: nameIn(dir, latest),
+      allModelCheckpointPaths: kept.map((k) => nameIn(dir, k.path)),
+      allModelCheckpointTimestamps: kept.map((k) => k.time),
+      lastPreservedTimestamp: this.nextKeepTime - this.keepEverySecs,
+    });
+    return { path, file: plannedFile(path, [text]) };
+  }
+
+  /** Queues a commit for writing and starts the writing if it is not under way. */
+  private queue(bundle: EncodedBundle | null, state: Commit["state"], doomed: readonly string[], reported: boolean): BackgroundSave {
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const written = new Promise<void>((res, rej) => {
@@ -331,10 +395,9 @@ export class Saver {
     // Heard of through sync() or the next save when the caller does not await it.
     written.catch(() => undefined);
     this.waiting.push({ bundle, state, doomed, resolve, reject, reported });
-    this.waitingBytes += bundle.bytes;
+    this.waitingBytes += bundle?.bytes ?? 0;
     this.writing ??= this.writeWaiting();
-    if (this.waiting.length >= MAX_WAITING || this.waitingBytes >= MAX_WAITING_BYTES) await this.writing;
-    return { prefix, written };
+    return { prefix: bundle?.prefix ?? "", written };
   }
 
   /** Checks that the directory exists and removes temporaries a crashed save left there. */
@@ -348,6 +411,11 @@ export class Saver {
       });
     }
     await this.removeLeftovers(dir, basename(savePath), latestFilename);
+    const manifest = new RegExp(`^(${escapeRegExp(basename(savePath))}(?:-\\d+)?)${escapeRegExp(INDEX_SUFFIX)}$`);
+    for (const name of await readdir(dir)) {
+      const prefix = manifest.exec(name)?.[1];
+      if (prefix !== undefined && !this.onDisk.has(join(dir, prefix))) this.onDisk.set(join(dir, prefix), undefined);
+    }
   }
 
   /**
@@ -362,40 +430,57 @@ export class Saver {
       this.waiting = [];
       this.waitingBytes = 0;
       // What the batch leaves: each prefix either written (by its last save) or deleted.
-      const outcome = new Map<string, Commit | null>();
-      const states = new Map<string, PlannedFile>();
+      const outcome = new Map<string, EncodedBundle | null>();
+      const states = new Map<string, PlannedFile | null>();
       for (const commit of batch) {
-        outcome.delete(commit.bundle.prefix);
-        outcome.set(commit.bundle.prefix, commit);
+        if (commit.bundle !== null) {
+          outcome.delete(commit.bundle.prefix);
+          outcome.set(commit.bundle.prefix, commit.bundle);
+        }
         for (const old of commit.doomed) {
           outcome.delete(old);
           outcome.set(old, null);
         }
-        states.delete(commit.state.path);
-        states.set(commit.state.path, commit.state);
+        if (commit.state !== null) {
+          states.delete(commit.state.path);
+          states.set(commit.state.path, commit.state.file);
+        }
       }
-      const bundles: EncodedBundle[] = [];
+      const writes: BundleWrite[] = [];
       const removed: string[] = [];
-      for (const [prefix, commit] of outcome) {
-        if (commit === null) removed.push(prefix);
-        else bundles.push(commit.bundle);
+      for (const [prefix, bundle] of outcome) {
+        if (bundle === null) removed.push(prefix);
+        else writes.push(planBundleWrite(bundle, await this.dataFileOnDisk(prefix)));
       }
+      const stateFiles = [...states.values()].filter((file): file is PlannedFile => file !== null);
+      const stateGone = [...states].filter(([, file]) => file === null).map(([path]) => path);
+      const phases = [
+        ...bundleWritePhases(writes),
+        { kind: "write", files: stateFiles, sync: true } as const,
+        { kind: "unlink", paths: stateGone, sync: true } as const,
+        bundleRemovePhase(removed),
+      ].filter((phase: FilePhase) => (phase.kind === "write" ? phase.files.length : phase.paths.length) > 0);
       try {
-        await runFilePlan([
-          ...bundleWritePhases(bundles),
-          { kind: "write", files: [...states.values()], sync: true },
-          bundleRemovePhase(removed),
-        ]);
+        await runFilePlan(phases);
+        for (const write of writes) this.onDisk.set(write.bundle.prefix, basename(write.files[0].path));
+        for (const prefix of removed) this.onDisk.delete(prefix);
         for (const commit of batch) commit.resolve();
       } catch (error) {
-        // Checkpoints that may not be on disk are no longer counted as kept.
-        const lost = new Set(bundles.map((bundle) => bundle.prefix));
+        // What is on disk is known no longer; checkpoints that may not be there are no longer counted as kept.
+        for (const prefix of outcome.keys()) this.onDisk.set(prefix, undefined);
+        const lost = new Set(writes.map((write) => write.bundle.prefix));
         this.kept = this.kept.filter((k) => !lost.has(k.path));
         if (batch.some((commit) => !commit.reported)) this.failure ??= { error };
         for (const commit of batch) commit.reject(error);
       }
     }
     this.writing = null;
+  }
+
+  /** The data file the checkpoint on disk at `prefix` uses, or null when there is none there. */
+  private async dataFileOnDisk(prefix: string): Promise<string | null> {
+    if (!this.onDisk.has(prefix)) return null;
+    return this.onDisk.get(prefix) ?? (await readDataFileName(prefix));
   }
 
   /** Resolves when nothing waits to be written and nothing is being written. */
@@ -466,7 +551,7 @@ export class Saver {
 
   /** Deletes temporary files a crashed save of this family left behind. */
   private async removeLeftovers(dir: string, base: string, latestFilename: string): Promise<void> {
-    const bundle = new RegExp(`^${escapeRegExp(base)}(-\\d+)?(${escapeRegExp(INDEX_SUFFIX)}|${escapeRegExp(DATA_SUFFIX)})$`);
+    const bundle = new RegExp(`^${escapeRegExp(base)}(-\\d+)?(${[INDEX_SUFFIX, DATA_SUFFIX, RESAVED_DATA_SUFFIX].map(escapeRegExp).join("|")})$`);
     const ours = (name: string): boolean => name === latestFilename || bundle.test(name);
     await removeStaleTemporaries(dir, ours).catch((error: unknown) => {
       process.emitWarning(`Could not remove leftover temporary files in ${dir}: ${String(error)}`, { code: "CHECKPIPE_CHECKPOINT_CLEANUP" });

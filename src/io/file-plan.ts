@@ -67,6 +67,16 @@ export type FilePlan = readonly FilePhase[];
  * @param chunks the contents, in order.
  */
 export function plannedFile(path: string, chunks: readonly (Uint8Array | string)[]): PlannedFile {
+  return { path, temporary: temporaryPathFor(path), data: joinedBytes(chunks) };
+}
+
+/**
+ * UTF-8 text or bytes joined into one fresh buffer that owns its `ArrayBuffer`, as the bytes
+ * of a {@link PlannedFile} must.
+ *
+ * @param chunks the contents, in order.
+ */
+export function joinedBytes(chunks: readonly (Uint8Array | string)[]): Uint8Array {
   const parts = chunks.map((chunk) => (typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk));
   const data = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
   let offset = 0;
@@ -74,7 +84,7 @@ export function plannedFile(path: string, chunks: readonly (Uint8Array | string)
     data.set(part, offset);
     offset += part.byteLength;
   }
-  return { path, temporary: temporaryPathFor(path), data };
+  return data;
 }
 
 /**
