@@ -48,6 +48,12 @@ export interface SaveCheckpointOptions {
   readonly globalStep?: number | bigint;
   /** The state file's name, for this save (default: the Saver's). */
   readonly latestFilename?: string;
+  /**
+   * Checkpoints to delete with this one, for retention decided outside the Saver: they are
+   * dropped from the list before the state file is written, and their files deleted after it,
+   * in the same writes (see also {@link Saver.remove}).
+   */
+  readonly remove?: readonly string[];
 }
 
 /** What {@link Saver.restoreLatest} restored, and what it passed over. */
@@ -364,7 +370,9 @@ export class Saver {
     for (const saveable of this.saveables) values.set(saveable.name, await saveable.save());
     this.restored = null;
     const bundle = encodeBundle(prefix, values);
-    const doomed = this.record(prefix);
+    const removed = new Set((options.remove ?? []).filter((path) => path !== prefix));
+    if (removed.size > 0) this.kept = this.kept.filter((k) => !removed.has(k.path));
+    const doomed = [...this.record(prefix), ...removed];
     const commit = this.queue(bundle, this.stateAfter(join(dir, latestFilename), prefix), doomed, reported);
     if (this.waiting.length >= MAX_WAITING || this.waitingBytes >= MAX_WAITING_BYTES) await this.writing;
     return commit;

@@ -16,7 +16,7 @@ import { getOrCreateGlobalStep } from "../session/global-step.js";
 import { Graph } from "../session/graph.js";
 import { CheckpointSaverHook } from "../session/hooks/checkpoint-saver-hook.js";
 import { silentLogger, type Logger } from "../session/logger.js";
-import { withMonitoredSession } from "../session/monitored-session.js";
+import { MonitoredSession, withMonitoredSession } from "../session/monitored-session.js";
 import { MonitoredTrainingSession } from "../session/monitored-training-session.js";
 import { Operation } from "../session/operation.js";
 import type { SessionRunHook } from "../session/session-run-hook.js";
@@ -134,15 +134,33 @@ describe("CheckpointInputPipelineHook resumes the input", () => {
     expect(third).toEqual((await uninterrupted(7)).slice(4, 7));
   });
 
-  it("restores in the first run's beforeRun, after every hook's afterCreateSession", async () => {
+  it("restores at session start, when the model saver keeps the checkpoint of the step it restored, and writes neither again", async () => {
     await train(2, [inputHook()]);
     const events: string[] = [];
     const later: SessionRunHook = { afterCreateSession: () => void events.push("a later hook's afterCreateSession") };
     await train(1, [inputHook(estimator(), recordingLogger(events)), later]);
+    expect(events.filter((e) => !e.startsWith("Calling"))).toEqual([
+      `Restoring the input pipeline from ${join(dir, "input.ckpt-2")}.`,
+      "a later hook's afterCreateSession",
+    ]);
+  });
+
+  it("without a model saver, restores in the first run's beforeRun, after every hook's afterCreateSession (TensorFlow's order)", async () => {
+    const first = buildModel();
+    await withMonitoredSession(MonitoredSession.create({ graph: first.graph, hooks: [inputHook()], logger: silentLogger }), async (sess) => {
+      for (let i = 0; i < 2; i++) await sess.run(first.train);
+    });
+    const events: string[] = [];
+    const later: SessionRunHook = { afterCreateSession: () => void events.push("a later hook's afterCreateSession") };
+    const second = buildModel();
+    await withMonitoredSession(MonitoredSession.create({ graph: second.graph, hooks: [inputHook(estimator(), recordingLogger(events)), later], logger: silentLogger }), async (sess) => {
+      await sess.run(second.train);
+    });
     expect(events.filter((e) => !e.startsWith("Saving") && !e.startsWith("Calling"))).toEqual([
       "a later hook's afterCreateSession",
       `Restoring the input pipeline from ${join(dir, "input.ckpt-2")}.`,
     ]);
+    expect(second.seen).toEqual((await uninterrupted(3)).slice(2, 3));
   });
 });
 
@@ -167,12 +185,13 @@ describe("CheckpointInputPipelineHook files", () => {
     expect(await latestCheckpoint(dir, "checkpoint_input")).toBe(join(dir, "input.ckpt-4"));
   });
 
-  it("keeps the 5 most recent input checkpoints, counting those of earlier runs (beyond TensorFlow)", async () => {
-    await train(7, [inputHook()]); // 0, 3, 6, 7
-    await train(5, [inputHook()]); // restores 7; saves 8 (first run after a restore), 11, 12
-    expect(await savedSteps("input.ckpt")).toEqual([6, 7, 8, 11, 12]);
+  it("saves the input for exactly the model's steps, across runs, and keeps those whose model checkpoints are kept", async () => {
+    await train(7, [inputHook()]); // model and input at 0, 3, 6, 7
+    await train(5, [inputHook()]); // restores both at 7; saves both at 10 and 12; the model's retention (5) drops 0
+    expect(await savedSteps("model.ckpt")).toEqual([3, 6, 7, 10, 12]);
+    expect(await savedSteps("input.ckpt")).toEqual([3, 6, 7, 10, 12]);
     const state = await getCheckpointState(dir, "checkpoint_input");
-    expect(state?.allModelCheckpointPaths).toEqual([6, 7, 8, 11, 12].map((s) => join(dir, `input.ckpt-${s}`)));
+    expect(state?.allModelCheckpointPaths).toEqual([3, 6, 7, 10, 12].map((s) => join(dir, `input.ckpt-${s}`)));
   });
 
   it("saves every saveCheckpointsSecs seconds when the config says so", async () => {

@@ -185,8 +185,8 @@ describe("the seed's loop: train with CheckpointInputPipelineHook, evaluate with
   });
 });
 
-describe("CheckpointInputPipelineHook after a crash damaged the latest input checkpoint", () => {
-  it("restores the newest whole input checkpoint, with a warning, and reads on from its position", async () => {
+describe("CheckpointInputPipelineHook after a crash damaged the input checkpoint of the model's step", () => {
+  it("restores the newest whole input checkpoint before it, with a warning, and reads on from its position", async () => {
     const seen: number[] = [];
     const est = estimator(seen, new RunConfig({ saveCheckpointsSteps: 4 }));
     const train = () => Dataset.range(1, 200).map((i) => [i, 3 * i] as const);
@@ -203,6 +203,7 @@ describe("CheckpointInputPipelineHook after a crash damaged the latest input che
     } finally {
       process.off("warning", onWarning);
     }
+    // The model is at step 8, the input after batch 4: batches 5–8 are read again.
     expect(seen).toEqual([5, 6]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(warnings.some((w) => w.startsWith(`Skipped checkpoint ${join(dir, "input.ckpt-8")}:`))).toBe(true);

@@ -235,7 +235,7 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
         values: Object.fromEntries(names.map((n) => [n, (spec.evalMetricOps[n] as NonNullable<EstimatorSpec["evalMetricOps"][string]>)[0]])),
       };
     });
-    const creator = new ChiefSessionCreator({ scaffold: new Scaffold(), checkpointFilenameWithPath: checkpoint, logger: this.logger });
+    const creator = this.sessionCreator(options.checkpointPath);
     const hooks = [...(options.hooks ?? []), ...spec.evaluationHooks];
     if (options.steps !== undefined) hooks.push(evalSteps(options.steps));
     this.logger.info(`Starting evaluation${options.name === undefined ? "" : ` ${options.name}`} of ${checkpoint}`);
@@ -261,7 +261,7 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
     const checkpoint = options.checkpointPath ?? (await this.latestCheckpoint());
     if (checkpoint === null) throw new ValueError(`Could not find trained model in model_dir: ${this.dir ?? "(none)"}.`, { fix: "Train the Estimator first." });
     const { graph, spec } = await this.build(inputFn, ModeKeys.PREDICT);
-    const creator = new ChiefSessionCreator({ scaffold: new Scaffold(), checkpointFilenameWithPath: checkpoint, logger: this.logger });
+    const creator = this.sessionCreator(options.checkpointPath);
     const sess: MonitoredSession = await SingularMonitoredSession.create({ graph, sessionCreator: creator, hooks: options.hooks ?? [], logger: this.logger });
     try {
       while (!sess.shouldStop()) yield await sess.run(spec.predictions as Tensor<unknown>);
@@ -272,6 +272,15 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
       }
     }
     await sess.close();
+  }
+
+  /**
+   * Makes the sessions of evaluate and predict: restoring the checkpoint asked for, or the newest
+   * whole one of the model directory (read as a trainer may be saving there meanwhile).
+   */
+  private sessionCreator(checkpointPath: string | undefined): ChiefSessionCreator {
+    const where = checkpointPath === undefined ? { checkpointDir: this.modelDir } : { checkpointFilenameWithPath: checkpointPath };
+    return new ChiefSessionCreator({ scaffold: new Scaffold(), ...where, logger: this.logger });
   }
 
   /** Builds the graph of one mode: global step, input, model. */

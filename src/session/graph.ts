@@ -8,6 +8,7 @@ import type { Saver } from "../checkpoint/saver.js";
 import { currentScope, runInScope, type IteratorScope } from "../core/context.js";
 import { DatasetIterator } from "../core/dataset-iterator.js";
 import { RuntimeError, invalidArgument } from "../errors.js";
+import type { PairedCheckpoint } from "./hooks/paired-checkpoint.js";
 import type { Variable } from "./variable.js";
 
 /**
@@ -32,6 +33,11 @@ export const GraphKeys = Object.freeze({
   TRAINABLE_VARIABLES: "trainable_variables",
   /** Variables local to one process, not saved. */
   LOCAL_VARIABLES: "local_variables",
+  /**
+   * Checkpoints kept in step with the model's (a `PairedCheckpoint`: the input pipeline's):
+   * every CheckpointSaverHook saving into their directory saves them for its steps.
+   */
+  PAIRED_CHECKPOINTS: "paired_checkpoints",
   /** The operation that initializes the model's variables. */
   INIT_OP: "init_op",
   /** The operation that initializes local variables and tables. */
@@ -59,6 +65,7 @@ export interface CollectionTypes {
   [GraphKeys.GLOBAL_VARIABLES]: Variable<unknown>;
   [GraphKeys.TRAINABLE_VARIABLES]: Variable<unknown>;
   [GraphKeys.LOCAL_VARIABLES]: Variable<unknown>;
+  [GraphKeys.PAIRED_CHECKPOINTS]: PairedCheckpoint;
 }
 
 /** The type of the values in collection `K`. */

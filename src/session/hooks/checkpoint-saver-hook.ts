@@ -5,7 +5,8 @@
  * @module
  */
 import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { checkpointStep } from "../../checkpoint/checkpoint-state.js";
 import type { Saver } from "../../checkpoint/saver.js";
 import { RuntimeError, ValueError } from "../../errors.js";
 import type { Awaitable } from "../awaitable.js";
@@ -15,6 +16,7 @@ import { consoleLogger, type Logger, type LoggerOptions } from "../logger.js";
 import type { Session } from "../session.js";
 import { SessionRunArgs, type SessionRunContext, type SessionRunHook, type SessionRunValues } from "../session-run-hook.js";
 import type { Variable } from "../variable.js";
+import type { PairedCheckpoint } from "./paired-checkpoint.js";
 import { requireGlobalStep } from "./require-global-step.js";
 import { SecondOrStepTimer, systemClock, type Clock } from "./second-or-step-timer.js";
 
@@ -74,6 +76,11 @@ export interface CheckpointSaverHookOptions extends LoggerOptions {
    * later. A failed write is thrown by the next save or by `end()`.
    */
   readonly async?: boolean;
+  /**
+   * Whether the graph's paired checkpoints for `checkpointDir` (`GraphKeys.PAIRED_CHECKPOINTS`,
+   * e.g. a CheckpointInputPipelineHook's) are saved for this hook's steps (default true).
+   */
+  readonly savePairedCheckpoints?: boolean;
 }
 
 /**
@@ -81,6 +88,11 @@ export interface CheckpointSaverHookOptions extends LoggerOptions {
  * `saveSteps` global steps while training, and at the end if the last step was not saved.
  * Checkpoints are `<checkpointDir>/<checkpointBasename>-<globalStep>`; the directory is
  * created when missing. The graph must have a global step.
+ *
+ * At session start it does not save when the session was restored from the checkpoint of the
+ * current step (a restart): that checkpoint holds these very values, and writing it again could
+ * only put it at risk. Checkpoints paired with the model's (`GraphKeys.PAIRED_CHECKPOINTS` for
+ * this directory: the input pipeline's) are saved for every step it saves, before it.
  *
  * @example
  * const hook = new CheckpointSaverHook("runs/a", { saveSteps: 100 });
@@ -109,6 +121,9 @@ export class CheckpointSaverHook implements SessionRunHook {
   private afterSaves: Promise<void> = Promise.resolve();
   /** What the `afterSave` of a background save asked: a stop, or its error. */
   private heard: { stop: boolean; error: { readonly error: unknown } | null } = { stop: false, error: null };
+  private readonly withPaired: boolean;
+  /** The paired checkpoints saved with each checkpoint, found at session creation. */
+  private paired: readonly PairedCheckpoint[] = [];
 
   /**
    * @param checkpointDir the directory to save checkpoints in; created when missing.
@@ -136,6 +151,7 @@ export class CheckpointSaverHook implements SessionRunHook {
     this.listeners = [...(options.listeners ?? [])];
     this.logger = options.logger ?? consoleLogger;
     this.async = options.async ?? false;
+    this.withPaired = options.savePairedCheckpoints ?? true;
   }
 
   /**
@@ -154,13 +170,24 @@ export class CheckpointSaverHook implements SessionRunHook {
 
   /**
    * Saves a checkpoint at the current global step, so that one always exists at session
-   * start, and counts the next interval from there.
+   * start, and counts the next interval from there. When the session was restored from that
+   * very checkpoint, it is not written again (nor are listeners called); its paired
+   * checkpoints are saved where they are missing.
    *
    * @example
-   * await hook.afterCreateSession(session, coord); // writes model.ckpt-<step>
+   * await hook.afterCreateSession(session, coord); // writes model.ckpt-<step>, or keeps it
    */
   async afterCreateSession(session: Session, _coord: Coordinator): Promise<void> {
+    const dir = resolve(dirname(this.savePath));
+    this.paired = this.withPaired ? session.graph.getCollection(GraphKeys.PAIRED_CHECKPOINTS).filter((p) => resolve(p.checkpointDir) === dir) : [];
     const step = await this.readGlobalStep(session);
+    const prefix = `${this.savePath}-${step}`;
+    const restoredFrom = this.getSaver(session.graph).restoredFrom;
+    if (restoredFrom !== null && resolve(restoredFrom) === resolve(prefix)) {
+      await this.savePaired(session, step);
+      this.timer.updateLastTriggeredStep(step);
+      return;
+    }
     // The checkpoint saved here is the state at `step`; a listener's stop request is ignored here, as in TensorFlow.
     await this.saveAt(session, step);
   }
@@ -296,18 +323,27 @@ export class CheckpointSaverHook implements SessionRunHook {
       await mkdir(dirname(this.savePath), { recursive: true });
       this.directoryMade = true;
     }
+    // The paired checkpoints of `step` are on disk before the model's state file can name it.
+    await this.savePaired(session, step);
+    const before = this.paired.length > 0 ? saver.lastCheckpoints : [];
     if (!this.async) {
       await saver.save(this.savePath, { globalStep: step });
+      await this.removePaired(before, saver.lastCheckpoints);
       return this.afterSave(session, step);
     }
     const { written } = await saver.saveInBackground(this.savePath, { globalStep: step });
     this.backgroundSaver = saver;
-    if (this.listeners.some((listener) => listener.afterSave !== undefined)) {
+    const after = this.paired.length > 0 ? saver.lastCheckpoints : [];
+    if (this.paired.length > 0 || this.listeners.some((listener) => listener.afterSave !== undefined)) {
       // A failed write is the saver's to report (next save, or end); afterSave is then skipped.
       const onDisk = written.then(() => true, () => false);
       this.afterSaves = this.afterSaves
         .then(() => onDisk)
-        .then((ok) => (ok ? this.afterSave(session, step) : false))
+        .then(async (ok) => {
+          if (!ok) return false;
+          await this.removePaired(before, after);
+          return this.afterSave(session, step);
+        })
         .then(
           (stop) => {
             if (stop && fromRun) this.heard.stop = true;
@@ -318,6 +354,22 @@ export class CheckpointSaverHook implements SessionRunHook {
         );
     }
     return false;
+  }
+
+  /** Saves the paired checkpoints of `step`, telling them which model checkpoints are kept. */
+  private async savePaired(session: Session, step: number): Promise<void> {
+    if (this.paired.length === 0) return;
+    const kept = this.getSaver(session.graph).lastCheckpoints.map(checkpointStep).filter((s): s is number => s !== null);
+    for (const paired of this.paired) await paired.saveForStep(session, { step, modelCheckpoint: `${this.savePath}-${step}`, kept });
+  }
+
+  /** Tells the paired checkpoints which model checkpoints retention deleted, going from `before` to `after`. */
+  private async removePaired(before: readonly string[], after: readonly string[]): Promise<void> {
+    if (this.paired.length === 0) return;
+    const kept = new Set(after);
+    const steps = before.filter((prefix) => !kept.has(prefix)).map(checkpointStep).filter((step): step is number => step !== null);
+    if (steps.length === 0) return;
+    for (const paired of this.paired) await paired.modelStepsRemoved(steps);
   }
 
   /** Calls every listener's `afterSave`; whether one asked to stop. */
