@@ -1,14 +1,17 @@
 // A TensorFlow.js classifier trained on the Iris TFRecords through an Estimator with
-// CheckpointInputPipelineHook, killed without warning part-way, and resumed.
+// CheckpointInputPipelineHook, killed without warning twice, and resumed each time.
 //
 //   npm run demo
 //
-// The training process is killed with SIGKILL. A new process restores the latest model
-// checkpoint (weights and Adam state) and the latest input checkpoint (the shuffled, repeated,
-// batched pipeline's exact position), and finishes. The demo checks that every batch the
-// resumed run reads is exactly the batch an uninterrupted run reads at that step, then shows
-// the loss and the final accuracy on the held-out TFRecords.
+// The training process is killed with SIGKILL in the middle of a save interval, and the next one
+// while it is saving a checkpoint. Each new process restores the latest model checkpoint
+// (weights and Adam state) and the input checkpoint of the same step (the shuffled, repeated,
+// batched pipeline's exact position), and goes on. The demo checks that every batch each
+// process reads is exactly the batch an uninterrupted run reads at that step, and that the
+// final weights are bit for bit those of an uninterrupted run (trained beside it), then shows
+// the loss and the accuracy on the held-out TFRecords.
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +21,9 @@ import { Dataset, Estimator, Graph, GraphKeys, RunConfig, SessionRunArgs, getGlo
 const DATA = fileURLToPath(new URL("./data/iris/", import.meta.url));
 const TOTAL_STEPS = 300;
 const SAVE_EVERY = 10;
+/** Process A is killed after this step; process B while it saves the checkpoint of KILL_IN_SAVE. */
 const KILL_AFTER = 137;
+const KILL_IN_SAVE = 210;
 const BATCH = 16;
 
 const float1 = { kind: "fixed", dtype: "float32", shape: [1] };
@@ -83,8 +88,9 @@ async function trainer(modelDir) {
     model.compile({ optimizer: tf.train.adam(0.01), loss: "categoricalCrossentropy" });
     return model;
   };
+  let built = null;
   const modelFn = tfjsModelFn({
-    model: buildModel,
+    model: () => (built = buildModel()),
     toInput: (features) => {
       if (training) lastIds = features.ids;
       return tf.tensor2d(features.x);
@@ -109,9 +115,13 @@ async function trainer(modelDir) {
   const est = new Estimator({ modelFn, modelDir, config, logger: silentLogger });
   const { CheckpointInputPipelineHook } = await import("checkpipe");
   say({ event: "start", modelCheckpoint: await latestCheckpoint(modelDir), inputCheckpoint: await latestCheckpoint(modelDir, "checkpoint_input") });
+  const saving = { beforeSave: (_session, step) => say({ event: "saving", step }) };
   training = true;
-  await est.train(trainInput, { hooks: [new CheckpointInputPipelineHook(est, { logger: silentLogger }), reporter], maxSteps: TOTAL_STEPS });
+  await est.train(trainInput, { hooks: [new CheckpointInputPipelineHook(est, { logger: silentLogger }), reporter], maxSteps: TOTAL_STEPS, savingListeners: [saving] });
   training = false;
+  // The trained weights, bit for bit.
+  const weights = Buffer.concat(built.getWeights().map((w) => Buffer.from(w.dataSync().buffer)));
+  say({ event: "weights", sha256: createHash("sha256").update(weights).digest("hex") });
   const result = await est.evaluate(evalInput);
   say({ event: "eval", ...result });
 }
@@ -141,10 +151,14 @@ function runTrainer(modelDir, onEvent, killWhen = () => false) {
 
 const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
+/** The step of a checkpoint prefix `.../model.ckpt-130`. */
+const stepOf = (prefix) => Number(/-(\d+)$/.exec(prefix)[1]);
+const name = (prefix) => prefix.split("/").pop();
+
 async function main() {
   const started = performance.now();
   console.log(`checkpipe demo: a TensorFlow.js classifier on the Iris TFRecords, trained by an Estimator`);
-  console.log(`with CheckpointInputPipelineHook (model and input saved every ${SAVE_EVERY} steps), killed, and resumed.\n`);
+  console.log(`with CheckpointInputPipelineHook (model and input saved every ${SAVE_EVERY} steps), killed twice, and resumed.\n`);
   console.log(`input: ${trainInput()}`);
 
   // What an uninterrupted run reads at each step (no training needed: the input alone).
@@ -154,56 +168,85 @@ async function main() {
   await it.close();
 
   const modelDir = mkdtempSync(join(tmpdir(), "checkpipe-iris-"));
-  const steps = new Map();
+  const referenceDir = mkdtempSync(join(tmpdir(), "checkpipe-iris-uninterrupted-"));
   try {
-    console.log(`\n1. training in process A, to be killed with SIGKILL after step ${KILL_AFTER}`);
-    const first = await runTrainer(
-      modelDir,
-      (e) => {
-        if (e.event !== "step") return;
-        steps.set(e.step, e);
-        if (e.step % 25 === 0) console.log(`   A  step ${String(e.step).padStart(3)}  loss ${e.loss.toFixed(4)}`);
-      },
-      (e) => e.event === "step" && e.step >= KILL_AFTER,
-    );
-    const lastA = Math.max(...steps.keys());
-    console.log(`   A was killed (${first.signal}) after step ${lastA}; its last checkpoints are at step ${lastA - (lastA % SAVE_EVERY)}`);
-
-    console.log(`\n2. starting again in process B`);
-    let start = null;
-    let evaluation = null;
-    const resumed = [];
-    const second = await runTrainer(modelDir, (e) => {
-      if (e.event === "start") {
-        start = e;
-        console.log(`   B restores ${e.modelCheckpoint.split("/").pop()} (weights, Adam state) and ${e.inputCheckpoint.split("/").pop()} (input position)`);
-      } else if (e.event === "step") {
-        resumed.push(e);
-        steps.set(e.step, e);
-        if (e.step % 25 === 0) console.log(`   B  step ${String(e.step).padStart(3)}  loss ${e.loss.toFixed(4)}`);
-      } else if (e.event === "eval") evaluation = e;
+    // An uninterrupted run beside the others, for its final weights.
+    let referenceWeights = null;
+    const reference = runTrainer(referenceDir, (e) => {
+      if (e.event === "weights") referenceWeights = e.sha256;
     });
-    if (second.code !== 0) throw new Error(`process B failed (exit ${second.code})`);
 
-    const inputStep = Number(/-(\d+)$/.exec(start.inputCheckpoint)[1]);
-    const firstB = resumed[0];
-    console.log(`\n3. checking the input of the resumed run`);
-    console.log(`   B resumed at step ${firstB.step} (input checkpoint of step ${inputStep}); steps ${inputStep + 1}–${lastA} are trained again`);
-    console.log(`   B's first batch: records ${firstB.ids.join(", ")}`);
-    console.log(`   an uninterrupted run's batch at step ${firstB.step}: records ${expected[firstB.step].join(", ")}`);
-    const mismatches = resumed.filter((e) => JSON.stringify(e.ids) !== JSON.stringify(expected[e.step]));
-    if (firstB.step !== inputStep + 1 || mismatches.length > 0) {
-      throw new Error(`the resumed input differs from an uninterrupted run at steps ${mismatches.map((e) => e.step).join(", ")}`);
+    /** Runs one process; reports every 25th step; checks each batch against the uninterrupted run. */
+    const processes = [];
+    const run = async (label, killWhen, note) => {
+      const p = { label, start: null, steps: [], weights: null, evaluation: null, killedAt: null, lastTrained: 0 };
+      processes.push(p);
+      console.log(`\n${processes.length}. process ${label}${note}`);
+      const exit = await runTrainer(
+        modelDir,
+        (e) => {
+          if (e.event === "start" && e.modelCheckpoint !== null) {
+            console.log(`   ${label} restores ${name(e.modelCheckpoint)} (weights, Adam state) and ${name(e.inputCheckpoint)} (input position)`);
+          }
+          if (e.event === "start") p.start = e;
+          else if (e.event === "step") {
+            p.steps.push(e);
+            p.lastTrained = e.step;
+            if (e.step % 25 === 0) console.log(`   ${label}  step ${String(e.step).padStart(3)}  loss ${e.loss.toFixed(4)}`);
+          } else if (e.event === "saving") {
+            // The checkpoints of a step are saved once it is trained (and before it is reported).
+            p.lastTrained = Math.max(p.lastTrained, e.step);
+            if (killWhen(e)) p.killedAt = `while saving the checkpoints of step ${e.step}`;
+          }
+          else if (e.event === "weights") p.weights = e.sha256;
+          else if (e.event === "eval") p.evaluation = e;
+        },
+        (e) => killWhen(e),
+      );
+      const last = p.steps.at(-1)?.step ?? null;
+      if (exit.signal === "SIGKILL") console.log(`   ${label} was killed (SIGKILL) ${p.killedAt ?? `after step ${last}`}`);
+      else if (exit.code !== 0) throw new Error(`process ${label} failed (exit ${exit.code})`);
+      const wrong = p.steps.filter((e) => JSON.stringify(e.ids) !== JSON.stringify(expected[e.step]));
+      if (wrong.length > 0) throw new Error(`process ${label} read other batches than an uninterrupted run at steps ${wrong.map((e) => e.step).join(", ")}`);
+      return p;
+    };
+
+    await run("A", (e) => e.event === "step" && e.step >= KILL_AFTER, `, to be killed with SIGKILL after step ${KILL_AFTER}`);
+    await run("B", (e) => e.event === "saving" && e.step === KILL_IN_SAVE, `, to be killed with SIGKILL while it saves step ${KILL_IN_SAVE}`);
+    const c = await run("C", () => false, ", left to finish");
+    await reference;
+
+    console.log(`\n${processes.length + 1}. checking what the final model trained on`);
+    for (const p of processes.slice(1)) {
+      const model = stepOf(p.start.modelCheckpoint);
+      const input = stepOf(p.start.inputCheckpoint);
+      if (model !== input || p.steps[0].step !== model + 1) throw new Error(`process ${p.label} restored model ${model} and input ${input}, then trained step ${p.steps[0].step}`);
+      const before = processes[processes.indexOf(p) - 1];
+      const again = before.lastTrained > model ? ` (${before.label}'s steps ${model + 1}–${before.lastTrained}, after its last whole checkpoint, are trained again)` : "";
+      console.log(`   ${p.label} restored model and input at step ${model} and trained on from step ${model + 1}${again}`);
     }
-    console.log(`   all ${resumed.length} batches B read (steps ${firstB.step}–${resumed.at(-1).step}) are exactly those of an uninterrupted run: no record skipped, none repeated`);
+    const read = processes.reduce((n, p) => n + p.steps.length, 0);
+    console.log(`   all ${read} batches the three processes read are, step by step, those of an uninterrupted run`);
+    const segments = processes.map((p, i) => {
+      const from = i === 0 ? 1 : stepOf(p.start.modelCheckpoint) + 1;
+      const next = processes[i + 1];
+      const to = next === undefined ? TOTAL_STEPS : stepOf(next.start.modelCheckpoint);
+      return `steps ${from}–${to} by ${p.label}`;
+    });
+    console.log(`   the final model holds ${segments.join(", ")}: each of the ${TOTAL_STEPS} batches once, in order`);
+    if (c.weights !== referenceWeights) throw new Error(`the final weights differ from an uninterrupted run's (${c.weights} vs ${referenceWeights})`);
+    console.log(`   final weights, SHA-256 ${c.weights.slice(0, 16)}…: bit for bit those of an uninterrupted run`);
 
-    const lossAt = (from, to) => mean([...steps.values()].filter((e) => e.step >= from && e.step <= to).map((e) => e.loss));
-    console.log(`\n4. the model`);
-    console.log(`   mean training loss: steps 1–10 ${lossAt(1, 10).toFixed(4)}, steps ${lastA - 9}–${lastA} ${lossAt(lastA - 9, lastA).toFixed(4)}, steps ${TOTAL_STEPS - 9}–${TOTAL_STEPS} ${lossAt(TOTAL_STEPS - 9, TOTAL_STEPS).toFixed(4)}`);
-    console.log(`   held-out accuracy at step ${evaluation.global_step}: ${(evaluation.accuracy * 100).toFixed(1)}% (eval loss ${evaluation.loss.toFixed(4)})`);
+    const all = new Map();
+    for (const p of processes) for (const e of p.steps) all.set(e.step, e);
+    const lossAt = (from, to) => mean([...all.values()].filter((e) => e.step >= from && e.step <= to).map((e) => e.loss));
+    console.log(`\n${processes.length + 2}. the model`);
+    console.log(`   mean training loss: steps 1–10 ${lossAt(1, 10).toFixed(4)}, steps ${TOTAL_STEPS - 9}–${TOTAL_STEPS} ${lossAt(TOTAL_STEPS - 9, TOTAL_STEPS).toFixed(4)}`);
+    console.log(`   held-out accuracy at step ${c.evaluation.global_step}: ${(c.evaluation.accuracy * 100).toFixed(1)}% (eval loss ${c.evaluation.loss.toFixed(4)})`);
     console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     rmSync(modelDir, { recursive: true, force: true });
+    rmSync(referenceDir, { recursive: true, force: true });
   }
 }
 
