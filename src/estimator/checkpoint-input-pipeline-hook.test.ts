@@ -14,11 +14,12 @@ import { AbortedError, FailedPreconditionError, RuntimeError, ValueError } from 
 import { getNext } from "../session/get-next.js";
 import { getOrCreateGlobalStep } from "../session/global-step.js";
 import { Graph } from "../session/graph.js";
-import { CheckpointSaverHook } from "../session/hooks/checkpoint-saver-hook.js";
+import { CheckpointSaverHook, type CheckpointSaverListener } from "../session/hooks/checkpoint-saver-hook.js";
 import { silentLogger, type Logger } from "../session/logger.js";
 import { MonitoredSession, withMonitoredSession } from "../session/monitored-session.js";
 import { MonitoredTrainingSession } from "../session/monitored-training-session.js";
 import { Operation } from "../session/operation.js";
+import { ChiefSessionCreator, Scaffold } from "../session/scaffold.js";
 import type { SessionRunHook } from "../session/session-run-hook.js";
 import { assignAdd } from "../session/variable.js";
 import { CheckpointInputPipelineHook, type EstimatorLike } from "./checkpoint-input-pipeline-hook.js";
@@ -194,21 +195,73 @@ describe("CheckpointInputPipelineHook files", () => {
     expect(state?.allModelCheckpointPaths).toEqual([3, 6, 7, 10, 12].map((s) => join(dir, `input.ckpt-${s}`)));
   });
 
-  it("saves every saveCheckpointsSecs seconds when the config says so", async () => {
+  it("with a model saver that saves every saveSecs seconds, saves the input for exactly the model's steps", async () => {
+    let now = 0;
+    const clock = (): number => now;
+    const scaffold = new Scaffold();
+    const modelSaver = new CheckpointSaverHook(dir, { saveSecs: 10, scaffold, clock, logger: silentLogger });
+    const model = buildModel();
+    const creator = new ChiefSessionCreator({ scaffold, checkpointDir: dir, logger: silentLogger });
+    await withMonitoredSession(MonitoredSession.create({ graph: model.graph, sessionCreator: creator, hooks: [modelSaver, inputHook(estimator({ saveCheckpointsSecs: 10 }))], logger: silentLogger }), async (sess) => {
+      for (const t of [1, 5, 11, 12, 25, 26]) {
+        now = t;
+        await sess.run(model.train); // saves at 0 (session start), then in the runs at t = 11 (step 3) and t = 25 (step 5), and at the end (step 6)
+      }
+    });
+    expect(await savedSteps("model.ckpt")).toEqual([0, 3, 5, 6]);
+    expect(await savedSteps("input.ckpt")).toEqual([0, 3, 5, 6]);
+  });
+
+  it("without a model saver, saves every saveCheckpointsSecs seconds by its own clock, as TensorFlow does", async () => {
     let now = 0;
     const hook = new CheckpointInputPipelineHook(estimator({ saveCheckpointsSecs: 10 }), { logger: silentLogger, clock: () => now });
     const model = buildModel();
-    await withMonitoredSession(
-      MonitoredTrainingSession.create({ graph: model.graph, checkpointDir: dir, saveCheckpointSteps: null, saveCheckpointSecs: null, logStepCountSteps: null, logger: silentLogger, hooks: [hook] }),
-      async (sess) => {
-        await sess.run(model.train); // t = 0: the initial save at step 0
-        now = 5;
-        await sess.run(model.train); // 5 s later: no save
-        now = 11;
-        await sess.run(model.train); // 11 s after the last save: saves at step 3
+    await withMonitoredSession(MonitoredSession.create({ graph: model.graph, hooks: [hook], logger: silentLogger }), async (sess) => {
+      await sess.run(model.train); // t = 0: the initial save at step 0
+      now = 5;
+      await sess.run(model.train); // 5 s later: no save
+      now = 11;
+      await sess.run(model.train); // 11 s after the last save: saves at step 3
+      now = 12;
+      await sess.run(model.train); // no save; the end saves step 4
+    });
+    expect(await savedSteps("input.ckpt")).toEqual([0, 3, 4]);
+  });
+
+  it("with a model saver that writes in the background (async: true), leaves the same input checkpoints, each on disk before the model's of its step", async () => {
+    const order: string[] = [];
+    const scaffold = new Scaffold();
+    const listener: CheckpointSaverListener = {
+      afterSave: async (_session, step) => {
+        // The model's checkpoint of `step` is on disk; its input checkpoint was before it was taken.
+        const listed = (await getCheckpointState(dir, "checkpoint_input"))?.allModelCheckpointPaths ?? [];
+        order.push(`model ${step}: input ${listed.includes(join(dir, `input.ckpt-${step}`)) ? "saved" : "missing"}`);
       },
-    );
-    expect(await savedSteps("input.ckpt")).toEqual([0, 3]);
+    };
+    const modelSaver = new CheckpointSaverHook(dir, { saveSteps: 3, scaffold, async: true, listeners: [listener], logger: silentLogger });
+    const model = buildModel();
+    const creator = new ChiefSessionCreator({ scaffold, checkpointDir: dir, logger: silentLogger });
+    await withMonitoredSession(MonitoredSession.create({ graph: model.graph, sessionCreator: creator, hooks: [modelSaver, inputHook()], logger: silentLogger }), async (sess) => {
+      for (let i = 0; i < 7; i++) await sess.run(model.train);
+    });
+    expect(await savedSteps("input.ckpt")).toEqual([0, 3, 6, 7]);
+    expect(await savedSteps("model.ckpt")).toEqual([0, 3, 6, 7]);
+    expect(order).toEqual(["model 0: input saved", "model 3: input saved", "model 6: input saved", "model 7: input saved"]);
+    expect(await train(2, [inputHook()])).toEqual((await uninterrupted(9)).slice(7, 9));
+  });
+
+  it("a chief under a multi-worker TF_CONFIG pairs its per-worker input checkpoints (input_chief_0.ckpt-*) with the model's", async () => {
+    const config = new RunConfig({
+      saveCheckpointsSteps: 3,
+      tfConfig: { cluster: { chief: ["host0:2222"], worker: ["host1:2222", "host2:2222"] }, task: { type: "chief", index: 0 } },
+    });
+    expect(config.isChief).toBe(true);
+    await train(7, [inputHook({ modelDir: dir, config })]);
+    expect(await savedSteps("model.ckpt")).toEqual([0, 3, 6, 7]);
+    expect(await savedSteps("input_chief_0.ckpt")).toEqual([0, 3, 6, 7]);
+    expect(await latestCheckpoint(dir, "checkpoint_input_chief_0")).toBe(join(dir, "input_chief_0.ckpt-7"));
+    const second = buildModel();
+    expect(await train(3, [inputHook({ modelDir: dir, config })], second)).toEqual((await uninterrupted(10)).slice(7, 10));
   });
 
   it("uses per-worker names under a multi-worker TF_CONFIG: input_worker_1.ckpt-* and checkpoint_input_worker_1", async () => {
