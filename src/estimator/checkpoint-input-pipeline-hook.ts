@@ -63,7 +63,8 @@ export interface CheckpointInputPipelineHookOptions extends LoggerOptions {
  * file names that step. On restore it takes the input checkpoint of the model's restored step;
  * when that one is missing or damaged it warns, naming both, and takes the newest input
  * checkpoint before that step (the batches in between are read again; none is skipped). Input
- * checkpoints go when the model checkpoints of their steps go, and those newer than the restored
+ * checkpoints are kept for the model checkpoints the model's state file lists (they go with the
+ * next input save once the model's retention drops theirs), and those newer than the restored
  * step are deleted. So however often the job dies, the model trains on every batch exactly as an
  * uninterrupted run does. TensorFlow's hook keeps its own timer instead, so after a restart its
  * saves fall one step after the model's, and after a second kill the two checkpoints disagree.
