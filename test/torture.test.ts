@@ -15,7 +15,7 @@ const KILLS_PER_MODE = 10;
 let reports: ModeReport[] = [];
 
 beforeAll(async () => {
-  reports = await torture({ modes: MODES, steps: 4 * BATCHES_PER_EPOCH, chainsPerMode: 1, killsPerChain: KILLS_PER_MODE, seed: 0x7047, parallel: 2 });
+  reports = await torture({ modes: MODES, steps: 6 * BATCHES_PER_EPOCH, chainsPerMode: 1, killsPerChain: KILLS_PER_MODE, seed: 0x7047, parallel: 2 });
   if (process.env["CHECKPIPE_CRASH_REPORT"] === "1") console.info(reports.map(describeReport).join("\n"));
 }, 180_000);
 

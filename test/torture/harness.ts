@@ -144,6 +144,7 @@ async function runChain(mode: Mode, dir: string, options: TortureOptions, rng: R
         else if (await child.killAt(plan)) {
           result.kills++;
           result.moments.push(plan.moment);
+          if (++slots.kills % 20 === 0) options.progress?.(`${slots.kills} kills so far`);
         } else await child.endsCleanly();
       } catch (error) {
         child.stop();
@@ -162,8 +163,9 @@ async function runChain(mode: Mode, dir: string, options: TortureOptions, rng: R
   }
 }
 
-/** A limit on the trainers running at once. */
+/** A limit on the trainers running at once; it also counts the kills, for progress. */
 class Slots {
+  kills = 0;
   private free: number;
   private readonly queue: (() => void)[] = [];
   constructor(count: number) {
