@@ -2,7 +2,7 @@
  * `npm run torture`: kills trainers with SIGKILL at seeded random instants, hundreds of times,
  * and checks that every way of training ends with the model an uninterrupted run ends with.
  *
- *   npm run torture                                   (216 kills: 3 modes × 4 directories × 18)
+ *   npm run torture                                   (216 kills: 3 modes × 4 directories × 18, then trained to step 288)
  *   npm run torture -- --kills 30 --chains 2 --seed 7 --modes fit,estimator-hook --steps 96
  *
  * Exits with 1 when any mode fails.
@@ -16,7 +16,7 @@ const { values } = parseArgs({
   options: {
     kills: { type: "string", default: "18" },
     chains: { type: "string", default: "4" },
-    steps: { type: "string", default: String(8 * BATCHES_PER_EPOCH) },
+    steps: { type: "string", default: String(12 * BATCHES_PER_EPOCH) },
     seed: { type: "string", default: "20261203" },
     modes: { type: "string", default: MODES.join(",") },
     parallel: { type: "string", default: String(availableParallelism()) },
