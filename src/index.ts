@@ -22,16 +22,8 @@ export type { RecordFileCompression } from "./dataset/sources/file-bytes.js";
 export { DatasetIterator, type IteratorOptions, type SaveOptions } from "./core/dataset-iterator.js";
 export type { DatasetNode, DatasetOptions, ExternalStatePolicy, OpIterator, Pull, SaveContext, IteratorContext } from "./core/iterator.js";
 export { END } from "./core/iterator.js";
-export {
-  decodeValue,
-  EncodedState,
-  encodeValue,
-  ITERATOR_STATE_FORMAT,
-  ITERATOR_STATE_VERSION,
-  type IteratorState,
-  type JsonValue,
-  type OpState,
-} from "./core/state.js";
+export { ITERATOR_STATE_FORMAT, ITERATOR_STATE_VERSION, type IteratorState, type JsonValue, type OpState } from "./core/state.js";
+export { decodeValue, EncodedState, encodeValue, MAX_NESTING } from "./core/value-codec.js";
 export {
   parseExample,
   serializeExample,

@@ -101,7 +101,7 @@ describe("Dataset.listFiles", () => {
     expect(state.root).toMatchObject({ kind: "ListFiles", version: 1, index: 1 });
     const beyond = { ...state, root: { ...state.root, index: 99 } };
     await expect(Dataset.listFiles(at("shards", "*")).iterator({ state: beyond }).next()).rejects.toThrow(
-      "Cannot restore ListFiles: its saved index 99 lies outside its 6 saved file(s).",
+      "Cannot restore ListFiles: root.index should be an index from 0 to 6, the number of files saved; got 99.",
     );
     const notPaths = { ...state, root: { ...state.root, files: [1, 2] } };
     await expect(Dataset.listFiles(at("shards", "*")).iterator({ state: notPaths }).next()).rejects.toThrow(InvalidArgumentError);

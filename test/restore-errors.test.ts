@@ -30,7 +30,7 @@ describe("restoring into a differently built pipeline", () => {
     );
     const restoring = Dataset.range(10).shuffle(4, { seed: 1 }).iterator().restore(state);
     await expect(restoring).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(restoring).rejects.toThrow(/^Cannot restore Shuffle: the saved state at this place in the pipeline is of Map, not Shuffle\./);
+    await expect(restoring).rejects.toThrow(/^Cannot restore Shuffle: the saved state at this place in the pipeline \(root\) is of Map, not Shuffle\./);
     await expect(restoring).rejects.toThrow(/This iterator runs Range -> Shuffle\(4\); the state was saved from Range -> Map\.$/);
     await expect(restoring).rejects.toMatchObject({ code: "INVALID_ARGUMENT", expected: "Shuffle", received: "Map" });
   });
@@ -47,7 +47,7 @@ describe("restoring into a differently built pipeline", () => {
     const state = await savedAt(Dataset.range(10).map((x) => x).batch(2), 1);
     const restoring = Dataset.fromArray([1, 2, 3]).map((x) => x).batch(2).iterator().restore(state);
     await expect(restoring).rejects.toThrow(
-      /^Cannot restore FromArray: the saved state at this place in the pipeline is of Range, not FromArray\. .*This iterator runs FromArray -> Map -> Batch\(2\); the state was saved from Range -> Map -> Batch\(2\)\.$/,
+      /^Cannot restore FromArray: the saved state at this place in the pipeline \(root\.input\.input\) is of Range, not FromArray\. .*This iterator runs FromArray -> Map -> Batch\(2\); the state was saved from Range -> Map -> Batch\(2\)\.$/,
     );
   });
 
@@ -105,7 +105,7 @@ describe("restoring a state of an unknown version", () => {
       (batch["input"] as { [key: string]: JsonValue })["version"] = 7;
     });
     await expect(Dataset.range(10).shuffle(3, { seed: 2 }).batch(2).iterator().restore(state)).rejects.toThrow(
-      /^Cannot restore Shuffle: its saved state has version 7, and this version of checkpipe reads version 1\. .*This iterator runs Range -> Shuffle\(3\) -> Batch\(2\); the state was saved from Range -> Shuffle\(3\) -> Batch\(2\)\.$/,
+      /^Cannot restore Shuffle: its saved state \(root\.input\) has version 7, and this version of checkpipe reads versions 1, 2\. .*This iterator runs Range -> Shuffle\(3\) -> Batch\(2\); the state was saved from Range -> Shuffle\(3\) -> Batch\(2\)\.$/,
     );
   });
 });
@@ -137,12 +137,12 @@ describe("restoring something that is not a state", () => {
     await expect(ds.iterator().restore(state)).rejects.toThrow(/the state has no "ended" flag or no root state\. The state is damaged/);
   });
 
-  it("rejects a damaged field, naming the op, the field and the value found", async () => {
+  it("rejects a damaged field, naming the op, the path of the field and the value found", async () => {
     const state = edited(await savedAt(ds, 1), (tree) => {
       (tree["root"] as { [key: string]: JsonValue })["index"] = "three";
     });
     await expect(ds.iterator().restore(state)).rejects.toThrow(
-      /^Cannot restore Range: field "index" of its saved state should be an integer; got "three"\. .*This iterator runs Range; the state was saved from Range\.$/,
+      /^Cannot restore Range: root\.index should be an integer ≥ 0; got "three"\. .*This iterator runs Range; the state was saved from Range\.$/,
     );
   });
 });

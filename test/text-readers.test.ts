@@ -76,7 +76,7 @@ describe("Dataset.textLines", () => {
     expect(Dataset.textLines(files.a!).toString()).toBe("TextLines");
     const it = Dataset.textLines(files.a!).iterator();
     await takeN(it, 3);
-    expect((await it.save()).root).toEqual({ kind: "TextLines", version: 1, fileIndex: 0, offset: Buffer.byteLength("first\r\n\nünïcödé ✓ 𝄞\r\n"), line: 4, note: null });
+    expect((await it.save()).root).toEqual({ kind: "TextLines", version: 2, fileIndex: 0, offset: Buffer.byteLength("first\r\n\nünïcödé ✓ 𝄞\r\n"), line: 4, note: null });
     await it.close();
   });
   it("reports a missing file as NotFoundError naming the path", async () => {

@@ -18,7 +18,8 @@
  */
 import { open, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { decodeValue, encodeValue, EncodedState, type JsonValue } from "../core/state.js";
+import type { JsonValue } from "../core/state.js";
+import { decodeValue, encodeValue, EncodedState } from "../core/value-codec.js";
 import { DataLossError, describeValue, NotFoundError } from "../errors.js";
 import { crc32cNative as crc32c } from "../formats/crc32c.js";
 import { isErrno } from "../io/atomic-file.js";

@@ -5,7 +5,8 @@
  */
 import { DatasetIterator } from "../core/dataset-iterator.js";
 import { EXTERNAL_STATE_POLICIES, type ExternalStatePolicy } from "../core/iterator.js";
-import { EncodedState, type IteratorState } from "../core/state.js";
+import type { IteratorState } from "../core/state.js";
+import { EncodedState } from "../core/value-codec.js";
 import { describeValue, InvalidArgumentError, ValueError } from "../errors.js";
 
 /**

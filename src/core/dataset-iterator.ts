@@ -17,15 +17,9 @@ import {
 } from "./iterator.js";
 import { currentScope } from "./context.js";
 import { randomSeed } from "./rng.js";
-import {
-  attachBlobs,
-  EncodedState,
-  ITERATOR_STATE_FORMAT,
-  ITERATOR_STATE_VERSION,
-  type BlobSink,
-  type IteratorState,
-  type OpState,
-} from "./state.js";
+import { ITERATOR_STATE_FORMAT, ITERATOR_STATE_VERSION, type IteratorState, type OpState } from "./state.js";
+import { place } from "./schema.js";
+import { attachBlobs, EncodedState, type BlobSink } from "./value-codec.js";
 
 const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
 
@@ -297,12 +291,21 @@ function checkEnvelope(state: unknown, pipeline: string): asserts state is Itera
       { expected: `version ${ITERATOR_STATE_VERSION}`, received: describeValue(s["version"]) },
     );
   }
-  if (typeof s["ended"] !== "boolean" || (s["ended"] === false && (typeof s["root"] !== "object" || s["root"] === null))) {
+  if (typeof s["ended"] !== "boolean" || (s["ended"] === false && (typeof s["root"] !== "object" || s["root"] === null || Array.isArray(s["root"])))) {
     throw new InvalidArgumentError(
       `Cannot restore an iterator over ${pipeline}: the state has no "ended" flag or no root state. ` +
         `The state is damaged; restore an intact one.`,
     );
   }
+  const seed = s["seed"];
+  if (typeof s["pipeline"] !== "string" || (seed !== undefined && !(typeof seed === "number" && Number.isSafeInteger(seed)))) {
+    throw new InvalidArgumentError(
+      `Cannot restore an iterator over ${pipeline}: its "pipeline" should be a string and its "seed" an integer; got ` +
+        `${describeValue(s["pipeline"])} and ${describeValue(seed)}. The state is damaged; restore an intact one.`,
+      { expected: "a pipeline string and an integer seed", received: `${describeValue(s["pipeline"])}, ${describeValue(seed)}` },
+    );
+  }
+  if (s["root"] !== null && typeof s["root"] === "object") place(s["root"], "root");
 }
 
 function withPipelines(error: InvalidArgumentError, pipeline: string, saved: unknown): InvalidArgumentError {

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { ERROR_CLASSES, type ErrorCode } from "../errors.js";
-import type { BlobSink, JsonValue, OpState } from "./state.js";
+import type { OpState } from "./state.js";
+import type { BlobSink } from "./value-codec.js";
 
 /** Returned by `next()` when the sequence has ended; every later `next()` returns it again. */
 export const END: unique symbol = Symbol("checkpipe.end");
@@ -195,29 +195,6 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     value instanceof Promise ||
     (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function")
   );
-}
-
-/** Encodes an error held in a saved buffer so it is raised again, at its place, after restore. */
-export function encodeError(error: unknown): JsonValue {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { name: error.name, message: error.message, code: typeof code === "string" ? code : null };
-  }
-  return { name: "Error", message: String(error), code: null };
-}
-
-/** Rebuilds an error saved by {@link encodeError}: the same class for checkpipe errors. */
-export function decodeError(encoded: JsonValue): Error {
-  const record = (typeof encoded === "object" && encoded !== null && !Array.isArray(encoded) ? encoded : {}) as {
-    [key: string]: JsonValue;
-  };
-  const message = String(record["message"] ?? "error restored from a saved state");
-  const code = record["code"];
-  const ErrorClass = typeof code === "string" && code in ERROR_CLASSES ? ERROR_CLASSES[code as ErrorCode] : null;
-  if (ErrorClass !== null) return new ErrorClass(message);
-  const error = new Error(message);
-  error.name = String(record["name"] ?? "Error");
-  return error;
 }
 
 /**

@@ -1,12 +1,25 @@
 /**
  * What a bulk pull leaves over when a user function fails part-way: the error, to be raised by
  * the next call, and the input elements already pulled after the failing one, to be processed
- * after it. Both are saved with the op's state, so a bulk pull never changes the sequence.
+ * after it. Both are saved with the op's state — as held entries (`held: [{ error }, { value },
+ * ...]`, the first an error when one waits), so a bulk pull never changes the sequence.
  *
  * @module
  */
-import { decodeError, encodeError } from "./iterator.js";
-import { decodeValues, encodeValues, type BlobSink, stateArray, type JsonValue, type OpState } from "./state.js";
+import { misfit, pathTo, type Field } from "./schema.js";
+import type { JsonValue } from "./state.js";
+import { encodeHeld, held, type BlobSink, type Held } from "./value-codec.js";
+
+/** The `held` field of an op that keeps a {@link Leftover}: absent when nothing is held. */
+export const leftoverField: Field<Held<unknown>[]> = (value, path) => {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) return misfit(path, "an array of held entries", value);
+  return value.map((entry: unknown, i) => {
+    const read = held(entry, pathTo(path, i));
+    if (!read.ok && i > 0) misfit(pathTo(path, i), "an element (only the first held entry may be an error)", entry);
+    return read;
+  });
+};
 
 export class Leftover<T> {
   private pending: T[] = [];
@@ -40,17 +53,28 @@ export class Leftover<T> {
     return value;
   }
 
-  /** The fields to add to the op's saved state (none when nothing is held). */
-  save(path: string, sink: BlobSink | undefined): { [field: string]: JsonValue } {
+  /** The fields to add to the op's saved state: `held`, or none when nothing is held. */
+  save(path: string, sink: BlobSink | undefined): { held?: JsonValue } {
     if (this.empty) return {};
-    const fields: { [field: string]: JsonValue } = { pending: encodeValues(this.pending.slice(this.head), path, sink) };
-    if (this.failure !== null) fields["failure"] = encodeError(this.failure.error);
-    return fields;
+    const entries: JsonValue[] = [];
+    if (this.failure !== null) entries.push(encodeHeld({ ok: false, error: this.failure.error }, path, sink));
+    for (let i = this.head; i < this.pending.length; i++) entries.push(encodeHeld({ ok: true, value: this.pending[i] }, pathTo(path, i - this.head), sink));
+    return { held: entries };
   }
 
-  restore(state: OpState): void {
-    this.pending = state["pending"] === undefined ? [] : (decodeValues(stateArray(state, "pending")) as T[]);
+  /** Takes back what {@link leftoverField} read from a saved state. */
+  restore(entries: readonly Held<unknown>[]): void {
+    const first = entries[0];
+    this.failure = first !== undefined && !first.ok ? { error: first.error } : null;
+    this.pending = entries.flatMap((entry) => (entry.ok ? [entry.value as T] : []));
     this.head = 0;
-    this.failure = state["failure"] === undefined ? null : { error: decodeError(state["failure"]) };
+  }
+
+  /**
+   * Reads the fields a version 1 state kept a leftover in (`pending`, `failure`) as held
+   * entries, for the upgrade of such a state.
+   */
+  static fromVersion1(pending: readonly unknown[] | undefined, failure: Error | undefined): Held<unknown>[] {
+    return [...(failure === undefined ? [] : [{ ok: false as const, error: failure }]), ...(pending ?? []).map((value) => ({ ok: true as const, value }))];
   }
 }

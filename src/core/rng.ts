@@ -7,6 +7,7 @@ import { uniformInt } from "pure-rand/distribution/uniformInt";
 import { xoroshiro128plus, xoroshiro128plusFromState } from "pure-rand/generator/xoroshiro128plus";
 import type { JumpableRandomGenerator } from "pure-rand/types/JumpableRandomGenerator";
 import { InvalidArgumentError, describeValue } from "../errors.js";
+import { misfit, type Field } from "./schema.js";
 
 /** A seeded generator of uniform integers that can save and restore its exact position. */
 export class Rng {
@@ -39,6 +40,12 @@ export class Rng {
     return [...this.generator.getState()];
   }
 }
+
+/** A generator's saved position in a state: four 32-bit integers (a field of an op's state schema). */
+export const rngState: Field<number[]> = (value, path) => {
+  const ok = Array.isArray(value) && value.length === 4 && value.every((x) => Number.isInteger(x) && x >= -0x8000_0000 && x <= 0xffff_ffff);
+  return ok ? [...(value as number[])] : misfit(path, "a random generator's position, four 32-bit integers", value);
+};
 
 /** Mixes any number of integers into one 32-bit seed (murmur3's finalizer per word). */
 export function deriveSeed(...parts: readonly number[]): number {

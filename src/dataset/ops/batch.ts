@@ -1,9 +1,11 @@
 import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { expectState, stateChild, type OpState } from "../../core/state.js";
+import { opState, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 import { requireInteger } from "../validate.js";
 
 const KIND = "Batch";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { input: opState });
 
 /** Options of `dataset.batch`. */
 export interface BatchOptions {
@@ -69,6 +71,6 @@ class BatchIterator<T> extends UnaryIterator<T, T[]> {
   }
 
   async restore(state: OpState): Promise<void> {
-    await this.input.restore(stateChild(expectState(state, KIND, VERSION), "input"));
+    await this.input.restore(STATE.read(state).input);
   }
 }

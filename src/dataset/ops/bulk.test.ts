@@ -49,12 +49,32 @@ describe("bulk pulls (what batch uses)", () => {
     expect(await it.next()).toEqual({ value: [6, 7, 8, 9], done: false });
   });
 
+  it("restores the leftover of a failed bulk pull from a version 1 state (pending and failure), as version 2 holds it", async () => {
+    const build = () => Dataset.range(10).map(throwsOn((x) => x === 1)).batch(3);
+    const v1: IteratorState = {
+      format: "checkpipe.iterator",
+      version: 1,
+      pipeline: "Range -> Map -> Batch(3)",
+      ended: false,
+      root: {
+        kind: "Batch",
+        version: 1,
+        input: { kind: "Map", version: 1, pending: [2, 3], failure: { name: "Error", message: "bad 1", code: null }, input: { kind: "Range", version: 1, index: 4 } },
+      },
+    };
+    const it = build().iterator({ state: v1 });
+    await expect(it.next()).rejects.toThrow("bad 1");
+    expect(await it.next()).toEqual({ value: [2, 3, 4], done: false });
+    const v2 = (await build().iterator({ state: v1 }).save()).root as unknown as { input: unknown };
+    expect(v2.input).toMatchObject({ kind: "Map", version: 2, held: [{ error: { name: "Error", message: "bad 1" } }, { value: 2 }, { value: 3 }] });
+  });
+
   it("saves the input elements a failed bulk pull holds, and resumes with them", async () => {
     const build = () => Dataset.range(10).map(throwsOn((x) => x === 1)).batch(3);
     const it = build().iterator();
     await expect(it.next()).rejects.toThrow("bad 1");
     const state = JSON.parse(JSON.stringify(await it.save())) as IteratorState;
-    expect(state.root).toMatchObject({ kind: "Batch", input: { kind: "Map", pending: [2] } });
+    expect(state.root).toMatchObject({ kind: "Batch", input: { kind: "Map", held: [{ value: 2 }] } });
     const rest = await build().iterator({ state }).next();
     expect(rest).toEqual({ value: [2, 3, 4], done: false });
     expect(await it.next()).toEqual(rest);

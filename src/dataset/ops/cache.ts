@@ -1,9 +1,22 @@
 import { BackgroundCloser, END, UnaryNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { decodeValues, encodeValues, expectState, stateArray, stateChild, stateNumber, stateString, type OpState } from "../../core/state.js";
-import { invalidArgument } from "../../errors.js";
+import { arrayOf, integer, misfit, oneOf, opState, optional, pathTo, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
+import { element, encodeValues } from "../../core/value-codec.js";
 
 const KIND = "Cache";
 const VERSION = 1;
+/** Reading the cache back ("read": `index` into the complete `elements`) or still filling it ("write": `input`). */
+const STATE = stateSchema(
+  KIND,
+  VERSION,
+  { mode: oneOf("read", "write"), elements: arrayOf(element), index: optional(integer(0)), input: optional(opState) },
+  {
+    check: ({ mode, elements, index, input }, path) => {
+      if (mode === "read" && (index === undefined || index > elements.length)) misfit(pathTo(path, "index"), `an index from 0 to ${elements.length} (mode "read")`, index);
+      if (mode === "write" && input === undefined) misfit(pathTo(path, "input"), 'the input\'s state (mode "write")', input);
+    },
+  },
+);
 
 /**
  * `dataset.cache()`: the first iteration to reach the end stores every element in memory;
@@ -77,23 +90,19 @@ class CacheIterator<T> implements OpIterator<T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    const mode = stateString(s, "mode");
-    if (mode !== "read" && mode !== "write") {
-      throw invalidArgument(`Restoring ${KIND}: field "mode"`, '"read" or "write"', mode, "The state is damaged; restore an intact one.");
-    }
-    this.elements = decodeValues(stateArray(s, "elements")) as T[];
+    const { mode, elements, index, input } = STATE.read(state);
+    this.elements = elements as T[];
     if (mode === "read") {
       await this.input?.close();
       this.input = null;
-      this.index = stateNumber(s, "index");
+      this.index = index ?? 0;
       // The saved elements are the complete contents: later iterations (the next epochs of a
       // repeat) read them too, as they would have in the dataset object that saved.
       this.node.complete(this.elements);
       return;
     }
     this.input ??= this.node.openInput(this.ctx);
-    await this.input.restore(stateChild(s, "input"));
+    await this.input.restore(input as OpState);
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,10 @@
 import { END, type DatasetNode, type DatasetOptions, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { expectState, stateChild, stateNumber, type OpState } from "../../core/state.js";
+import { integer, nullable, opState, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 
 const KIND = "Concatenate";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { part: integer(0), input: nullable(opState) });
 
 /** `dataset.concatenate(other)`: the elements of the dataset, then those of `other`. */
 export class ConcatenateNode<T> implements DatasetNode<T> {
@@ -76,11 +78,10 @@ class ConcatenateIterator<T> implements OpIterator<T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
+    const { part, input } = STATE.read(state);
     await this.current?.close();
-    this.part = stateNumber(s, "part");
+    this.part = part;
     this.current = this.open();
-    const input = stateChild(s, "input", true);
     if (this.current !== null && input !== null) await this.current.restore(input);
   }
 

@@ -1,9 +1,11 @@
 import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { expectState, stateChild, stateNumber, type OpState } from "../../core/state.js";
+import { integer, opState, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 import { invalidArgument } from "../../errors.js";
 
 const KIND = "Enumerate";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { index: integer(), input: opState });
 
 /** `dataset.enumerate(start)`: pairs `[index, element]`, counting from `start`. */
 export class EnumerateNode<T> extends UnaryNode<T, [number, T]> {
@@ -58,8 +60,8 @@ class EnumerateIterator<T> extends UnaryIterator<T, [number, T]> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    this.index = stateNumber(s, "index");
-    await this.input.restore(stateChild(s, "input"));
+    const { index, input } = STATE.read(state);
+    this.index = index;
+    await this.input.restore(input);
   }
 }

@@ -1,10 +1,29 @@
 import { END, UnaryIterator, UnaryNode, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { Leftover } from "../../core/leftover.js";
-import { expectState, stateChild, type OpState } from "../../core/state.js";
+import { Leftover, leftoverField } from "../../core/leftover.js";
+import { arrayOf, olderVersion, opState, optional, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
+import { element, savedError } from "../../core/value-codec.js";
 import { requireFunction } from "../validate.js";
 
 const KIND = "Filter";
-const VERSION = 1;
+/**
+ * Version 1 kept a leftover of a failed bulk pull in \`pending\` (the elements) and \`failure\`
+ * (the error); version 2 keeps it as held entries (see Leftover).
+ */
+const VERSION = 2;
+const STATE = stateSchema(
+  KIND,
+  VERSION,
+  { held: leftoverField, input: opState },
+  {
+    older: [
+      olderVersion(1, { pending: optional(arrayOf(element)), failure: optional(savedError), input: opState }, ({ pending, failure, input }) => ({
+        held: Leftover.fromVersion1(pending, failure),
+        input,
+      })),
+    ],
+  },
+);
 
 /** A test applied to each element; it may return a Promise of the answer (other thenables are not awaited). */
 export type Predicate<T> = (value: T) => unknown;
@@ -161,8 +180,8 @@ class FilterIterator<T> extends UnaryIterator<T, T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    this.leftover.restore(s);
-    await this.input.restore(stateChild(s, "input"));
+    const { held, input } = STATE.read(state);
+    this.leftover.restore(held);
+    await this.input.restore(input);
   }
 }

@@ -1,8 +1,10 @@
 import { UnaryIterator, pullMany, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { expectState, stateChild, type OpState } from "../../core/state.js";
+import { opState, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 
 const KIND = "IgnoreErrors";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { input: opState });
 
 /** Options of `dataset.ignoreErrors`. */
 export interface IgnoreErrorsOptions {
@@ -76,6 +78,6 @@ class IgnoreErrorsIterator<T> extends UnaryIterator<T, T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    await this.input.restore(stateChild(expectState(state, KIND, VERSION), "input"));
+    await this.input.restore(STATE.read(state).input);
   }
 }

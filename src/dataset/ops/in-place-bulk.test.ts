@@ -92,7 +92,7 @@ describe("map and filter answer bulk pulls in place", () => {
       .iterator();
     await expect(it.next()).rejects.toThrow("bad 40");
     const state = JSON.parse(JSON.stringify(await it.save())) as IteratorState;
-    expect(state.root).toMatchObject({ kind: "Batch", input: { kind: "Filter", pending: [50, 60, 70], input: { kind: "Map", input: { kind: "Range", index: 8 } } } });
+    expect(state.root).toMatchObject({ kind: "Batch", input: { kind: "Filter", held: [{ value: 50 }, { value: 60 }, { value: 70 }], input: { kind: "Map", input: { kind: "Range", index: 8 } } } });
     expect(await it.next()).toEqual({ value: [50, 60, 70, 80, 90], done: false });
     expect((await it.next()).done).toBe(true);
   });
@@ -108,7 +108,7 @@ describe("map and filter answer bulk pulls in place", () => {
     const it = build().iterator();
     await expect(it.next()).rejects.toThrow("bad 2");
     const state = JSON.parse(JSON.stringify(await it.save())) as IteratorState;
-    expect(state.root).toMatchObject({ kind: "Batch", input: { kind: "Filter", pending: [3], input: { kind: "Range", index: 4 } } });
+    expect(state.root).toMatchObject({ kind: "Batch", input: { kind: "Filter", held: [{ value: 3 }], input: { kind: "Range", index: 4 } } });
     const resumed = build().iterator({ state });
     expect(await resumed.next()).toEqual({ value: [4, 6, 8], done: false });
     expect(await it.next()).toEqual({ value: [4, 6, 8], done: false });

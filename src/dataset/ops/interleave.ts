@@ -1,11 +1,20 @@
 import { BackgroundCloser, END, type DatasetNode, type DatasetOptions, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { decodeValue, encodeValue, expectState, stateArray, stateBoolean, stateChild, stateNumber, type JsonValue, type OpState } from "../../core/state.js";
+import { arrayOf, boolean, integer, nullable, opState, record, stateSchema } from "../../core/schema.js";
+import type { JsonValue, OpState } from "../../core/state.js";
+import { element, encodeValue } from "../../core/value-codec.js";
 import { invalidArgument, type InvalidArgumentError } from "../../errors.js";
 import { requireFunction, requireInteger } from "../validate.js";
 
 const INTERLEAVE = "Interleave";
 const FLAT_MAP = "FlatMap";
 const VERSION = 1;
+
+/** The state of an interleave (or flatMap, its kind given): the cycle's position, and per slot the input element and its dataset's iterator. */
+function stateOf(kind: string) {
+  const slot = record({ element, state: opState }, "a cycle slot ({ element, state })");
+  return stateSchema(kind, VERSION, { cycleIndex: integer(0), blockIndex: integer(0), inputEnded: boolean, slots: arrayOf(nullable(slot)), input: opState });
+}
+const STATES = { [FLAT_MAP]: stateOf(FLAT_MAP), [INTERLEAVE]: stateOf(INTERLEAVE) } as const;
 
 /** Options of `dataset.interleave`. */
 export interface InterleaveOptions {
@@ -179,25 +188,24 @@ class InterleaveIterator<T, U> implements OpIterator<U> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, this.kind, VERSION);
-    const slots = stateArray(s, "slots");
+    const { cycleIndex, blockIndex, inputEnded, slots, input } = (this.kind === FLAT_MAP ? STATES[FLAT_MAP] : STATES[INTERLEAVE]).read(state);
     if (slots.length !== this.cycleLength) {
       throw slotCountMismatch(this.kind, this.cycleLength, slots.length);
     }
-    this.cycleIndex = stateNumber(s, "cycleIndex");
-    this.blockIndex = stateNumber(s, "blockIndex");
-    this.inputEnded = stateBoolean(s, "inputEnded");
+    if (cycleIndex >= this.cycleLength) throw slotCountMismatch(this.kind, this.cycleLength, `a cycle index of ${cycleIndex}`);
+    this.cycleIndex = cycleIndex;
+    this.blockIndex = blockIndex;
+    this.inputEnded = inputEnded;
     this.open = 0;
     for (const [i, saved] of slots.entries()) {
       if (saved === null) continue;
-      const record = saved as { [key: string]: JsonValue };
-      const element = decodeValue(record["element"] as JsonValue) as T;
+      const element = saved.element as T;
       const iterator = this.openNested(element);
       this.slots[i] = { element, iterator };
       this.open++;
-      await iterator.restore(stateChild(record as OpState, "state"));
+      await iterator.restore(saved.state);
     }
-    await this.input.restore(stateChild(s, "input"));
+    await this.input.restore(input);
   }
 
   async close(): Promise<void> {
@@ -211,7 +219,7 @@ class InterleaveIterator<T, U> implements OpIterator<U> {
   }
 }
 
-function slotCountMismatch(kind: string, expected: number, got: number): InvalidArgumentError {
+function slotCountMismatch(kind: string, expected: number, got: number | string): InvalidArgumentError {
   return invalidArgument(
     `Restoring ${kind}`,
     `a saved state with ${expected} cycle slots`,

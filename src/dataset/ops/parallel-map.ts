@@ -1,10 +1,14 @@
-import { END, UnaryIterator, decodeError, encodeError, type End, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, type End, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { Queue } from "../../core/queue.js";
-import { decodeValue, encodeValue, expectState, stateArray, stateBoolean, stateChild, type JsonValue, type OpState } from "../../core/state.js";
+import { arrayOf, boolean, opState, stateSchema } from "../../core/schema.js";
+import type { JsonValue, OpState } from "../../core/state.js";
+import { encodeHeld, held } from "../../core/value-codec.js";
 import type { MapFn } from "./map.js";
 
 const KIND = "ParallelMap";
 const VERSION = 1;
+/** The results not yet handed out (held entries), and the input ahead of them. */
+const STATE = stateSchema(KIND, VERSION, { inputEnded: boolean, results: arrayOf(held), input: opState });
 
 /** One call of the function, in input order: running, or settled with a value or an error. */
 interface Call<U> {
@@ -125,24 +129,19 @@ export class ParallelMapIterator<T, U> extends UnaryIterator<T, U> {
     const calls = this.calls.toArray();
     await Promise.all(calls.map((call) => call.done));
     const results: JsonValue[] = calls.map((call, i) =>
-      call.ok ? { value: encodeValue(call.value, `map result ${i}`, ctx.sink) } : { error: encodeError(call.error) },
+      encodeHeld(call.ok ? { ok: true, value: call.value } : { ok: false, error: call.error }, `map result ${i}`, ctx.sink),
     );
     return { kind: KIND, version: VERSION, inputEnded: this.inputEnded, results, input: await this.input.save(ctx) };
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    this.inputEnded = stateBoolean(s, "inputEnded");
+    const { inputEnded, results, input } = STATE.read(state);
+    this.inputEnded = inputEnded;
     this.calls.clear();
-    for (const saved of stateArray(s, "results")) {
-      const entry = saved as { [key: string]: JsonValue };
-      if ("value" in entry) {
-        this.calls.push({ settled: true, ok: true, value: decodeValue(entry["value"] as JsonValue) as U, error: undefined, done: null });
-      } else {
-        this.calls.push(failed(decodeError(entry["error"] as JsonValue)));
-      }
+    for (const entry of results) {
+      this.calls.push(entry.ok ? { settled: true, ok: true, value: entry.value as U, error: undefined, done: null } : failed(entry.error));
     }
-    await this.input.restore(stateChild(s, "input"));
+    await this.input.restore(input);
   }
 
   override async close(): Promise<void> {

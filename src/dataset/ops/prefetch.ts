@@ -1,10 +1,14 @@
-import { END, UnaryIterator, UnaryNode, decodeError, encodeError, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { END, UnaryIterator, UnaryNode, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { Queue } from "../../core/queue.js";
-import { decodeValue, encodeValue, expectState, stateArray, stateBoolean, stateChild, type JsonValue, type OpState } from "../../core/state.js";
+import { arrayOf, boolean, opState, stateSchema } from "../../core/schema.js";
+import type { JsonValue, OpState } from "../../core/state.js";
+import { encodeHeld, held } from "../../core/value-codec.js";
 import { requireInteger } from "../validate.js";
 
 const KIND = "Prefetch";
 const VERSION = 1;
+/** The buffered elements (held entries), and the input ahead of them. */
+const STATE = stateSchema(KIND, VERSION, { inputEnded: boolean, buffer: arrayOf(held), input: opState });
 
 /** An input error, held in the buffer at its place in the sequence. */
 class Failure {
@@ -192,7 +196,7 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
     try {
       const buffer: JsonValue[] = this.buffer
         .toArray()
-        .map((entry, i) => (entry instanceof Failure ? { error: encodeError(entry.error) } : { value: encodeValue(entry, `prefetch buffer[${i}]`, ctx.sink) }));
+        .map((entry, i) => encodeHeld(entry instanceof Failure ? { ok: false, error: entry.error } : { ok: true, value: entry }, `prefetch buffer[${i}]`, ctx.sink));
       return { kind: KIND, version: VERSION, inputEnded: this.inputEnded, buffer, input: await this.input.save(ctx) };
     } finally {
       this.paused--;
@@ -201,14 +205,11 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    this.inputEnded = stateBoolean(s, "inputEnded");
+    const { inputEnded, buffer, input } = STATE.read(state);
+    this.inputEnded = inputEnded;
     this.buffer.clear();
-    for (const saved of stateArray(s, "buffer")) {
-      const entry = saved as { [key: string]: JsonValue };
-      this.buffer.push("value" in entry ? (decodeValue(entry["value"] as JsonValue) as T) : new Failure(decodeError(entry["error"] as JsonValue)));
-    }
-    await this.input.restore(stateChild(s, "input"));
+    for (const entry of buffer) this.buffer.push(entry.ok ? (entry.value as T) : new Failure(entry.error));
+    await this.input.restore(input);
   }
 
   override async close(): Promise<void> {

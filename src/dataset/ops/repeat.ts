@@ -1,9 +1,11 @@
 import { BackgroundCloser, END, UnaryNode, pullMany, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { expectState, stateBoolean, stateChild, stateNumber, type OpState } from "../../core/state.js";
+import { boolean, integer, nullable, opState, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 import { invalidArgument } from "../../errors.js";
 
 const KIND = "Repeat";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { epoch: integer(0), yielded: boolean, input: nullable(opState) });
 
 /**
  * `dataset.repeat(count)`: the input `count` times (forever without a count, or with -1).
@@ -120,11 +122,10 @@ class RepeatIterator<T> implements OpIterator<T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    const input = stateChild(s, "input", true);
+    const { epoch, yielded, input } = STATE.read(state);
     await this.input?.close();
-    this.epoch = stateNumber(s, "epoch");
-    this.yielded = stateBoolean(s, "yielded");
+    this.epoch = epoch;
+    this.yielded = yielded;
     this.input = input === null ? null : this.open();
     if (input !== null) await this.input?.restore(input);
   }

@@ -1,10 +1,13 @@
 import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { decodeValue, encodeValue, expectState, stateChild, type JsonValue, type OpState } from "../../core/state.js";
+import { opState, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
+import { element, encodeValue } from "../../core/value-codec.js";
 import { invalidArgument } from "../../errors.js";
 import { requireFunction } from "../validate.js";
 
 const KIND = "Scan";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { state: element, input: opState });
 
 /** A scan step: from the running state and an element, the new state and the output. */
 export type ScanFn<S, T, U> = (state: S, value: T) => readonly [S, U] | Promise<readonly [S, U]>;
@@ -61,8 +64,8 @@ class ScanIterator<S, T, U> extends UnaryIterator<T, U> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    this.state = decodeValue(s["state"] as JsonValue) as S;
-    await this.input.restore(stateChild(s, "input"));
+    const saved = STATE.read(state);
+    this.state = saved.state as S;
+    await this.input.restore(saved.input);
   }
 }

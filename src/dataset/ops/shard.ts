@@ -1,9 +1,11 @@
 import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { expectState, stateChild, stateNumber, type OpState } from "../../core/state.js";
+import { integer, opState, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 import { requireInteger } from "../validate.js";
 
 const KIND = "Shard";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { position: integer(0), input: opState });
 
 /** `dataset.shard(numShards, index)`: every `numShards`-th element, starting at `index`. */
 export class ShardNode<T> extends UnaryNode<T, T> {
@@ -74,8 +76,8 @@ class ShardIterator<T> extends UnaryIterator<T, T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    this.position = stateNumber(s, "position");
-    await this.input.restore(stateChild(s, "input"));
+    const { position, input } = STATE.read(state);
+    this.position = position;
+    await this.input.restore(input);
   }
 }

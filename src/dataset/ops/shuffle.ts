@@ -1,12 +1,33 @@
 import { END, UnaryIterator, UnaryNode, nodeOrdinal, pullMany, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { Leftover } from "../../core/leftover.js";
-import { Rng, deriveSeed, randomSeed } from "../../core/rng.js";
-import { decodeValues, encodeValues, expectState, stateArray, stateBoolean, stateChild, stateNumber, type OpState } from "../../core/state.js";
-import { invalidArgument } from "../../errors.js";
+import { Leftover, leftoverField } from "../../core/leftover.js";
+import { Rng, deriveSeed, randomSeed, rngState } from "../../core/rng.js";
+import { arrayOf, boolean, integer, olderVersion, opState, optional, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
+import { element, encodeValues, savedError } from "../../core/value-codec.js";
+import { InvalidArgumentError, invalidArgument } from "../../errors.js";
 import { requireInteger } from "../validate.js";
 
 const KIND = "Shuffle";
-const VERSION = 1;
+/**
+ * The buffer, the generator's position, the seed and the input ahead of the buffer. Version 1
+ * kept a leftover of a failed bulk pull in `pending` and `failure`; version 2 as held entries
+ * (see Leftover).
+ */
+const VERSION = 2;
+const FIELDS = { seed: integer(), rng: rngState, inputEnded: boolean, buffer: arrayOf(element) } as const;
+const STATE = stateSchema(
+  KIND,
+  VERSION,
+  { ...FIELDS, held: leftoverField, input: opState },
+  {
+    older: [
+      olderVersion(1, { ...FIELDS, pending: optional(arrayOf(element)), failure: optional(savedError), input: opState }, ({ pending, failure, ...rest }) => ({
+        ...rest,
+        held: Leftover.fromVersion1(pending, failure),
+      })),
+    ],
+  },
+);
 
 /** Options of `dataset.shuffle`. */
 export interface ShuffleOptions {
@@ -172,13 +193,20 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    this.seed = stateNumber(s, "seed");
-    this.adoptSeed(this.seed);
-    this.rng = Rng.fromState(s["rng"]);
-    this.inputEnded = stateBoolean(s, "inputEnded");
-    this.buffer = decodeValues(stateArray(s, "buffer")) as T[];
-    this.leftover.restore(s);
-    await this.input.restore(stateChild(s, "input"));
+    const { seed, rng, inputEnded, buffer, held, input } = STATE.read(state);
+    if (buffer.length > this.bufferSize) {
+      throw new InvalidArgumentError(
+        `Cannot restore ${KIND}(${this.bufferSize}): its saved buffer holds ${buffer.length} elements, more than its size. ` +
+          `The state was saved with a larger bufferSize; restore it into a dataset built the same way.`,
+        { expected: `at most ${this.bufferSize} buffered elements`, received: `${buffer.length}` },
+      );
+    }
+    this.seed = seed;
+    this.adoptSeed(seed);
+    this.rng = Rng.fromState(rng);
+    this.inputEnded = inputEnded;
+    this.buffer = buffer as T[];
+    this.leftover.restore(held);
+    await this.input.restore(input);
   }
 }

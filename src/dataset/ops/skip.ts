@@ -1,9 +1,11 @@
 import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { expectState, stateChild, stateNumber, type OpState } from "../../core/state.js";
+import { integer, opState, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 import { requireInteger } from "../validate.js";
 
 const KIND = "Skip";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { skipped: integer(0), input: opState });
 
 /** `dataset.skip(n)`: all but the first `n` elements. */
 export class SkipNode<T> extends UnaryNode<T, T> {
@@ -58,8 +60,8 @@ class SkipIterator<T> extends UnaryIterator<T, T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    this.skipped = stateNumber(s, "skipped");
-    await this.input.restore(stateChild(s, "input"));
+    const { skipped, input } = STATE.read(state);
+    this.skipped = skipped;
+    await this.input.restore(input);
   }
 }

@@ -1,9 +1,11 @@
 import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { expectState, stateChild, stateNumber, type OpState } from "../../core/state.js";
+import { integer, opState, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 import { requireInteger } from "../validate.js";
 
 const KIND = "Take";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { taken: integer(0), input: opState });
 
 /** `dataset.take(n)`: the first `n` elements. */
 export class TakeNode<T> extends UnaryNode<T, T> {
@@ -71,8 +73,8 @@ class TakeIterator<T> extends UnaryIterator<T, T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    this.taken = stateNumber(s, "taken");
-    await this.input.restore(stateChild(s, "input"));
+    const { taken, input } = STATE.read(state);
+    this.taken = taken;
+    await this.input.restore(input);
   }
 }

@@ -1,9 +1,12 @@
 import { END, UnaryIterator, pullOne, UnaryNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { decodeValues, encodeValues, expectState, stateArray, stateChild, type OpState } from "../../core/state.js";
+import { arrayOf, opState, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
+import { element, encodeValues } from "../../core/value-codec.js";
 import { invalidArgument } from "../../errors.js";
 
 const KIND = "Unbatch";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { rest: arrayOf(element), input: opState });
 
 /** `dataset.unbatch()`: the elements of each array (or typed array) element, one by one. */
 export class UnbatchNode<T> extends UnaryNode<ArrayLike<T>, T> {
@@ -61,9 +64,9 @@ class UnbatchIterator<T> extends UnaryIterator<ArrayLike<T>, T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    this.current = decodeValues(stateArray(s, "rest")) as T[];
+    const { rest, input } = STATE.read(state);
+    this.current = rest as T[];
     this.index = 0;
-    await this.input.restore(stateChild(s, "input"));
+    await this.input.restore(input);
   }
 }

@@ -1,9 +1,11 @@
 import { END, SourceNode, type OpIterator, type Pull } from "../../core/iterator.js";
-import { expectState, stateNumber, type OpState } from "../../core/state.js";
+import { integer, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 import { invalidArgument } from "../../errors.js";
 
 const KIND = "FromArray";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { index: integer(0) });
 
 /** `Dataset.fromArray`: the items of an array (copied when the dataset is made). */
 export class FromArrayNode<T> extends SourceNode<T> {
@@ -50,7 +52,7 @@ class FromArrayIterator<T> implements OpIterator<T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    this.index = stateNumber(expectState(state, KIND, VERSION), "index");
+    this.index = STATE.read(state).index;
   }
 
   async close(): Promise<void> {}

@@ -1,9 +1,11 @@
 import { END, SourceNode, isPromiseLike, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { expectState, stateBoolean, type OpState } from "../../core/state.js";
+import { boolean, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 import { FailedPreconditionError, invalidArgument } from "../../errors.js";
 
 const KIND = "FromGenerator";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { ended: boolean });
 
 /** What `Dataset.fromGenerator` accepts: a function returning a (sync or async) iterator or iterable. */
 export type GeneratorFactory<T> = () => Iterator<T> | AsyncIterator<T> | Iterable<T> | AsyncIterable<T>;
@@ -75,7 +77,7 @@ class FromGeneratorIterator<T> implements OpIterator<T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    this.ended = stateBoolean(expectState(state, KIND, VERSION), "ended");
+    this.ended = STATE.read(state).ended;
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,8 @@ import { isAbsolute } from "node:path";
 import { glob } from "tinyglobby";
 import { END, SourceNode, nodeOrdinal, type IteratorContext, type OpIterator, type Pull } from "../../core/iterator.js";
 import { Rng, deriveSeed, randomSeed } from "../../core/rng.js";
-import { expectState, stateNumber, type OpState } from "../../core/state.js";
+import { arrayOf, integer, misfit, nullable, pathTo, stateSchema, string } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 import { InvalidArgumentError, NotFoundError, describeValue, invalidArgument } from "../../errors.js";
 
 /** Options of `Dataset.listFiles`. */
@@ -25,6 +26,18 @@ export interface ListFilesOptions {
 
 const KIND = "ListFiles";
 const VERSION = 1;
+/** The listed files (null: not listed yet) and the index of the next. */
+const STATE = stateSchema(
+  KIND,
+  VERSION,
+  { files: nullable(arrayOf(string)), index: integer(0) },
+  {
+    check: ({ files, index }, path) => {
+      const count = files?.length ?? 0;
+      if (index > count) misfit(pathTo(path, "index"), `an index from 0 to ${count}, the number of files saved`, index);
+    },
+  },
+);
 
 /** The source behind `Dataset.listFiles`. */
 export class ListFilesNode extends SourceNode<string> {
@@ -85,27 +98,10 @@ class ListFilesIterator implements OpIterator<string> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const checked = expectState(state, KIND, VERSION);
-    const files = checked["files"];
-    const index = stateNumber(checked, "index");
-    if (files !== null && !(Array.isArray(files) && files.every((f) => typeof f === "string"))) {
-      throw new InvalidArgumentError(
-        `Cannot restore ${KIND}: its saved "files" must be null or an array of paths; got ${describeValue(files)}. ` +
-          `The state is damaged; restore an intact one.`,
-        { expected: "null or an array of strings", received: describeValue(files) },
-      );
-    }
-    const count = files === null ? 0 : files.length;
-    if (index < 0 || index > count) {
-      throw new InvalidArgumentError(
-        `Cannot restore ${KIND}: its saved index ${index} lies outside its ${count} saved file(s). ` +
-          `The state is damaged; restore an intact one.`,
-        { expected: `an index from 0 to ${count}`, received: String(index) },
-      );
-    }
+    const { files, index } = STATE.read(state);
     await this.listing?.catch(() => undefined);
     this.listing = null;
-    this.files = files === null ? null : (files as string[]).slice();
+    this.files = files;
     this.index = index;
   }
 

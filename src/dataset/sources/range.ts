@@ -1,9 +1,11 @@
 import { END, SourceNode, type OpIterator, type Pull } from "../../core/iterator.js";
-import { expectState, stateNumber, type OpState } from "../../core/state.js";
+import { integer, stateSchema } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 import { invalidArgument } from "../../errors.js";
 
 const KIND = "Range";
 const VERSION = 1;
+const STATE = stateSchema(KIND, VERSION, { index: integer(0) });
 
 /** `Dataset.range`: `start, start + step, ...` up to (not including) `stop`. */
 export class RangeNode extends SourceNode<number> {
@@ -61,7 +63,7 @@ class RangeIterator implements OpIterator<number> {
   }
 
   async restore(state: OpState): Promise<void> {
-    this.index = stateNumber(expectState(state, KIND, VERSION), "index");
+    this.index = STATE.read(state).index;
   }
 
   async close(): Promise<void> {}

@@ -7,7 +7,8 @@
  * @module
  */
 import { END, SourceNode, type OpIterator, type Pull } from "../../core/iterator.js";
-import { expectState, stateNumber, type JsonValue, type OpState } from "../../core/state.js";
+import { integer, json, nullable, olderVersion, optional, stateSchema, type Field, type StateSchema } from "../../core/schema.js";
+import type { JsonValue, OpState } from "../../core/state.js";
 import { InvalidArgumentError } from "../../errors.js";
 import { openByteSource, type ByteSource, type RecordFileCompression } from "./file-bytes.js";
 
@@ -62,11 +63,39 @@ export interface RecordFormat<T> {
    * number of the next record) and `note` (what it noted about the current file, or null).
    */
   readonly countsLines?: boolean;
+  /** Checks the note a saved state holds (default: any JSON value), for formats that note something. */
+  readonly noteField?: Field<JsonValue>;
 }
 
 /** The first read buffer, in bytes; it grows only for a record larger than it. */
 export const READ_BUFFER_BYTES = 1 << 20;
-const VERSION = 1;
+
+/** What a record file source's state holds, in the current form. */
+interface RecordFileState {
+  readonly fileIndex: number;
+  readonly offset: number;
+  /** Null when unknown, or for formats that do not count lines. */
+  readonly line: number | null;
+  readonly note: JsonValue | null;
+}
+
+/**
+ * The state of a record file source: `{ fileIndex, offset }`, and for formats that count lines
+ * `line` and `note` too (version 2; version 1 states of those formats may lack them: unknown).
+ */
+function recordFileState(format: RecordFormat<unknown>): StateSchema<RecordFileState> {
+  const position = { fileIndex: integer(0), offset: integer(0) };
+  if (format.countsLines !== true) {
+    return stateSchema<RecordFileState>(format.name, 1, { ...position, line: () => null, note: () => null });
+  }
+  const note = nullable(format.noteField ?? json);
+  return stateSchema<RecordFileState>(
+    format.name,
+    2,
+    { ...position, line: nullable(integer(1)), note },
+    { older: [olderVersion(1, { ...position, line: optional(nullable(integer(1))), note: optional(note) }, (s) => ({ ...s, line: s.line ?? null, note: s.note ?? null }))] },
+  );
+}
 
 /** Returned by `step()` when bytes must be read (or a file opened or closed) first. */
 const NEED = Symbol("need bytes");
@@ -78,7 +107,8 @@ const STOP = Symbol("stop before an error");
  * the file of the next record and that record's byte offset in it; for formats that count
  * lines also `line` (the next record's 1-based line number, null when unknown: a state saved
  * without it still restores) and `note` (what the format noted about the current file).
- * Adding these kept the state's version at 1: a state without them reads as unknown / null.
+ * Formats that count lines write version 2, which always has them; a version 1 state of theirs
+ * may lack them (unknown / null). TFRecord, which counts none, stays at version 1.
  *
  * Restoring a plain file seeks to the offset at no cost. A compressed file cannot seek:
  * restoring it decompresses the current file from its start and discards the bytes before
@@ -87,6 +117,7 @@ const STOP = Symbol("stop before an error");
 export class RecordFileNode<T> extends SourceNode<T> {
   readonly label: string;
   private readonly files: readonly string[];
+  private schema: StateSchema<RecordFileState> | null = null;
 
   constructor(
     files: readonly string[],
@@ -103,7 +134,7 @@ export class RecordFileNode<T> extends SourceNode<T> {
   }
 
   makeIterator(): OpIterator<T> {
-    return new RecordFileIterator(this.files, this.format, this.compression);
+    return new RecordFileIterator(this.files, this.format, this.compression, (this.schema ??= recordFileState(this.format)));
   }
 }
 
@@ -134,6 +165,7 @@ class RecordFileIterator<T> implements OpIterator<T> {
     private readonly files: readonly string[],
     private readonly format: RecordFormat<T>,
     private readonly compression: RecordFileCompression,
+    private readonly schema: StateSchema<RecordFileState>,
   ) {}
 
   next(): Pull<T> {
@@ -147,17 +179,13 @@ class RecordFileIterator<T> implements OpIterator<T> {
   }
 
   async save(): Promise<OpState> {
-    const state: OpState = { kind: this.format.name, version: VERSION, fileIndex: this.fileIndex, offset: this.offset };
+    const state: OpState = { kind: this.format.name, version: this.schema.version, fileIndex: this.fileIndex, offset: this.offset };
     return this.format.countsLines === true ? { ...state, line: this.line, note: this.note } : state;
   }
 
   async restore(state: OpState): Promise<void> {
-    const checked = expectState(state, this.format.name, VERSION);
-    const fileIndex = stateNumber(checked, "fileIndex");
-    const offset = stateNumber(checked, "offset");
-    const line = checked["line"] === undefined || checked["line"] === null ? null : stateNumber(checked, "line");
-    const note = checked["note"] ?? null;
-    if (fileIndex < 0 || fileIndex > this.files.length || offset < 0) {
+    const { fileIndex, offset, line, note } = this.schema.read(state);
+    if (fileIndex > this.files.length) {
       throw new InvalidArgumentError(
         `Cannot restore ${this.format.name}: its saved state points at file ${fileIndex}, byte ${offset}, and this ` +
           `dataset reads ${this.files.length} file(s). Restore into a dataset built from the same files.`,

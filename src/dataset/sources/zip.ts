@@ -1,9 +1,22 @@
 import { END, type DatasetNode, type DatasetOptions, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { expectState, stateArray, stateBoolean, type OpState } from "../../core/state.js";
+import { arrayOf, boolean, nullable, olderVersion, opState, optional, stateSchema, string } from "../../core/schema.js";
+import type { OpState } from "../../core/state.js";
 import { InvalidArgumentError } from "../../errors.js";
 
 const KIND = "Zip";
-const VERSION = 1;
+/**
+ * The zipped inputs' states, whether it ended, and what it zips (`keys`: the record's keys, or
+ * null for an array of datasets). Version 1 states may lack `keys` (written before zip saved
+ * them): then there is nothing to compare.
+ */
+const VERSION = 2;
+const FIELDS = { ended: boolean, inputs: arrayOf(opState) } as const;
+const STATE = stateSchema<{ keys: string[] | null | undefined; ended: boolean; inputs: OpState[] }>(
+  KIND,
+  VERSION,
+  { ...FIELDS, keys: nullable(arrayOf(string)) },
+  { older: [olderVersion(1, { ...FIELDS, keys: optional(nullable(arrayOf(string))) }, (fields) => fields)] },
+);
 
 /**
  * `Dataset.zip`: one element from each input per step, as a tuple (array form) or a record
@@ -103,19 +116,16 @@ class ZipIterator<T> implements OpIterator<T> {
   }
 
   async restore(state: OpState): Promise<void> {
-    const s = expectState(state, KIND, VERSION);
-    // States written before zip saved its keys have none: nothing to compare then.
-    const keys = s["keys"];
+    const { keys, ended, inputs } = STATE.read(state);
     if (keys !== undefined && JSON.stringify(keys) !== JSON.stringify(this.keys)) {
       throw new InvalidArgumentError(
-        `Cannot restore ${KIND}: it zips ${describeKeys(this.keys)}, the saved state zips ${describeKeys(keys as string[] | null)}. ` +
+        `Cannot restore ${KIND}: it zips ${describeKeys(this.keys)}, the saved state zips ${describeKeys(keys)}. ` +
           `Restore into a dataset built the same way.`,
-        { expected: describeKeys(this.keys), received: describeKeys(keys as string[] | null) },
+        { expected: describeKeys(this.keys), received: describeKeys(keys) },
       );
     }
-    this.ended = stateBoolean(s, "ended");
+    this.ended = ended;
     if (this.ended) return;
-    const inputs = stateArray(s, "inputs");
     if (inputs.length !== this.inputs.length) {
       throw new InvalidArgumentError(
         `Cannot restore ${KIND}: it zips ${this.inputs.length} datasets, the saved state zips ${inputs.length}. ` +
