@@ -535,15 +535,16 @@ describe("saveInBackground", () => {
   });
 
   describe("when a write fails (the directory removed after the first save)", () => {
-    it("rejects written with ENOENT, and the next sync throws it once", async () => {
+    it("rejects written with a NotFoundError (the file system's ENOENT as its cause), and the next sync throws it once", async () => {
       const { saver, path } = await savedThenGone();
       const { written } = await saver.saveInBackground(path, { globalStep: 2 });
       const error = await written.then(
         () => null,
         (e: unknown) => e,
       );
-      expect(error).toBeInstanceOf(Error);
-      expect(error).toMatchObject({ code: "ENOENT", path: expect.stringContaining(join(dir, "gone", "s-2")) as string });
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect(error).toMatchObject({ cause: { code: "ENOENT", path: expect.stringContaining(join(dir, "gone", "s-2")) as string } });
+      expect((error as Error).message).toContain(join(dir, "gone", "s-2"));
       await expect(saver.sync()).rejects.toBe(error);
       await expect(saver.sync()).resolves.toBeUndefined();
       expect(saver.lastCheckpoints).toEqual([`${path}-1`]);
@@ -571,7 +572,7 @@ describe("saveInBackground", () => {
 
     it("with save() instead, is thrown by that save and not again by the next sync", async () => {
       const { saver, path } = await savedThenGone();
-      await expect(saver.save(path, { globalStep: 2 })).rejects.toMatchObject({ code: "ENOENT" });
+      await expect(saver.save(path, { globalStep: 2 })).rejects.toMatchObject({ code: "NOT_FOUND", cause: { code: "ENOENT" } });
       await expect(saver.sync()).resolves.toBeUndefined();
       await expect(saver.sync()).resolves.toBeUndefined();
     });

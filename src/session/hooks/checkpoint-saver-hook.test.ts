@@ -688,7 +688,7 @@ describe("CheckpointSaverHook async", () => {
     expect(steps).toEqual([0, 1]);
     await rm(sub, { recursive: true, force: true });
     await hooked.run(m.train); // step 2: the write fails in the background
-    await expect(hook.end(hooked.session)).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(hook.end(hooked.session)).rejects.toMatchObject({ code: "NOT_FOUND", cause: { code: "ENOENT" } });
     expect(steps).toEqual([0, 1]);
   });
 
