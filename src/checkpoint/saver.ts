@@ -8,7 +8,8 @@ import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { describeValue, NotFoundError, ValueError } from "../errors.js";
 import { removeStaleTemporaries } from "../io/atomic-file.js";
-import { plannedFile, pollFilePlans, runFilePlan, type FilePhase, type PlannedFile } from "../io/file-plan.js";
+import { errnoCode, fileSystemError } from "../io/fs-errors.js";
+import { planFailureOf, plannedFile, pollFilePlans, runFilePlan, type FilePhase, type PlanFailure, type PlannedFile } from "../io/file-plan.js";
 import {
   bundleRemovePhase,
   bundleWritePhases,
@@ -80,8 +81,16 @@ interface Kept {
   readonly time: number;
 }
 
+/** What retention knew before a commit was taken: restored when its writing fails before its state file. */
+interface Retention {
+  readonly kept: readonly Kept[];
+  readonly nextKeepTime: number;
+}
+
 /** A checkpoint whose values are taken (or a removal of checkpoints), waiting to be written. */
 interface Commit {
+  /** Retention as it was before this commit was taken. */
+  readonly before: Retention;
   /** The checkpoint to write; null for a removal. */
   readonly bundle: EncodedBundle | null;
   /** The state file as it reads after this commit: its path, and its text (null: no checkpoint left to name, deleted). */
@@ -142,6 +151,8 @@ export class Saver {
    */
   private readonly onDisk = new Map<string, string | undefined>();
   private restored: string | null = null;
+  /** Checkpoints the state file no longer names whose deletion failed: deleted with the next batch. */
+  private readonly undeleted = new Set<string>();
 
   /**
    * @param saveables what to save, each with a unique name.
@@ -208,6 +219,12 @@ export class Saver {
    * @throws {ValueError} when the directory does not exist, `latestFilename` has path components
    *   or collides with `savePath`, or `globalStep` is not an integer.
    * @throws {InvalidArgumentError} when a value cannot be encoded.
+   * @throws {FailedPreconditionError} when the file system fails the write (a full disk:
+   *   ENOSPC, EDQUOT; a read-only one: EROFS; permissions: EACCES, EPERM; a directory in the way:
+   *   EISDIR, ENOTDIR; the device: EIO), naming the file and the operation, with the file
+   *   system's error as `cause`. The checkpoints saved before stay whole, and retention is as if
+   *   this save never happened (docs/checkpoint-format.md, "File system failures").
+   * @throws {NotFoundError} likewise when the directory is gone (ENOENT).
    * @throws the error of an earlier {@link saveInBackground} whose write failed, if not yet thrown.
    */
   async save(savePath: string, options: SaveCheckpointOptions = {}): Promise<string> {
@@ -227,8 +244,10 @@ export class Saver {
    * @param savePath the prefix, e.g. `"runs/a/model.ckpt"`; its directory must exist.
    * @param options `globalStep` appended to the prefix; `latestFilename` for this save.
    * @returns the prefix, and `written`, which settles when this checkpoint is on disk. A failed
-   *   write rejects `written`, and the next `save`, `saveInBackground` or `sync` throws it too
-   *   (once), so that a caller who does not await `written` still hears of it.
+   *   write rejects `written` (with the errors of {@link save}), and the next `save`,
+   *   `saveInBackground` or `sync` throws it too (once), so that a caller who does not await
+   *   `written` still hears of it. It also rejects the checkpoints taken after it and not yet
+   *   written, whose state files would name it.
    * @throws as {@link save}, for what can be checked before writing.
    * @example
    * const { prefix, written } = await saver.saveInBackground("runs/a/model.ckpt", { globalStep: 100 });
@@ -262,7 +281,10 @@ export class Saver {
    * @param prefix a checkpoint prefix, e.g. from {@link latestCheckpoint}.
    * @throws {ValueError} when `prefix` is not a checkpoint.
    * @throws {NotFoundError} when the checkpoint lacks a saveable's entry.
-   * @throws {DataLossError} naming the file and the entry, when a file is damaged or missing.
+   * @throws {DataLossError} naming the file and the entry, when a file is damaged, missing, not a
+   *   regular file, or the disk fails reading it (EIO).
+   * @throws {FailedPreconditionError} naming the file, when it cannot be read for another reason
+   *   (permissions: EACCES), with the file system's error as `cause`.
    */
   restore(prefix: string): Promise<void> {
     return this.enqueue(async () => {
@@ -318,9 +340,10 @@ export class Saver {
       pollFilePlans();
       this.throwFailure();
       const drop = new Set(prefixes);
+      const before = this.retention();
       const listed = this.kept.some((k) => drop.has(k.path));
       this.kept = this.kept.filter((k) => !drop.has(k.path));
-      return this.queue(null, listed ? this.stateAfter(statePath, this.kept.at(-1)?.path ?? null) : null, [...drop], true);
+      return this.queue(before, null, listed ? this.stateAfter(statePath, this.kept.at(-1)?.path ?? null) : null, [...drop], true);
     });
     await commit.written;
   }
@@ -370,12 +393,18 @@ export class Saver {
     for (const saveable of this.saveables) values.set(saveable.name, await saveable.save());
     this.restored = null;
     const bundle = encodeBundle(prefix, values);
+    const before = this.retention();
     const removed = new Set((options.remove ?? []).filter((path) => path !== prefix));
     if (removed.size > 0) this.kept = this.kept.filter((k) => !removed.has(k.path));
     const doomed = [...this.record(prefix), ...removed];
-    const commit = this.queue(bundle, this.stateAfter(join(dir, latestFilename), prefix), doomed, reported);
+    const commit = this.queue(before, bundle, this.stateAfter(join(dir, latestFilename), prefix), doomed, reported);
     if (this.waiting.length >= MAX_WAITING || this.waitingBytes >= MAX_WAITING_BYTES) await this.writing;
     return commit;
+  }
+
+  /** What retention knows now, to go back to if the commit taken next is not written. */
+  private retention(): Retention {
+    return { kept: [...this.kept], nextKeepTime: this.nextKeepTime };
   }
 
   /** The state file as it reads with `latest` as the latest checkpoint and the kept ones listed (none left: deleted). */
@@ -393,7 +422,7 @@ export class Saver {
   }
 
   /** Queues a commit for writing and starts the writing if it is not under way. */
-  private queue(bundle: EncodedBundle | null, state: Commit["state"], doomed: readonly string[], reported: boolean): BackgroundSave {
+  private queue(before: Retention, bundle: EncodedBundle | null, state: Commit["state"], doomed: readonly string[], reported: boolean): BackgroundSave {
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const written = new Promise<void>((res, rej) => {
@@ -402,7 +431,7 @@ export class Saver {
     });
     // Heard of through sync() or the next save when the caller does not await it.
     written.catch(() => undefined);
-    this.waiting.push({ bundle, state, doomed, resolve, reject, reported });
+    this.waiting.push({ before, bundle, state, doomed, resolve, reject, reported });
     this.waitingBytes += bundle?.bytes ?? 0;
     this.writing ??= this.writeWaiting();
     return { prefix: bundle?.prefix ?? "", written };
@@ -420,7 +449,10 @@ export class Saver {
     }
     await this.removeLeftovers(dir, basename(savePath), latestFilename);
     const manifest = new RegExp(`^(${escapeRegExp(basename(savePath))}(?:-\\d+)?)${escapeRegExp(INDEX_SUFFIX)}$`);
-    for (const name of await readdir(dir)) {
+    const names = await readdir(dir).catch((error: unknown) => {
+      throw fileSystemError(error, { access: "read", doing: "listing", path: dir, purpose: `Saving into ${savePath}` });
+    });
+    for (const name of names) {
       const prefix = manifest.exec(name)?.[1];
       if (prefix !== undefined && !this.onDisk.has(join(dir, prefix))) this.onDisk.set(join(dir, prefix), undefined);
     }
@@ -440,6 +472,7 @@ export class Saver {
       // What the batch leaves: each prefix either written (by its last save) or deleted.
       const outcome = new Map<string, EncodedBundle | null>();
       const states = new Map<string, PlannedFile | null>();
+      for (const old of this.undeleted) outcome.set(old, null);
       for (const commit of batch) {
         if (commit.bundle !== null) {
           outcome.delete(commit.bundle.prefix);
@@ -462,24 +495,55 @@ export class Saver {
       }
       const stateFiles = [...states.values()].filter((file): file is PlannedFile => file !== null);
       const stateGone = [...states].filter(([, file]) => file === null).map(([path]) => path);
-      const phases = [
-        ...bundleWritePhases(writes),
-        { kind: "write", files: stateFiles, sync: true } as const,
-        { kind: "unlink", paths: stateGone, sync: true } as const,
-        bundleRemovePhase(removed),
-      ].filter((phase: FilePhase) => (phase.kind === "write" ? phase.files.length : phase.paths.length) > 0);
+      const stateWrite: FilePhase = { kind: "write", files: stateFiles, sync: true };
+      const stateUnlink: FilePhase = { kind: "unlink", paths: stateGone, sync: true };
+      const planned = [
+        ...bundleWritePhases(writes).map((phase) => ({ phase, ofState: false })),
+        { phase: stateWrite, ofState: true },
+        { phase: stateUnlink, ofState: true },
+        { phase: bundleRemovePhase(removed), ofState: false },
+      ].filter(({ phase }) => (phase.kind === "write" ? phase.files.length : phase.paths.length) > 0);
+      const phases = planned.map(({ phase }) => phase);
+      // Until the batch's state files are in place (the last phase of them done), the batch did not happen.
+      const lastStatePhase = planned.findLastIndex(({ ofState }) => ofState);
+      const saved = writes.map((write) => write.bundle.prefix);
+      const purpose = saved.length > 0 ? `Saving checkpoint ${saved.join(", ")}` : `Deleting checkpoint ${removed.join(", ")}`;
+      const stateWritten = (failure: PlanFailure | null): boolean =>
+        failure !== null && (failure.phase > lastStatePhase || (failure.phase === lastStatePhase && failure.operation === "flush directory"));
       try {
-        await runFilePlan(phases);
+        await runFilePlan(phases, {
+          purpose,
+          outcome: (failure) =>
+            !stateWritten(failure)
+              ? "The checkpoints saved before are whole, and the state file still names them."
+              : saved.length > 0
+                ? `Checkpoint ${saved.join(", ")} is saved and the state file names it; the old checkpoints not deleted yet are deleted at the next save.`
+                : "The state file no longer names them; the files not deleted yet are deleted at the next save.",
+        });
         for (const write of writes) this.onDisk.set(write.bundle.prefix, basename(write.files[0].path));
         for (const prefix of removed) this.onDisk.delete(prefix);
+        this.undeleted.clear();
         for (const commit of batch) commit.resolve();
       } catch (error) {
-        // What is on disk is known no longer; checkpoints that may not be there are no longer counted as kept.
+        // What is on disk is known no longer for the prefixes of the batch.
         for (const prefix of outcome.keys()) this.onDisk.set(prefix, undefined);
-        const lost = new Set(writes.map((write) => write.bundle.prefix));
-        this.kept = this.kept.filter((k) => !lost.has(k.path));
-        if (batch.some((commit) => !commit.reported)) this.failure ??= { error };
-        for (const commit of batch) commit.reject(error);
+        let failed = batch;
+        if (stateWritten(planFailureOf(error))) {
+          // The state file names what the batch leaves: only deletions are missing, retried at the next batch.
+          for (const prefix of removed) this.undeleted.add(prefix);
+        } else {
+          // As if the batch never happened: retention as before it, and the checkpoints taken after it
+          // (whose state files would name its checkpoints) fail with it.
+          const first = batch[0] as Commit;
+          this.kept = [...first.before.kept];
+          this.nextKeepTime = first.before.nextKeepTime;
+          failed = [...batch, ...this.waiting];
+          for (const commit of this.waiting) if (commit.bundle !== null) this.onDisk.set(commit.bundle.prefix, undefined);
+          this.waiting = [];
+          this.waitingBytes = 0;
+        }
+        if (failed.some((commit) => !commit.reported)) this.failure ??= { error };
+        for (const commit of failed) commit.reject(error);
       }
     }
     this.writing = null;
@@ -532,11 +596,15 @@ export class Saver {
         fix: "Pass a prefix returned by save() or latestCheckpoint(), and check latestCheckpoint() for null.",
       });
     }
-    const isCheckpoint = await stat(prefix + INDEX_SUFFIX).then((s) => s.isFile(), () => false);
-    if (!isCheckpoint) {
+    const index = await stat(prefix + INDEX_SUFFIX).catch((error: unknown) => {
+      const code = errnoCode(error);
+      if (code === "ENOENT" || code === "ENOTDIR") return null;
+      throw fileSystemError(error, { access: "read", doing: "checking", path: prefix + INDEX_SUFFIX, purpose: `Reading checkpoint ${prefix}` });
+    });
+    if (index === null || !index.isFile()) {
       throw new ValueError(`The passed save_path is not a valid checkpoint: ${prefix}`, {
         expected: `${prefix}${INDEX_SUFFIX} and ${prefix}${DATA_SUFFIX}`,
-        received: "no index file",
+        received: index === null ? "no index file" : "an index that is not a regular file",
       });
     }
     const values = await readBundle(prefix);
