@@ -113,7 +113,7 @@ export async function readRegularFile(path: string, options: ReadRegularFileOpti
   try {
     if (file.size > options.maxBytes) {
       const received = `${file.size} bytes`;
-      const message = `${path} has ${file.size} bytes, more than the ${options.maxBytes} any ${options.what} needs: ${options.purpose} refuses it unread.`;
+      const message = `${options.purpose}: ${path} has ${file.size} bytes, more than the ${options.maxBytes} any ${options.what} needs; it is refused unread.`;
       throw (options.refuse ?? precondition)(message, { expected: `at most ${options.maxBytes} bytes`, received, fix: `Check what ${path} is; a ${options.what} is never that large.` });
     }
     const bytes = Buffer.allocUnsafe(file.size);
@@ -126,7 +126,7 @@ export async function readRegularFile(path: string, options: ReadRegularFileOpti
 
 function notRegular(path: string, kind: string, options: RegularFileOptions): CheckpipeError {
   const fix = `Move ${path} out of the way (or restore the file it replaced).`;
-  const message = `${path} is ${kind}, not a regular file: ${options.purpose} reads only regular files. ${fix}`;
+  const message = `${options.purpose}: ${path} is ${kind}, not a regular file. ${fix}`;
   return (options.refuse ?? precondition)(message, { expected: "a regular file", received: kind, fix });
 }
 
