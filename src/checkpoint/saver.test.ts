@@ -202,6 +202,32 @@ describe("Saver validation, with TensorFlow's messages", () => {
     await expect(saver.save(path, { globalStep: 1 })).resolves.toBe(`${path}-1`);
   });
 
+  /** The refusal of a save path that names a directory. */
+  const namesDirectory = (savePath: string): Error =>
+    matching(
+      ValueError,
+      `Saver savePath must be a checkpoint prefix, a path that names no directory, such as "runs/a/model.ckpt"; got ${JSON.stringify(savePath)}, ` +
+        `which names a directory: the state file would go into its parent. Pass the directory joined with a file name prefix, e.g. ${JSON.stringify(join(savePath, "model.ckpt"))}.`,
+    );
+
+  it('refuses a save path that ends with a separator ("runs/a/"), which would put the state file in the parent directory', async () => {
+    await mkdir(join(dir, "a"));
+    const saver = new Saver([counter().saveable]);
+    for (const savePath of [`${join(dir, "a")}/`, `${join(dir, "a")}/.`, `${join(dir, "a")}/..`]) {
+      await expect(saver.save(savePath, { globalStep: 1 })).rejects.toThrow(namesDirectory(savePath));
+      await expect(saver.save(savePath)).rejects.toThrow(namesDirectory(savePath));
+    }
+    expect(await readdir(dir)).toEqual(["a"]);
+    expect(await readdir(join(dir, "a"))).toEqual([]);
+  });
+
+  it("refuses a save path that is a directory", async () => {
+    await mkdir(join(dir, "a"));
+    const saver = new Saver([counter().saveable]);
+    await expect(saver.save(join(dir, "a"), { globalStep: 1 })).rejects.toThrow(namesDirectory(join(dir, "a")));
+    expect(await readdir(dir)).toEqual(["a"]);
+  });
+
   it("refuses bad options and steps, saying what it got", async () => {
     expect(() => new Saver([counter().saveable], { maxToKeep: -1 })).toThrow("Saver maxToKeep must be an integer ≥ 0, Infinity, or null; got -1.");
     expect(() => new Saver([counter().saveable], { keepCheckpointEveryNHours: 0 })).toThrow(

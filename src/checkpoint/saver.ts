@@ -216,8 +216,9 @@ export class Saver {
    * @param savePath the prefix, e.g. `"runs/a/model.ckpt"`; its directory must exist.
    * @param options `globalStep` appended to the prefix; `latestFilename` for this save.
    * @returns the checkpoint's prefix, `"<savePath>-<globalStep>"` (or `savePath`).
-   * @throws {ValueError} when the directory does not exist, `latestFilename` has path components
-   *   or collides with `savePath`, or `globalStep` is not an integer.
+   * @throws {ValueError} when the directory does not exist, `savePath` names a directory (ends
+   *   with a separator, as `"runs/a/"`, or is one), `latestFilename` has path components or
+   *   collides with `savePath`, or `globalStep` is not an integer.
    * @throws {InvalidArgumentError} when a value cannot be encoded.
    * @throws {FailedPreconditionError} when the file system fails the write (a full disk:
    *   ENOSPC, EDQUOT; a read-only one: EROFS; permissions: EACCES, EPERM; a directory in the way:
@@ -373,6 +374,7 @@ export class Saver {
     this.throwFailure();
     const latestFilename = checkLatestFilename(options.latestFilename ?? this.latestFilename);
     if (typeof savePath !== "string" || savePath === "") throw badOption("savePath", "a non-empty path prefix", savePath);
+    if (endsWithSeparator(savePath)) throw namesDirectory(savePath);
     const step = options.globalStep;
     if (step !== undefined && !(typeof step === "bigint" || Number.isSafeInteger(step))) throw badOption("globalStep", "an integer", step);
     const prefix = step === undefined ? savePath : `${savePath}-${step}`;
@@ -439,6 +441,7 @@ export class Saver {
 
   /** Checks that the directory exists and removes temporaries a crashed save left there. */
   private async prepareDirectory(dir: string, savePath: string, latestFilename: string): Promise<void> {
+    if (await stat(savePath).then((s) => s.isDirectory(), () => false)) throw namesDirectory(savePath);
     const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
     if (!isDir) {
       throw new ValueError(`Parent directory of ${savePath} doesn't exist, can't save.`, {
@@ -664,6 +667,21 @@ function checkLatestFilename(name: string): string {
     });
   }
   return name;
+}
+
+/** Whether a path ends with a separator, or with `.` or `..` after one: it names a directory, never a file prefix. */
+function endsWithSeparator(path: string): boolean {
+  return path.endsWith("/") || path.endsWith(sep) || [".", ".."].includes(basename(path));
+}
+
+/** The refusal of a save path that names a directory (its `dirname` would be the parent's). */
+function namesDirectory(savePath: string): ValueError {
+  const expected = 'a checkpoint prefix, a path that names no directory, such as "runs/a/model.ckpt"';
+  const fix = `Pass the directory joined with a file name prefix, e.g. ${JSON.stringify(join(savePath, "model.ckpt"))}.`;
+  return new ValueError(
+    `Saver savePath must be ${expected}; got ${JSON.stringify(savePath)}, which names a directory: the state file would go into its parent. ${fix}`,
+    { expected, received: JSON.stringify(savePath), fix },
+  );
 }
 
 function badOption(name: string, expected: string, got: unknown): ValueError {
