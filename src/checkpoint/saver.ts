@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { readdir, stat } from "node:fs/promises";
-import { basename, dirname, join, relative, sep } from "node:path";
+import { realpathSync } from "node:fs";
+import { lstat, readdir, stat } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
 import { describeValue, NotFoundError, ValueError } from "../errors.js";
 import { removeStaleTemporaries } from "../io/atomic-file.js";
 import { errnoCode, fileSystemError } from "../io/fs-errors.js";
@@ -79,6 +80,18 @@ export interface BackgroundSave {
 interface Kept {
   readonly path: string;
   readonly time: number;
+  /**
+   * The checkpoint directory it belongs to: the one it was saved into, or for one taken over
+   * ({@link Saver.recoverLastCheckpoints}) the one whose state file lists it; its files are
+   * deleted only inside it. Null: the directory of the save that deletes it.
+   */
+  readonly dir: string | null;
+}
+
+/** A checkpoint to delete, and the directory whose files alone its deletion may touch. */
+interface Doomed {
+  readonly path: string;
+  readonly home: string;
 }
 
 /** What retention knew before a commit was taken: restored when its writing fails before its state file. */
@@ -96,7 +109,7 @@ interface Commit {
   /** The state file as it reads after this commit: its path, and its text (null: no checkpoint left to name, deleted). */
   readonly state: { readonly path: string; readonly file: PlannedFile | null } | null;
   /** Checkpoints deleted once this one is written. */
-  readonly doomed: readonly string[];
+  readonly doomed: readonly Doomed[];
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
   /** Whether the caller hears of a failure through `written` (a plain `save`). */
@@ -151,8 +164,8 @@ export class Saver {
    */
   private readonly onDisk = new Map<string, string | undefined>();
   private restored: string | null = null;
-  /** Checkpoints the state file no longer names whose deletion failed: deleted with the next batch. */
-  private readonly undeleted = new Set<string>();
+  /** Checkpoints the state file no longer names whose deletion failed, by prefix: deleted with the next batch. */
+  private readonly undeleted = new Map<string, Doomed>();
 
   /**
    * @param saveables what to save, each with a unique name.
@@ -336,15 +349,21 @@ export class Saver {
     if (prefixes.length === 0) return;
     const dirs = new Set(prefixes.map((prefix) => dirname(prefix)));
     if (dirs.size > 1) throw badOption("remove(prefixes)", "checkpoints of one directory", [...dirs].join(", "));
-    const statePath = join([...dirs][0] ?? ".", checkLatestFilename(latestFilename));
+    const dir = [...dirs][0] ?? ".";
+    checkLatestFilename(latestFilename);
     const commit = await this.enqueue(async () => {
       pollFilePlans();
       this.throwFailure();
       const drop = new Set(prefixes);
       const before = this.retention();
       const listed = this.kept.some((k) => drop.has(k.path));
+      // Their checkpoint directory: where this Saver saved them or found them listed, else their own.
+      const homes = new Set(this.kept.filter((k) => drop.has(k.path)).map((k) => k.dir ?? dir));
+      const home = homes.size === 1 ? ([...homes][0] as string) : dir;
+      const statePath = join(home, latestFilename);
+      const doomed = [...drop].map((path) => ({ path, home: this.kept.find((k) => k.path === path)?.dir ?? home }));
       this.kept = this.kept.filter((k) => !drop.has(k.path));
-      return this.queue(before, null, listed ? this.stateAfter(statePath, this.kept.at(-1)?.path ?? null) : null, [...drop], true);
+      return this.queue(before, null, listed ? this.stateAfter(statePath, this.kept.at(-1)?.path ?? null) : null, doomed, true);
     });
     await commit.written;
   }
@@ -352,14 +371,23 @@ export class Saver {
   /**
    * Takes over checkpoints saved earlier (e.g. by a previous process), so that retention
    * counts and deletes them too. Their save times are their `.index` files' modification times.
+   * Their files are deleted only inside the directory of the state file listing them (the
+   * nearest directory at or above each one's that holds this Saver's state file): a listed
+   * `sub/x` whose `sub` links to a directory elsewhere is never deleted there (a process warning,
+   * `CHECKPIPE_CHECKPOINT_OUTSIDE`, says so when retention comes to it).
    *
    * @param paths checkpoint prefixes, oldest first (e.g. `getCheckpointState(dir).allModelCheckpointPaths`).
    */
   async recoverLastCheckpoints(paths: readonly string[]): Promise<void> {
     const kept: Kept[] = [];
+    const homes = new Map<string, Promise<string>>();
     for (const path of paths) {
       const s = await stat(path + INDEX_SUFFIX).catch(() => null);
-      if (s !== null) kept.push({ path, time: s.mtimeMs / 1000 });
+      if (s === null) continue;
+      // The directory of the state file that lists it: its files are deleted only inside that one.
+      const parent = dirname(path);
+      if (!homes.has(parent)) homes.set(parent, checkpointHome(parent, this.latestFilename));
+      kept.push({ path, time: s.mtimeMs / 1000, dir: await (homes.get(parent) as Promise<string>) });
     }
     this.kept = kept;
   }
@@ -397,8 +425,9 @@ export class Saver {
     const bundle = encodeBundle(prefix, values);
     const before = this.retention();
     const removed = new Set((options.remove ?? []).filter((path) => path !== prefix));
+    const removedDoomed = [...removed].map((path) => ({ path, home: this.kept.find((k) => k.path === path)?.dir ?? dir }));
     if (removed.size > 0) this.kept = this.kept.filter((k) => !removed.has(k.path));
-    const doomed = [...this.record(prefix), ...removed];
+    const doomed = [...this.record(prefix, dir), ...removedDoomed];
     const commit = this.queue(before, bundle, this.stateAfter(join(dir, latestFilename), prefix), doomed, reported);
     if (this.waiting.length >= MAX_WAITING || this.waitingBytes >= MAX_WAITING_BYTES) await this.writing;
     return commit;
@@ -424,7 +453,7 @@ export class Saver {
   }
 
   /** Queues a commit for writing and starts the writing if it is not under way. */
-  private queue(before: Retention, bundle: EncodedBundle | null, state: Commit["state"], doomed: readonly string[], reported: boolean): BackgroundSave {
+  private queue(before: Retention, bundle: EncodedBundle | null, state: Commit["state"], doomed: readonly Doomed[], reported: boolean): BackgroundSave {
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const written = new Promise<void>((res, rej) => {
@@ -473,17 +502,17 @@ export class Saver {
       this.waiting = [];
       this.waitingBytes = 0;
       // What the batch leaves: each prefix either written (by its last save) or deleted.
-      const outcome = new Map<string, EncodedBundle | null>();
+      const outcome = new Map<string, EncodedBundle | Doomed>();
       const states = new Map<string, PlannedFile | null>();
-      for (const old of this.undeleted) outcome.set(old, null);
+      for (const [prefix, old] of this.undeleted) outcome.set(prefix, old);
       for (const commit of batch) {
         if (commit.bundle !== null) {
           outcome.delete(commit.bundle.prefix);
           outcome.set(commit.bundle.prefix, commit.bundle);
         }
         for (const old of commit.doomed) {
-          outcome.delete(old);
-          outcome.set(old, null);
+          outcome.delete(old.path);
+          outcome.set(old.path, old);
         }
         if (commit.state !== null) {
           states.delete(commit.state.path);
@@ -491,11 +520,12 @@ export class Saver {
         }
       }
       const writes: BundleWrite[] = [];
-      const removed: string[] = [];
-      for (const [prefix, bundle] of outcome) {
-        if (bundle === null) removed.push(prefix);
-        else writes.push(planBundleWrite(bundle, await this.dataFileOnDisk(prefix)));
+      const doomed: Doomed[] = [];
+      for (const [prefix, what] of outcome) {
+        if ("home" in what) doomed.push(what);
+        else writes.push(planBundleWrite(what, await this.dataFileOnDisk(prefix)));
       }
+      const removed = deletable(doomed);
       const stateFiles = [...states.values()].filter((file): file is PlannedFile => file !== null);
       const stateGone = [...states].filter(([, file]) => file === null).map(([path]) => path);
       const stateWrite: FilePhase = { kind: "write", files: stateFiles, sync: true };
@@ -533,7 +563,7 @@ export class Saver {
         let failed = batch;
         if (stateWritten(planFailureOf(error))) {
           // The state file names what the batch leaves: only deletions are missing, retried at the next batch.
-          for (const prefix of removed) this.undeleted.add(prefix);
+          for (const old of doomed) if (removed.includes(old.path)) this.undeleted.set(old.path, old);
         } else {
           // As if the batch never happened: retention as before it, and the checkpoints taken after it
           // (whose state files would name its checkpoints) fail with it.
@@ -571,21 +601,22 @@ export class Saver {
   }
 
   /**
-   * Records a new checkpoint for retention (TensorFlow's `_RecordLastCheckpoint` and
-   * `_MaybeDeleteOldCheckpoints`) and returns the prefixes to delete.
+   * Records a new checkpoint saved into `dir` for retention (TensorFlow's `_RecordLastCheckpoint`
+   * and `_MaybeDeleteOldCheckpoints`) and returns the checkpoints to delete: each within the
+   * directory it was saved into, or `dir` for one taken over.
    */
-  private record(prefix: string): string[] {
+  private record(prefix: string, dir: string): Doomed[] {
     if (this.maxToKeep === 0) return [];
     this.kept = this.kept.filter((k) => k.path !== prefix);
-    this.kept.push({ path: prefix, time: this.clock() });
-    const doomed: string[] = [];
+    this.kept.push({ path: prefix, time: this.clock(), dir });
+    const doomed: Doomed[] = [];
     while (this.kept.length > this.maxToKeep) {
       const oldest = this.kept.shift() as Kept;
       if (oldest.time > this.nextKeepTime) {
         this.nextKeepTime += this.keepEverySecs;
         continue;
       }
-      doomed.push(oldest.path);
+      doomed.push({ path: oldest.path, home: oldest.dir ?? dir });
     }
     return doomed;
   }
@@ -641,6 +672,59 @@ export class Saver {
     const promise = this.tail.then(call, call);
     this.tail = promise.catch(() => undefined);
     return promise;
+  }
+}
+
+/**
+ * The checkpoints among `doomed` whose files may be deleted: those whose directory, its real
+ * path resolved, is inside the real path of their checkpoint directory. A state file is data:
+ * one listing `sub/x`, with `sub` a symbolic link to elsewhere, must not make retention delete
+ * files there. The others are passed over with a process warning (`CHECKPIPE_CHECKPOINT_OUTSIDE`);
+ * those whose directory does not exist have no files to delete. The paths are resolved with
+ * blocking calls (a few microseconds each), so that the writing of checkpoints goes on in a
+ * training loop that never lets the event loop turn.
+ */
+function deletable(doomed: readonly Doomed[]): string[] {
+  const real = new Map<string, string | null>();
+  const realOf = (path: string): string | null => {
+    if (!real.has(path)) {
+      try {
+        real.set(path, realpathSync(path));
+      } catch {
+        real.set(path, null);
+      }
+    }
+    return real.get(path) ?? null;
+  };
+  const ok: string[] = [];
+  for (const { path, home } of doomed) {
+    const where = realOf(dirname(path));
+    const root = realOf(home);
+    if (where === null || root === null) continue;
+    const rel = relative(root, where);
+    if (rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
+      ok.push(path);
+      continue;
+    }
+    process.emitWarning(
+      `Did not delete checkpoint ${path}: its directory ${dirname(path)} is really ${where}, outside the checkpoint directory ${home}. ` +
+        "A Saver deletes only the files of checkpoints inside their directory; delete it by hand if it should go.",
+      { code: "CHECKPIPE_CHECKPOINT_OUTSIDE" },
+    );
+  }
+  return ok;
+}
+
+/**
+ * The checkpoint directory of a checkpoint in `dir` listed by the state file `latestFilename`:
+ * the nearest of `dir` and its parents that holds that state file, or `dir` when none does.
+ */
+async function checkpointHome(dir: string, latestFilename: string): Promise<string> {
+  for (let at = dir; ; ) {
+    if (await lstat(join(at, latestFilename)).then(() => true, () => false)) return at;
+    const parent = dirname(at);
+    if (parent === at) return dir;
+    at = parent;
   }
 }
 
