@@ -55,7 +55,7 @@ describe("retention of checkpoints taken over from a state file", () => {
     await next.save(join(dir, "model.ckpt"), { globalStep: 2 });
     expect((await readdir(outside)).sort()).toEqual(outsideFiles);
     // The checkpoint inside went as retention says.
-    expect((await readdir(dir)).sort()).toEqual(["checkpoint", "model.ckpt-2.data-00000-of-00001", "model.ckpt-2.index", "sub"]);
+    expect((await readdir(dir)).sort()).toEqual(["checkpoint", "checkpoint.lock", "model.ckpt-2.data-00000-of-00001", "model.ckpt-2.index", "sub"]);
     expect(next.lastCheckpoints).toEqual([join(dir, "model.ckpt-2")]);
     expect(warnings).toEqual([
       {

@@ -107,7 +107,7 @@ describe("retention after a failed save", () => {
     await saver.save(path, { globalStep: 4 });
     expect(saver.lastCheckpoints).toEqual([`${path}-2`, `${path}-4`]);
     expect((await getCheckpointState(dir))?.allModelCheckpointPaths).toEqual([`${path}-2`, `${path}-4`]);
-    expect((await readdir(dir)).sort()).toEqual(["checkpoint", "s-2.data-00000-of-00001", "s-2.index", "s-4.data-00000-of-00001", "s-4.index"]);
+    expect((await readdir(dir)).sort()).toEqual(["checkpoint", "checkpoint.lock", "s-2.data-00000-of-00001", "s-2.index", "s-4.data-00000-of-00001", "s-4.index"]);
   });
 
   it("fails the background saves taken after the failed one too (their state files would name it), and the next save resumes cleanly", async () => {
@@ -127,7 +127,7 @@ describe("retention after a failed save", () => {
     await saver.save(path, { globalStep: 5 });
     expect(saver.lastCheckpoints).toEqual([`${path}-2`, `${path}-5`]);
     expect((await getCheckpointState(dir))?.allModelCheckpointPaths).toEqual([`${path}-2`, `${path}-5`]);
-    expect((await readdir(dir)).sort()).toEqual(["checkpoint", "s-2.data-00000-of-00001", "s-2.index", "s-5.data-00000-of-00001", "s-5.index"]);
+    expect((await readdir(dir)).sort()).toEqual(["checkpoint", "checkpoint.lock", "s-2.data-00000-of-00001", "s-2.index", "s-5.data-00000-of-00001", "s-5.index"]);
   });
 
   it("after a failure deleting an old checkpoint (the state file written), keeps the new list and deletes the old one at the next save", async () => {
@@ -144,7 +144,7 @@ describe("retention after a failed save", () => {
     expect(saver.lastCheckpoints).toEqual([`${path}-2`, `${path}-3`]);
     expect(await latestCheckpoint(dir)).toBe(`${path}-3`);
     await saver.save(path, { globalStep: 4 });
-    expect((await readdir(dir)).sort()).toEqual(["checkpoint", "s-3.data-00000-of-00001", "s-3.index", "s-4.data-00000-of-00001", "s-4.index"]);
+    expect((await readdir(dir)).sort()).toEqual(["checkpoint", "checkpoint.lock", "s-3.data-00000-of-00001", "s-3.index", "s-4.data-00000-of-00001", "s-4.index"]);
   });
 });
 

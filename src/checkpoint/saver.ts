@@ -10,6 +10,7 @@ import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
 import { describeValue, NotFoundError, ValueError } from "../errors.js";
 import { removeStaleTemporaries } from "../io/atomic-file.js";
 import { errnoCode, fileSystemError } from "../io/fs-errors.js";
+import { acquireWriterLock, LOCK_SUFFIX, releaseWriterLock, type LockOwner } from "../io/writer-lock.js";
 import { planFailureOf, plannedFile, pollFilePlans, runFilePlan, type FilePhase, type PlanFailure, type PlannedFile } from "../io/file-plan.js";
 import {
   bundleRemovePhase,
@@ -132,6 +133,11 @@ const MAX_WAITING_BYTES = 256 * 1024 * 1024;
  * and `.data-00000-of-00001.resaved` take turns), so that a crash leaves either the old or the
  * new checkpoint whole there.
  *
+ * One writer per state file: from its first save into a directory, a Saver holds the state
+ * file's writer lock (`<state file>.lock`) until {@link Saver.close} or the process's exit, and
+ * another process (or another Saver of this process) saving there with the same state file is
+ * refused; the lock of a process that is gone is taken over.
+ *
  * @example
  * const saver = new Saver([makeSaveableFromIterator(it)], { maxToKeep: 3 });
  * const prefix = await saver.save("runs/a/model.ckpt", { globalStep: 200 }); // "runs/a/model.ckpt-200"
@@ -164,6 +170,10 @@ export class Saver {
    */
   private readonly onDisk = new Map<string, string | undefined>();
   private restored: string | null = null;
+  /** The state files whose writer lock this Saver holds (see writer-lock.ts). */
+  private readonly locked = new Set<string>();
+  /** What the writer locks know of this Saver: whether it has writes under way. */
+  private readonly lockOwner: LockOwner = { busy: () => this.writing !== null || this.waiting.length > 0 };
   /** Checkpoints the state file no longer names whose deletion failed, by prefix: deleted with the next batch. */
   private readonly undeleted = new Map<string, Doomed>();
 
@@ -239,6 +249,8 @@ export class Saver {
    *   system's error as `cause`. The checkpoints saved before stay whole, and retention is as if
    *   this save never happened (docs/checkpoint-format.md, "File system failures").
    * @throws {NotFoundError} likewise when the directory is gone (ENOENT).
+   * @throws {FailedPreconditionError} naming the holder, when another process (or another Saver
+   *   of this process) writes the same state file: see the class's summary.
    * @throws the error of an earlier {@link saveInBackground} whose write failed, if not yet thrown.
    */
   async save(savePath: string, options: SaveCheckpointOptions = {}): Promise<string> {
@@ -282,6 +294,27 @@ export class Saver {
   sync(): Promise<void> {
     return this.enqueue(async () => {
       await this.settled();
+      this.throwFailure();
+    });
+  }
+
+  /**
+   * Waits until every checkpoint of the saves called before it is on disk, then releases the
+   * writer locks this Saver holds (`<state file>.lock`, see docs/checkpoint-format.md, "One
+   * writer per state file"), so that another Saver or process may save there. A later save
+   * takes the lock again. Locks still held are released when the process exits.
+   *
+   * @throws the error of a background write that failed, once (as {@link sync}); the locks are
+   *   released all the same.
+   * @example
+   * await saver.save("runs/a/model.ckpt", { globalStep: 100 });
+   * await saver.close(); // another process may now train into runs/a
+   */
+  close(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.settled();
+      for (const statePath of this.locked) releaseWriterLock(statePath, this.lockOwner);
+      this.locked.clear();
       this.throwFailure();
     });
   }
@@ -361,6 +394,7 @@ export class Saver {
       const homes = new Set(this.kept.filter((k) => drop.has(k.path)).map((k) => k.dir ?? dir));
       const home = homes.size === 1 ? ([...homes][0] as string) : dir;
       const statePath = join(home, latestFilename);
+      this.lock(statePath);
       const doomed = [...drop].map((path) => ({ path, home: this.kept.find((k) => k.path === path)?.dir ?? home }));
       this.kept = this.kept.filter((k) => !drop.has(k.path));
       return this.queue(before, null, listed ? this.stateAfter(statePath, this.kept.at(-1)?.path ?? null) : null, doomed, true);
@@ -418,6 +452,8 @@ export class Saver {
     if (!this.readyDirs.has(ready)) {
       await this.prepareDirectory(dir, savePath, latestFilename);
       this.readyDirs.add(ready);
+    } else {
+      this.lock(join(dir, latestFilename));
     }
     const values = new Map<string, unknown>();
     for (const saveable of this.saveables) values.set(saveable.name, await saveable.save());
@@ -431,6 +467,20 @@ export class Saver {
     const commit = this.queue(before, bundle, this.stateAfter(join(dir, latestFilename), prefix), doomed, reported);
     if (this.waiting.length >= MAX_WAITING || this.waitingBytes >= MAX_WAITING_BYTES) await this.writing;
     return commit;
+  }
+
+  /**
+   * Takes (or checks that this Saver still holds) the writer lock of a state file. A directory
+   * that is gone holds no lock: the write there fails by itself, with the error it meets.
+   */
+  private lock(statePath: string): void {
+    try {
+      acquireWriterLock(statePath, this.lockOwner);
+      this.locked.add(statePath);
+    } catch (error) {
+      if (error instanceof NotFoundError && errnoCode(error.cause) === "ENOENT") return;
+      throw error;
+    }
   }
 
   /** What retention knows now, to go back to if the commit taken next is not written. */
@@ -479,6 +529,7 @@ export class Saver {
         fix: `Create it first, e.g. await mkdir(${JSON.stringify(dir)}, { recursive: true }).`,
       });
     }
+    this.lock(join(dir, latestFilename));
     await this.removeLeftovers(dir, basename(savePath), latestFilename);
     const manifest = new RegExp(`^(${escapeRegExp(basename(savePath))}(?:-\\d+)?)${escapeRegExp(INDEX_SUFFIX)}$`);
     const names = await readdir(dir).catch((error: unknown) => {
@@ -662,7 +713,7 @@ export class Saver {
   /** Deletes temporary files a crashed save of this family left behind. */
   private async removeLeftovers(dir: string, base: string, latestFilename: string): Promise<void> {
     const bundle = new RegExp(`^${escapeRegExp(base)}(-\\d+)?(${[INDEX_SUFFIX, DATA_SUFFIX, RESAVED_DATA_SUFFIX].map(escapeRegExp).join("|")})$`);
-    const ours = (name: string): boolean => name === latestFilename || bundle.test(name);
+    const ours = (name: string): boolean => name === latestFilename || name === latestFilename + LOCK_SUFFIX || bundle.test(name);
     await removeStaleTemporaries(dir, ours).catch((error: unknown) => {
       process.emitWarning(`Could not remove leftover temporary files in ${dir}: ${String(error)}`, { code: "CHECKPIPE_CHECKPOINT_CLEANUP" });
     });

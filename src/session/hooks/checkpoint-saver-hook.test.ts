@@ -256,6 +256,17 @@ describe("CheckpointSaverHook saves (TensorFlow's CheckpointSaverHookTest)", () 
     expect(await savedStep(dir)).toBe(2);
   });
 
+  it("end() releases the saver's writer lock of the directory (checkpoint.lock), so that another process may train there", async () => {
+    const m = model();
+    const hook = saverHook({ saveSteps: 1, scaffold: m.scaffold });
+    const hooked = await start(m, hook);
+    await hooked.run(m.train);
+    expect(await readdir(dir)).toContain("checkpoint.lock");
+    await hook.end(hooked.session);
+    expect(await readdir(dir)).not.toContain("checkpoint.lock");
+    expect(await savedStep(dir)).toBe(1);
+  });
+
   it("end() does not save again when the last step was just saved, and gives the listeners the last step", async () => {
     const m = model();
     const steps: string[] = [];
