@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { realpathSync } from "node:fs";
-import { lstat, readdir, stat } from "node:fs/promises";
-import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
+import { readdir, stat } from "node:fs/promises";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { describeValue, NotFoundError, ValueError } from "../errors.js";
 import { removeStaleTemporaries } from "../io/atomic-file.js";
 import { errnoCode, fileSystemError } from "../io/fs-errors.js";
 import { acquireWriterLock, LOCK_SUFFIX, releaseWriterLock, type LockOwner } from "../io/writer-lock.js";
+import { checkpointHome, deletable, type Doomed } from "./deletion-guard.js";
 import { planFailureOf, plannedFile, pollFilePlans, runFilePlan, type FilePhase, type PlanFailure, type PlannedFile } from "../io/file-plan.js";
 import {
   bundleRemovePhase,
@@ -89,11 +89,6 @@ interface Kept {
   readonly dir: string | null;
 }
 
-/** A checkpoint to delete, and the directory whose files alone its deletion may touch. */
-interface Doomed {
-  readonly path: string;
-  readonly home: string;
-}
 
 /** What retention knew before a commit was taken: restored when its writing fails before its state file. */
 interface Retention {
@@ -723,59 +718,6 @@ export class Saver {
     const promise = this.tail.then(call, call);
     this.tail = promise.catch(() => undefined);
     return promise;
-  }
-}
-
-/**
- * The checkpoints among `doomed` whose files may be deleted: those whose directory, its real
- * path resolved, is inside the real path of their checkpoint directory. A state file is data:
- * one listing `sub/x`, with `sub` a symbolic link to elsewhere, must not make retention delete
- * files there. The others are passed over with a process warning (`CHECKPIPE_CHECKPOINT_OUTSIDE`);
- * those whose directory does not exist have no files to delete. The paths are resolved with
- * blocking calls (a few microseconds each), so that the writing of checkpoints goes on in a
- * training loop that never lets the event loop turn.
- */
-function deletable(doomed: readonly Doomed[]): string[] {
-  const real = new Map<string, string | null>();
-  const realOf = (path: string): string | null => {
-    if (!real.has(path)) {
-      try {
-        real.set(path, realpathSync(path));
-      } catch {
-        real.set(path, null);
-      }
-    }
-    return real.get(path) ?? null;
-  };
-  const ok: string[] = [];
-  for (const { path, home } of doomed) {
-    const where = realOf(dirname(path));
-    const root = realOf(home);
-    if (where === null || root === null) continue;
-    const rel = relative(root, where);
-    if (rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
-      ok.push(path);
-      continue;
-    }
-    process.emitWarning(
-      `Did not delete checkpoint ${path}: its directory ${dirname(path)} is really ${where}, outside the checkpoint directory ${home}. ` +
-        "A Saver deletes only the files of checkpoints inside their directory; delete it by hand if it should go.",
-      { code: "CHECKPIPE_CHECKPOINT_OUTSIDE" },
-    );
-  }
-  return ok;
-}
-
-/**
- * The checkpoint directory of a checkpoint in `dir` listed by the state file `latestFilename`:
- * the nearest of `dir` and its parents that holds that state file, or `dir` when none does.
- */
-async function checkpointHome(dir: string, latestFilename: string): Promise<string> {
-  for (let at = dir; ; ) {
-    if (await lstat(join(at, latestFilename)).then(() => true, () => false)) return at;
-    const parent = dirname(at);
-    if (parent === at) return dir;
-    at = parent;
   }
 }
 
