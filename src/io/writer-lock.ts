@@ -136,13 +136,13 @@ function releaseAll(): void {
   held.clear();
 }
 
+/** Deletes a lock file that names this process; any failure leaves it, stale, for the next writer to take over. */
 function unlinkIfOurs(lockPath: string): void {
-  const found = readLock(lockPath);
-  if (found === "none" || found === "unreadable" || !sameHolder(found, thisHolder())) return;
   try {
-    fs.unlinkSync(lockPath);
+    const found = readLock(lockPath);
+    if (found !== "none" && found !== "unreadable" && sameHolder(found, thisHolder())) fs.unlinkSync(lockPath);
   } catch {
-    // gone already, or the directory is: nothing is locked there any more
+    // gone already, or its directory is, or unreadable: a stale lock at worst
   }
 }
 
