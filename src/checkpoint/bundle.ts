@@ -16,14 +16,14 @@
  *
  * @module
  */
-import { open, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { JsonValue } from "../core/state.js";
 import { decodeValue, encodeValue, EncodedState } from "../core/value-codec.js";
-import { DataLossError, describeValue, NotFoundError } from "../errors.js";
+import { DataLossError, describeValue, NotFoundError, type ErrorDetails } from "../errors.js";
 import { crc32cNative as crc32c } from "../formats/crc32c.js";
-import { isErrno } from "../io/atomic-file.js";
 import { joinedBytes, plannedFile, runFilePlan, temporaryPathFor, type FilePhase, type PlannedFile } from "../io/file-plan.js";
+import { errnoCode } from "../io/fs-errors.js";
+import { openRegularFile, readAt, type OpenRegularFile } from "../io/regular-file.js";
 
 /** The format name in every manifest. */
 export const BUNDLE_FORMAT = "checkpipe.checkpoint";
@@ -193,7 +193,7 @@ export function bundleWritePhases(writes: readonly BundleWrite[]): FilePhase[] {
  */
 export async function writeBundle(prefix: string, values: ReadonlyMap<string, unknown>): Promise<number> {
   const write = planBundleWrite(encodeBundle(prefix, values), await readDataFileName(prefix));
-  await runFilePlan(bundleWritePhases([write]));
+  await runFilePlan(bundleWritePhases([write]), { purpose: `Saving checkpoint ${prefix}` });
   return write.files[0].data.byteLength + write.files[1].data.byteLength;
 }
 
@@ -223,22 +223,27 @@ function formatManifest(manifest: Manifest, crc: number): string {
  * @returns the saved values by name, in the order they were written.
  * @throws {NotFoundError} when the manifest does not exist.
  * @throws {DataLossError} naming the file and the entry, when a file is truncated, missing,
- *   damaged, or does not match its checksum.
+ *   damaged, does not match its checksum, is not a regular file (a directory, a FIFO, a
+ *   socket, a device: never opened so as to block), or the disk fails reading it (EIO).
+ * @throws {FailedPreconditionError} naming the file, when it cannot be read for another reason
+ *   (permissions: EACCES), with the file system's error as `cause`.
  */
 export async function readBundle(prefix: string): Promise<Map<string, unknown>> {
   const manifest = await readManifest(prefix);
   const dataPath = join(dirname(prefix), manifest.data.file);
-  const file = await open(dataPath, "r").catch((error: unknown) => {
-    if (isErrno(error, "ENOENT")) {
+  const purpose = `Reading checkpoint ${prefix}`;
+  const file = await openRegularFile(dataPath, { purpose, refuse: dataLoss }).catch((error: unknown) => {
+    if (error instanceof NotFoundError && errnoCode(error.cause) === "ENOENT") {
       throw new DataLossError(`Checkpoint ${prefix} is damaged: its data file ${dataPath} is missing. Restore an older checkpoint.`, {
         expected: "the data file",
         received: "no such file",
+        cause: error.cause,
       });
     }
     throw error;
   });
   try {
-    const { size } = await file.stat();
+    const { size } = file;
     if (size !== manifest.data.size) {
       const cut = manifest.entries.find((entry) => entry.offset + entrySize(entry) > size);
       throw new DataLossError(
@@ -248,22 +253,17 @@ export async function readBundle(prefix: string): Promise<Map<string, unknown>> 
       );
     }
     const values = new Map<string, unknown>();
-    for (const entry of manifest.entries) values.set(entry.name, await readEntry(file, entry, dataPath));
+    for (const entry of manifest.entries) values.set(entry.name, await readEntry(file, entry, dataPath, purpose));
     return values;
   } finally {
-    await file.close();
+    await file.handle.close();
   }
 }
 
-async function readEntry(file: Awaited<ReturnType<typeof open>>, entry: EntryRecord, dataPath: string): Promise<unknown> {
+async function readEntry(file: OpenRegularFile, entry: EntryRecord, dataPath: string, purpose: string): Promise<unknown> {
   const size = entrySize(entry);
   const bytes = Buffer.allocUnsafe(size);
-  let read = 0;
-  while (read < size) {
-    const { bytesRead } = await file.read(bytes, read, size - read, entry.offset + read);
-    if (bytesRead === 0) break;
-    read += bytesRead;
-  }
+  const read = await readAt(file, dataPath, bytes, entry.offset, purpose);
   const lost = (what: string, received: string): DataLossError =>
     new DataLossError(`Entry "${entry.name}" of ${dataPath} is damaged: ${what}. Restore an older checkpoint.`, {
       expected: "the bytes that were saved",
@@ -286,6 +286,11 @@ async function readEntry(file: Awaited<ReturnType<typeof open>>, entry: EntryRec
   }
 }
 
+/** A file of a checkpoint that is not a regular file is damage: the checkpoint is not whole. */
+function dataLoss(message: string, details: ErrorDetails): DataLossError {
+  return new DataLossError(`${message} Restore an older checkpoint.`, details);
+}
+
 function entrySize(entry: EntryRecord): number {
   return entry.json + entry.blobs.reduce((sum, length) => sum + length, 0);
 }
@@ -296,27 +301,24 @@ function entrySize(entry: EntryRecord): number {
  */
 async function readManifest(prefix: string): Promise<Manifest> {
   const indexPath = prefix + INDEX_SUFFIX;
-  const size = await stat(indexPath).then(
-    (s) => s.size,
-    (error: unknown) => {
-      if (isErrno(error, "ENOENT")) {
-        throw new NotFoundError(`Checkpoint ${prefix} does not exist: there is no ${indexPath}.`, {
-          expected: "a checkpoint manifest",
-          received: "no such file",
-        });
-      }
-      throw error;
-    },
-  );
   const bad = (what: string): DataLossError =>
     new DataLossError(`The manifest ${indexPath} is damaged: ${what}. Restore an older checkpoint.`, {
       expected: "a checkpipe checkpoint manifest",
       received: what,
     });
-  if (size > MAX_INDEX_BYTES) throw bad(`it has ${size} bytes, more than the ${MAX_INDEX_BYTES} any manifest needs`);
+  const purpose = `Reading checkpoint ${prefix}`;
+  const file = await openRegularFile(indexPath, { purpose, refuse: dataLoss });
+  let text: string;
+  try {
+    if (file.size > MAX_INDEX_BYTES) throw bad(`it has ${file.size} bytes, more than the ${MAX_INDEX_BYTES} any manifest needs`);
+    const bytes = Buffer.allocUnsafe(file.size);
+    text = bytes.toString("utf8", 0, await readAt(file, indexPath, bytes, 0, purpose));
+  } finally {
+    await file.handle.close();
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(indexPath, "utf8"));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw bad(`it is not JSON (${error instanceof Error ? error.message : String(error)})`);
   }
@@ -379,5 +381,5 @@ function isSize(value: unknown): value is number {
  * is not taken for a whole one.
  */
 export async function removeBundle(prefix: string): Promise<void> {
-  await runFilePlan([bundleRemovePhase([prefix])]);
+  await runFilePlan([bundleRemovePhase([prefix])], { purpose: `Deleting checkpoint ${prefix}` });
 }

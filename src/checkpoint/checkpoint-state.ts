@@ -10,10 +10,11 @@
  *
  * @module
  */
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { InvalidArgumentError, ValueError } from "../errors.js";
-import { isErrno } from "../io/atomic-file.js";
+import { CheckpipeError, InvalidArgumentError, ValueError } from "../errors.js";
+import { errnoCode, fileSystemError } from "../io/fs-errors.js";
+import { readRegularFile } from "../io/regular-file.js";
 import { INDEX_SUFFIX } from "./bundle.js";
 
 /** The state of a checkpoint directory, as its state file records it. */
@@ -32,6 +33,12 @@ export interface CheckpointState {
 export const DEFAULT_STATE_FILENAME = "checkpoint";
 
 /**
+ * State files larger than this are refused unread: one listing 100 000 checkpoints has about
+ * 6 MB.
+ */
+export const MAX_STATE_BYTES = 16 * 1024 * 1024;
+
+/**
  * Reads the state file of a checkpoint directory.
  *
  * @param dir the checkpoint directory.
@@ -41,6 +48,11 @@ export const DEFAULT_STATE_FILENAME = "checkpoint";
  *   warning saying why).
  * @throws {ValueError} when the file names no latest checkpoint ("Invalid checkpoint state").
  * @throws {InvalidArgumentError} when it names a path outside `dir`.
+ * @throws {FailedPreconditionError} naming the file, when it is not a regular file (a
+ *   directory, a FIFO, a socket, a device: never opened so as to block), is larger than
+ *   {@link MAX_STATE_BYTES}, or cannot be read (permissions: EACCES; the file system's error is
+ *   the `cause`).
+ * @throws {DataLossError} naming the file, when the disk fails reading it (EIO).
  * @example
  * const state = await getCheckpointState("runs/a");
  * state?.modelCheckpointPath; // "runs/a/model.ckpt-200"
@@ -49,9 +61,10 @@ export async function getCheckpointState(dir: string, latestFilename = DEFAULT_S
   const file = join(dir, latestFilename);
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = (await readRegularFile(file, { purpose: `Reading the state file of ${dir}`, maxBytes: MAX_STATE_BYTES, what: "state file" })).toString("utf8");
   } catch (error) {
-    if (isErrno(error, "ENOENT") || isErrno(error, "ENOTDIR")) return null;
+    const code = error instanceof CheckpipeError ? errnoCode(error.cause) : undefined;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
     throw error;
   }
   let parsed: ParsedState;
@@ -87,7 +100,7 @@ export async function getCheckpointState(dir: string, latestFilename = DEFAULT_S
  * @param dir the checkpoint directory.
  * @param latestFilename the state file's name (default `"checkpoint"`).
  * @returns the prefix (e.g. `"runs/a/model.ckpt-200"`), or null when there is no state file
- *   or the checkpoint it names has no `.index` file.
+ *   or the checkpoint it names has no `.index` file (or one that is not a regular file).
  * @throws {ValueError} / {InvalidArgumentError} as {@link getCheckpointState}.
  * @example
  * const prefix = await latestCheckpoint("runs/a");
@@ -96,7 +109,7 @@ export async function getCheckpointState(dir: string, latestFilename = DEFAULT_S
 export async function latestCheckpoint(dir: string, latestFilename = DEFAULT_STATE_FILENAME): Promise<string | null> {
   let state = await getCheckpointState(dir, latestFilename);
   for (let attempt = 0; state !== null; attempt++) {
-    if (await exists(state.modelCheckpointPath + INDEX_SUFFIX)) return state.modelCheckpointPath;
+    if (await isRegularFile(state.modelCheckpointPath + INDEX_SUFFIX)) return state.modelCheckpointPath;
     const now = await getCheckpointState(dir, latestFilename);
     if (attempt >= MAX_REREADS || sameCheckpointState(now, state)) return null;
     state = now;
@@ -128,11 +141,15 @@ export function sameCheckpointState(a: CheckpointState | null, b: CheckpointStat
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
+/** Whether `path` is a regular file; false when there is none (or a directory, a FIFO...). */
+async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === "ENOENT" || code === "ENOTDIR") return false;
+    throw fileSystemError(error, { access: "read", doing: "checking", path });
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ const fault = vi.hoisted(() => ({ left: Number.POSITIVE_INFINITY, code: "EIO", h
 vi.mock("node:worker_threads", () => ({
   MessageChannel: class {},
   receiveMessageOnPort: () => undefined,
+  threadId: 0,
   Worker: class {
     constructor() {
       throw new Error("no worker threads here: plans run in this thread, through the failing file system");

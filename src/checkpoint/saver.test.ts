@@ -59,8 +59,9 @@ function matching(type: abstract new (...args: never[]) => Error, message: strin
   return expect.objectContaining({ name: type.name, message }) as Error;
 }
 
+/** The files of the checkpoints in the directory: all but the state file and its writer lock. */
 async function checkpointFiles(): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => f !== "checkpoint").sort();
+  return (await readdir(dir)).filter((f) => f !== "checkpoint" && f !== "checkpoint.lock").sort();
 }
 
 describe("Saver.save", () => {
@@ -202,6 +203,32 @@ describe("Saver validation, with TensorFlow's messages", () => {
     await expect(saver.save(path, { globalStep: 1 })).resolves.toBe(`${path}-1`);
   });
 
+  /** The refusal of a save path that names a directory. */
+  const namesDirectory = (savePath: string): Error =>
+    matching(
+      ValueError,
+      `Saver savePath must be a checkpoint prefix, a path that names no directory, such as "runs/a/model.ckpt"; got ${JSON.stringify(savePath)}, ` +
+        `which names a directory: the state file would go into its parent. Pass the directory joined with a file name prefix, e.g. ${JSON.stringify(join(savePath, "model.ckpt"))}.`,
+    );
+
+  it('refuses a save path that ends with a separator ("runs/a/"), which would put the state file in the parent directory', async () => {
+    await mkdir(join(dir, "a"));
+    const saver = new Saver([counter().saveable]);
+    for (const savePath of [`${join(dir, "a")}/`, `${join(dir, "a")}/.`, `${join(dir, "a")}/..`]) {
+      await expect(saver.save(savePath, { globalStep: 1 })).rejects.toThrow(namesDirectory(savePath));
+      await expect(saver.save(savePath)).rejects.toThrow(namesDirectory(savePath));
+    }
+    expect(await readdir(dir)).toEqual(["a"]);
+    expect(await readdir(join(dir, "a"))).toEqual([]);
+  });
+
+  it("refuses a save path that is a directory", async () => {
+    await mkdir(join(dir, "a"));
+    const saver = new Saver([counter().saveable]);
+    await expect(saver.save(join(dir, "a"), { globalStep: 1 })).rejects.toThrow(namesDirectory(join(dir, "a")));
+    expect(await readdir(dir)).toEqual(["a"]);
+  });
+
   it("refuses bad options and steps, saying what it got", async () => {
     expect(() => new Saver([counter().saveable], { maxToKeep: -1 })).toThrow("Saver maxToKeep must be an integer ≥ 0, Infinity, or null; got -1.");
     expect(() => new Saver([counter().saveable], { keepCheckpointEveryNHours: 0 })).toThrow(
@@ -318,8 +345,10 @@ describe("Saver.remove", () => {
     expect(await latestCheckpoint(dir)).toBe(s2);
     expect(saver.lastCheckpoints).toEqual([s2]);
     await saver.remove([s2 as string]);
-    expect(await readdir(dir)).toEqual([]);
+    expect(await readdir(dir)).toEqual(["checkpoint.lock"]); // the Saver still writes there, until closed
     expect(await getCheckpointState(dir)).toBeNull();
+    await saver.close();
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it("deletes the files of checkpoints it does not list, and leaves the state file as it is", async () => {
@@ -535,15 +564,16 @@ describe("saveInBackground", () => {
   });
 
   describe("when a write fails (the directory removed after the first save)", () => {
-    it("rejects written with ENOENT, and the next sync throws it once", async () => {
+    it("rejects written with a NotFoundError (the file system's ENOENT as its cause), and the next sync throws it once", async () => {
       const { saver, path } = await savedThenGone();
       const { written } = await saver.saveInBackground(path, { globalStep: 2 });
       const error = await written.then(
         () => null,
         (e: unknown) => e,
       );
-      expect(error).toBeInstanceOf(Error);
-      expect(error).toMatchObject({ code: "ENOENT", path: expect.stringContaining(join(dir, "gone", "s-2")) as string });
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect(error).toMatchObject({ cause: { code: "ENOENT", path: expect.stringContaining(join(dir, "gone", "s-2")) as string } });
+      expect((error as Error).message).toContain(join(dir, "gone", "s-2"));
       await expect(saver.sync()).rejects.toBe(error);
       await expect(saver.sync()).resolves.toBeUndefined();
       expect(saver.lastCheckpoints).toEqual([`${path}-1`]);
@@ -571,7 +601,7 @@ describe("saveInBackground", () => {
 
     it("with save() instead, is thrown by that save and not again by the next sync", async () => {
       const { saver, path } = await savedThenGone();
-      await expect(saver.save(path, { globalStep: 2 })).rejects.toMatchObject({ code: "ENOENT" });
+      await expect(saver.save(path, { globalStep: 2 })).rejects.toMatchObject({ code: "NOT_FOUND", cause: { code: "ENOENT" } });
       await expect(saver.sync()).resolves.toBeUndefined();
       await expect(saver.sync()).resolves.toBeUndefined();
     });

@@ -8,7 +8,10 @@ import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { describeValue, NotFoundError, ValueError } from "../errors.js";
 import { removeStaleTemporaries } from "../io/atomic-file.js";
-import { plannedFile, pollFilePlans, runFilePlan, type FilePhase, type PlannedFile } from "../io/file-plan.js";
+import { errnoCode, fileSystemError } from "../io/fs-errors.js";
+import { acquireWriterLock, LOCK_SUFFIX, releaseWriterLock, type LockOwner } from "../io/writer-lock.js";
+import { checkpointHome, deletable, type Doomed } from "./deletion-guard.js";
+import { planFailureOf, plannedFile, pollFilePlans, runFilePlan, type FilePhase, type PlanFailure, type PlannedFile } from "../io/file-plan.js";
 import {
   bundleRemovePhase,
   bundleWritePhases,
@@ -78,16 +81,31 @@ export interface BackgroundSave {
 interface Kept {
   readonly path: string;
   readonly time: number;
+  /**
+   * The checkpoint directory it belongs to: the one it was saved into, or for one taken over
+   * ({@link Saver.recoverLastCheckpoints}) the one whose state file lists it; its files are
+   * deleted only inside it. Null: the directory of the save that deletes it.
+   */
+  readonly dir: string | null;
+}
+
+
+/** What retention knew before a commit was taken: restored when its writing fails before its state file. */
+interface Retention {
+  readonly kept: readonly Kept[];
+  readonly nextKeepTime: number;
 }
 
 /** A checkpoint whose values are taken (or a removal of checkpoints), waiting to be written. */
 interface Commit {
+  /** Retention as it was before this commit was taken. */
+  readonly before: Retention;
   /** The checkpoint to write; null for a removal. */
   readonly bundle: EncodedBundle | null;
   /** The state file as it reads after this commit: its path, and its text (null: no checkpoint left to name, deleted). */
   readonly state: { readonly path: string; readonly file: PlannedFile | null } | null;
   /** Checkpoints deleted once this one is written. */
-  readonly doomed: readonly string[];
+  readonly doomed: readonly Doomed[];
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
   /** Whether the caller hears of a failure through `written` (a plain `save`). */
@@ -109,6 +127,11 @@ const MAX_WAITING_BYTES = 256 * 1024 * 1024;
  * data under the data file name its checkpoint on disk does not use (`.data-00000-of-00001`
  * and `.data-00000-of-00001.resaved` take turns), so that a crash leaves either the old or the
  * new checkpoint whole there.
+ *
+ * One writer per state file: from its first save into a directory, a Saver holds the state
+ * file's writer lock (`<state file>.lock`) until {@link Saver.close} or the process's exit, and
+ * another process (or another Saver of this process) saving there with the same state file is
+ * refused; the lock of a process that is gone is taken over.
  *
  * @example
  * const saver = new Saver([makeSaveableFromIterator(it)], { maxToKeep: 3 });
@@ -142,6 +165,12 @@ export class Saver {
    */
   private readonly onDisk = new Map<string, string | undefined>();
   private restored: string | null = null;
+  /** The state files whose writer lock this Saver holds (see writer-lock.ts). */
+  private readonly locked = new Set<string>();
+  /** What the writer locks know of this Saver: whether it has writes under way. */
+  private readonly lockOwner: LockOwner = { busy: () => this.writing !== null || this.waiting.length > 0 };
+  /** Checkpoints the state file no longer names whose deletion failed, by prefix: deleted with the next batch. */
+  private readonly undeleted = new Map<string, Doomed>();
 
   /**
    * @param saveables what to save, each with a unique name.
@@ -205,9 +234,18 @@ export class Saver {
    * @param savePath the prefix, e.g. `"runs/a/model.ckpt"`; its directory must exist.
    * @param options `globalStep` appended to the prefix; `latestFilename` for this save.
    * @returns the checkpoint's prefix, `"<savePath>-<globalStep>"` (or `savePath`).
-   * @throws {ValueError} when the directory does not exist, `latestFilename` has path components
-   *   or collides with `savePath`, or `globalStep` is not an integer.
+   * @throws {ValueError} when the directory does not exist, `savePath` names a directory (ends
+   *   with a separator, as `"runs/a/"`, or is one), `latestFilename` has path components or
+   *   collides with `savePath`, or `globalStep` is not an integer.
    * @throws {InvalidArgumentError} when a value cannot be encoded.
+   * @throws {FailedPreconditionError} when the file system fails the write (a full disk:
+   *   ENOSPC, EDQUOT; a read-only one: EROFS; permissions: EACCES, EPERM; a directory in the way:
+   *   EISDIR, ENOTDIR; the device: EIO), naming the file and the operation, with the file
+   *   system's error as `cause`. The checkpoints saved before stay whole, and retention is as if
+   *   this save never happened (docs/checkpoint-format.md, "File system failures").
+   * @throws {NotFoundError} likewise when the directory is gone (ENOENT).
+   * @throws {FailedPreconditionError} naming the holder, when another process (or another Saver
+   *   of this process) writes the same state file: see the class's summary.
    * @throws the error of an earlier {@link saveInBackground} whose write failed, if not yet thrown.
    */
   async save(savePath: string, options: SaveCheckpointOptions = {}): Promise<string> {
@@ -227,8 +265,10 @@ export class Saver {
    * @param savePath the prefix, e.g. `"runs/a/model.ckpt"`; its directory must exist.
    * @param options `globalStep` appended to the prefix; `latestFilename` for this save.
    * @returns the prefix, and `written`, which settles when this checkpoint is on disk. A failed
-   *   write rejects `written`, and the next `save`, `saveInBackground` or `sync` throws it too
-   *   (once), so that a caller who does not await `written` still hears of it.
+   *   write rejects `written` (with the errors of {@link save}), and the next `save`,
+   *   `saveInBackground` or `sync` throws it too (once), so that a caller who does not await
+   *   `written` still hears of it. It also rejects the checkpoints taken after it and not yet
+   *   written, whose state files would name it.
    * @throws as {@link save}, for what can be checked before writing.
    * @example
    * const { prefix, written } = await saver.saveInBackground("runs/a/model.ckpt", { globalStep: 100 });
@@ -254,6 +294,27 @@ export class Saver {
   }
 
   /**
+   * Waits until every checkpoint of the saves called before it is on disk, then releases the
+   * writer locks this Saver holds (`<state file>.lock`, see docs/checkpoint-format.md, "One
+   * writer per state file"), so that another Saver or process may save there. A later save
+   * takes the lock again. Locks still held are released when the process exits.
+   *
+   * @throws the error of a background write that failed, once (as {@link sync}); the locks are
+   *   released all the same.
+   * @example
+   * await saver.save("runs/a/model.ckpt", { globalStep: 100 });
+   * await saver.close(); // another process may now train into runs/a
+   */
+  close(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.settled();
+      for (const statePath of this.locked) releaseWriterLock(statePath, this.lockOwner);
+      this.locked.clear();
+      this.throwFailure();
+    });
+  }
+
+  /**
    * Restores every saveable from the checkpoint at `prefix`. Every entry is read and verified
    * before any saveable changes, so a damaged checkpoint leaves them as they were; a saveable
    * that refuses its value (e.g. a shape that differs) stops the restore there, after the
@@ -262,7 +323,10 @@ export class Saver {
    * @param prefix a checkpoint prefix, e.g. from {@link latestCheckpoint}.
    * @throws {ValueError} when `prefix` is not a checkpoint.
    * @throws {NotFoundError} when the checkpoint lacks a saveable's entry.
-   * @throws {DataLossError} naming the file and the entry, when a file is damaged or missing.
+   * @throws {DataLossError} naming the file and the entry, when a file is damaged, missing, not a
+   *   regular file, or the disk fails reading it (EIO).
+   * @throws {FailedPreconditionError} naming the file, when it cannot be read for another reason
+   *   (permissions: EACCES), with the file system's error as `cause`.
    */
   restore(prefix: string): Promise<void> {
     return this.enqueue(async () => {
@@ -313,14 +377,22 @@ export class Saver {
     if (prefixes.length === 0) return;
     const dirs = new Set(prefixes.map((prefix) => dirname(prefix)));
     if (dirs.size > 1) throw badOption("remove(prefixes)", "checkpoints of one directory", [...dirs].join(", "));
-    const statePath = join([...dirs][0] ?? ".", checkLatestFilename(latestFilename));
+    const dir = [...dirs][0] ?? ".";
+    checkLatestFilename(latestFilename);
     const commit = await this.enqueue(async () => {
       pollFilePlans();
       this.throwFailure();
       const drop = new Set(prefixes);
+      const before = this.retention();
       const listed = this.kept.some((k) => drop.has(k.path));
+      // Their checkpoint directory: where this Saver saved them or found them listed, else their own.
+      const homes = new Set(this.kept.filter((k) => drop.has(k.path)).map((k) => k.dir ?? dir));
+      const home = homes.size === 1 ? ([...homes][0] as string) : dir;
+      const statePath = join(home, latestFilename);
+      this.lock(statePath);
+      const doomed = [...drop].map((path) => ({ path, home: this.kept.find((k) => k.path === path)?.dir ?? home }));
       this.kept = this.kept.filter((k) => !drop.has(k.path));
-      return this.queue(null, listed ? this.stateAfter(statePath, this.kept.at(-1)?.path ?? null) : null, [...drop], true);
+      return this.queue(before, null, listed ? this.stateAfter(statePath, this.kept.at(-1)?.path ?? null) : null, doomed, true);
     });
     await commit.written;
   }
@@ -328,14 +400,23 @@ export class Saver {
   /**
    * Takes over checkpoints saved earlier (e.g. by a previous process), so that retention
    * counts and deletes them too. Their save times are their `.index` files' modification times.
+   * Their files are deleted only inside the directory of the state file listing them (the
+   * nearest directory at or above each one's that holds this Saver's state file): a listed
+   * `sub/x` whose `sub` links to a directory elsewhere is never deleted there (a process warning,
+   * `CHECKPIPE_CHECKPOINT_OUTSIDE`, says so when retention comes to it).
    *
    * @param paths checkpoint prefixes, oldest first (e.g. `getCheckpointState(dir).allModelCheckpointPaths`).
    */
   async recoverLastCheckpoints(paths: readonly string[]): Promise<void> {
     const kept: Kept[] = [];
+    const homes = new Map<string, Promise<string>>();
     for (const path of paths) {
       const s = await stat(path + INDEX_SUFFIX).catch(() => null);
-      if (s !== null) kept.push({ path, time: s.mtimeMs / 1000 });
+      if (s === null) continue;
+      // The directory of the state file that lists it: its files are deleted only inside that one.
+      const parent = dirname(path);
+      if (!homes.has(parent)) homes.set(parent, checkpointHome(parent, this.latestFilename));
+      kept.push({ path, time: s.mtimeMs / 1000, dir: await (homes.get(parent) as Promise<string>) });
     }
     this.kept = kept;
   }
@@ -350,6 +431,7 @@ export class Saver {
     this.throwFailure();
     const latestFilename = checkLatestFilename(options.latestFilename ?? this.latestFilename);
     if (typeof savePath !== "string" || savePath === "") throw badOption("savePath", "a non-empty path prefix", savePath);
+    if (endsWithSeparator(savePath)) throw namesDirectory(savePath);
     const step = options.globalStep;
     if (step !== undefined && !(typeof step === "bigint" || Number.isSafeInteger(step))) throw badOption("globalStep", "an integer", step);
     const prefix = step === undefined ? savePath : `${savePath}-${step}`;
@@ -365,17 +447,40 @@ export class Saver {
     if (!this.readyDirs.has(ready)) {
       await this.prepareDirectory(dir, savePath, latestFilename);
       this.readyDirs.add(ready);
+    } else {
+      this.lock(join(dir, latestFilename));
     }
     const values = new Map<string, unknown>();
     for (const saveable of this.saveables) values.set(saveable.name, await saveable.save());
     this.restored = null;
     const bundle = encodeBundle(prefix, values);
+    const before = this.retention();
     const removed = new Set((options.remove ?? []).filter((path) => path !== prefix));
+    const removedDoomed = [...removed].map((path) => ({ path, home: this.kept.find((k) => k.path === path)?.dir ?? dir }));
     if (removed.size > 0) this.kept = this.kept.filter((k) => !removed.has(k.path));
-    const doomed = [...this.record(prefix), ...removed];
-    const commit = this.queue(bundle, this.stateAfter(join(dir, latestFilename), prefix), doomed, reported);
+    const doomed = [...this.record(prefix, dir), ...removedDoomed];
+    const commit = this.queue(before, bundle, this.stateAfter(join(dir, latestFilename), prefix), doomed, reported);
     if (this.waiting.length >= MAX_WAITING || this.waitingBytes >= MAX_WAITING_BYTES) await this.writing;
     return commit;
+  }
+
+  /**
+   * Takes (or checks that this Saver still holds) the writer lock of a state file. A directory
+   * that is gone holds no lock: the write there fails by itself, with the error it meets.
+   */
+  private lock(statePath: string): void {
+    try {
+      acquireWriterLock(statePath, this.lockOwner);
+      this.locked.add(statePath);
+    } catch (error) {
+      if (error instanceof NotFoundError && errnoCode(error.cause) === "ENOENT") return;
+      throw error;
+    }
+  }
+
+  /** What retention knows now, to go back to if the commit taken next is not written. */
+  private retention(): Retention {
+    return { kept: [...this.kept], nextKeepTime: this.nextKeepTime };
   }
 
   /** The state file as it reads with `latest` as the latest checkpoint and the kept ones listed (none left: deleted). */
@@ -393,7 +498,7 @@ export class Saver {
   }
 
   /** Queues a commit for writing and starts the writing if it is not under way. */
-  private queue(bundle: EncodedBundle | null, state: Commit["state"], doomed: readonly string[], reported: boolean): BackgroundSave {
+  private queue(before: Retention, bundle: EncodedBundle | null, state: Commit["state"], doomed: readonly Doomed[], reported: boolean): BackgroundSave {
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const written = new Promise<void>((res, rej) => {
@@ -402,7 +507,7 @@ export class Saver {
     });
     // Heard of through sync() or the next save when the caller does not await it.
     written.catch(() => undefined);
-    this.waiting.push({ bundle, state, doomed, resolve, reject, reported });
+    this.waiting.push({ before, bundle, state, doomed, resolve, reject, reported });
     this.waitingBytes += bundle?.bytes ?? 0;
     this.writing ??= this.writeWaiting();
     return { prefix: bundle?.prefix ?? "", written };
@@ -410,6 +515,7 @@ export class Saver {
 
   /** Checks that the directory exists and removes temporaries a crashed save left there. */
   private async prepareDirectory(dir: string, savePath: string, latestFilename: string): Promise<void> {
+    if (await stat(savePath).then((s) => s.isDirectory(), () => false)) throw namesDirectory(savePath);
     const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
     if (!isDir) {
       throw new ValueError(`Parent directory of ${savePath} doesn't exist, can't save.`, {
@@ -418,9 +524,13 @@ export class Saver {
         fix: `Create it first, e.g. await mkdir(${JSON.stringify(dir)}, { recursive: true }).`,
       });
     }
+    this.lock(join(dir, latestFilename));
     await this.removeLeftovers(dir, basename(savePath), latestFilename);
     const manifest = new RegExp(`^(${escapeRegExp(basename(savePath))}(?:-\\d+)?)${escapeRegExp(INDEX_SUFFIX)}$`);
-    for (const name of await readdir(dir)) {
+    const names = await readdir(dir).catch((error: unknown) => {
+      throw fileSystemError(error, { access: "read", doing: "listing", path: dir, purpose: `Saving into ${savePath}` });
+    });
+    for (const name of names) {
       const prefix = manifest.exec(name)?.[1];
       if (prefix !== undefined && !this.onDisk.has(join(dir, prefix))) this.onDisk.set(join(dir, prefix), undefined);
     }
@@ -438,16 +548,17 @@ export class Saver {
       this.waiting = [];
       this.waitingBytes = 0;
       // What the batch leaves: each prefix either written (by its last save) or deleted.
-      const outcome = new Map<string, EncodedBundle | null>();
+      const outcome = new Map<string, EncodedBundle | Doomed>();
       const states = new Map<string, PlannedFile | null>();
+      for (const [prefix, old] of this.undeleted) outcome.set(prefix, old);
       for (const commit of batch) {
         if (commit.bundle !== null) {
           outcome.delete(commit.bundle.prefix);
           outcome.set(commit.bundle.prefix, commit.bundle);
         }
         for (const old of commit.doomed) {
-          outcome.delete(old);
-          outcome.set(old, null);
+          outcome.delete(old.path);
+          outcome.set(old.path, old);
         }
         if (commit.state !== null) {
           states.delete(commit.state.path);
@@ -455,31 +566,63 @@ export class Saver {
         }
       }
       const writes: BundleWrite[] = [];
-      const removed: string[] = [];
-      for (const [prefix, bundle] of outcome) {
-        if (bundle === null) removed.push(prefix);
-        else writes.push(planBundleWrite(bundle, await this.dataFileOnDisk(prefix)));
+      const doomed: Doomed[] = [];
+      for (const [prefix, what] of outcome) {
+        if ("home" in what) doomed.push(what);
+        else writes.push(planBundleWrite(what, await this.dataFileOnDisk(prefix)));
       }
+      const removed = deletable(doomed);
       const stateFiles = [...states.values()].filter((file): file is PlannedFile => file !== null);
       const stateGone = [...states].filter(([, file]) => file === null).map(([path]) => path);
-      const phases = [
-        ...bundleWritePhases(writes),
-        { kind: "write", files: stateFiles, sync: true } as const,
-        { kind: "unlink", paths: stateGone, sync: true } as const,
-        bundleRemovePhase(removed),
-      ].filter((phase: FilePhase) => (phase.kind === "write" ? phase.files.length : phase.paths.length) > 0);
+      const stateWrite: FilePhase = { kind: "write", files: stateFiles, sync: true };
+      const stateUnlink: FilePhase = { kind: "unlink", paths: stateGone, sync: true };
+      const planned = [
+        ...bundleWritePhases(writes).map((phase) => ({ phase, ofState: false })),
+        { phase: stateWrite, ofState: true },
+        { phase: stateUnlink, ofState: true },
+        { phase: bundleRemovePhase(removed), ofState: false },
+      ].filter(({ phase }) => (phase.kind === "write" ? phase.files.length : phase.paths.length) > 0);
+      const phases = planned.map(({ phase }) => phase);
+      // Until the batch's state files are in place (the last phase of them done), the batch did not happen.
+      const lastStatePhase = planned.findLastIndex(({ ofState }) => ofState);
+      const saved = writes.map((write) => write.bundle.prefix);
+      const purpose = saved.length > 0 ? `Saving checkpoint ${saved.join(", ")}` : `Deleting checkpoint ${removed.join(", ")}`;
+      const stateWritten = (failure: PlanFailure | null): boolean =>
+        failure !== null && (failure.phase > lastStatePhase || (failure.phase === lastStatePhase && failure.operation === "flush directory"));
       try {
-        await runFilePlan(phases);
+        await runFilePlan(phases, {
+          purpose,
+          outcome: (failure) =>
+            !stateWritten(failure)
+              ? "The checkpoints saved before are whole, and the state file still names them."
+              : saved.length > 0
+                ? `Checkpoint ${saved.join(", ")} is saved and the state file names it; the old checkpoints not deleted yet are deleted at the next save.`
+                : "The state file no longer names them; the files not deleted yet are deleted at the next save.",
+        });
         for (const write of writes) this.onDisk.set(write.bundle.prefix, basename(write.files[0].path));
         for (const prefix of removed) this.onDisk.delete(prefix);
+        this.undeleted.clear();
         for (const commit of batch) commit.resolve();
       } catch (error) {
-        // What is on disk is known no longer; checkpoints that may not be there are no longer counted as kept.
+        // What is on disk is known no longer for the prefixes of the batch.
         for (const prefix of outcome.keys()) this.onDisk.set(prefix, undefined);
-        const lost = new Set(writes.map((write) => write.bundle.prefix));
-        this.kept = this.kept.filter((k) => !lost.has(k.path));
-        if (batch.some((commit) => !commit.reported)) this.failure ??= { error };
-        for (const commit of batch) commit.reject(error);
+        let failed = batch;
+        if (stateWritten(planFailureOf(error))) {
+          // The state file names what the batch leaves: only deletions are missing, retried at the next batch.
+          for (const old of doomed) if (removed.includes(old.path)) this.undeleted.set(old.path, old);
+        } else {
+          // As if the batch never happened: retention as before it, and the checkpoints taken after it
+          // (whose state files would name its checkpoints) fail with it.
+          const first = batch[0] as Commit;
+          this.kept = [...first.before.kept];
+          this.nextKeepTime = first.before.nextKeepTime;
+          failed = [...batch, ...this.waiting];
+          for (const commit of this.waiting) if (commit.bundle !== null) this.onDisk.set(commit.bundle.prefix, undefined);
+          this.waiting = [];
+          this.waitingBytes = 0;
+        }
+        if (failed.some((commit) => !commit.reported)) this.failure ??= { error };
+        for (const commit of failed) commit.reject(error);
       }
     }
     this.writing = null;
@@ -504,21 +647,22 @@ export class Saver {
   }
 
   /**
-   * Records a new checkpoint for retention (TensorFlow's `_RecordLastCheckpoint` and
-   * `_MaybeDeleteOldCheckpoints`) and returns the prefixes to delete.
+   * Records a new checkpoint saved into `dir` for retention (TensorFlow's `_RecordLastCheckpoint`
+   * and `_MaybeDeleteOldCheckpoints`) and returns the checkpoints to delete: each within the
+   * directory it was saved into, or `dir` for one taken over.
    */
-  private record(prefix: string): string[] {
+  private record(prefix: string, dir: string): Doomed[] {
     if (this.maxToKeep === 0) return [];
     this.kept = this.kept.filter((k) => k.path !== prefix);
-    this.kept.push({ path: prefix, time: this.clock() });
-    const doomed: string[] = [];
+    this.kept.push({ path: prefix, time: this.clock(), dir });
+    const doomed: Doomed[] = [];
     while (this.kept.length > this.maxToKeep) {
       const oldest = this.kept.shift() as Kept;
       if (oldest.time > this.nextKeepTime) {
         this.nextKeepTime += this.keepEverySecs;
         continue;
       }
-      doomed.push(oldest.path);
+      doomed.push({ path: oldest.path, home: oldest.dir ?? dir });
     }
     return doomed;
   }
@@ -532,11 +676,15 @@ export class Saver {
         fix: "Pass a prefix returned by save() or latestCheckpoint(), and check latestCheckpoint() for null.",
       });
     }
-    const isCheckpoint = await stat(prefix + INDEX_SUFFIX).then((s) => s.isFile(), () => false);
-    if (!isCheckpoint) {
+    const index = await stat(prefix + INDEX_SUFFIX).catch((error: unknown) => {
+      const code = errnoCode(error);
+      if (code === "ENOENT" || code === "ENOTDIR") return null;
+      throw fileSystemError(error, { access: "read", doing: "checking", path: prefix + INDEX_SUFFIX, purpose: `Reading checkpoint ${prefix}` });
+    });
+    if (index === null || !index.isFile()) {
       throw new ValueError(`The passed save_path is not a valid checkpoint: ${prefix}`, {
         expected: `${prefix}${INDEX_SUFFIX} and ${prefix}${DATA_SUFFIX}`,
-        received: "no index file",
+        received: index === null ? "no index file" : "an index that is not a regular file",
       });
     }
     const values = await readBundle(prefix);
@@ -560,7 +708,7 @@ export class Saver {
   /** Deletes temporary files a crashed save of this family left behind. */
   private async removeLeftovers(dir: string, base: string, latestFilename: string): Promise<void> {
     const bundle = new RegExp(`^${escapeRegExp(base)}(-\\d+)?(${[INDEX_SUFFIX, DATA_SUFFIX, RESAVED_DATA_SUFFIX].map(escapeRegExp).join("|")})$`);
-    const ours = (name: string): boolean => name === latestFilename || bundle.test(name);
+    const ours = (name: string): boolean => name === latestFilename || name === latestFilename + LOCK_SUFFIX || bundle.test(name);
     await removeStaleTemporaries(dir, ours).catch((error: unknown) => {
       process.emitWarning(`Could not remove leftover temporary files in ${dir}: ${String(error)}`, { code: "CHECKPIPE_CHECKPOINT_CLEANUP" });
     });
@@ -596,6 +744,21 @@ function checkLatestFilename(name: string): string {
     });
   }
   return name;
+}
+
+/** Whether a path ends with a separator, or with `.` or `..` after one: it names a directory, never a file prefix. */
+function endsWithSeparator(path: string): boolean {
+  return path.endsWith("/") || path.endsWith(sep) || [".", ".."].includes(basename(path));
+}
+
+/** The refusal of a save path that names a directory (its `dirname` would be the parent's). */
+function namesDirectory(savePath: string): ValueError {
+  const expected = 'a checkpoint prefix, a path that names no directory, such as "runs/a/model.ckpt"';
+  const fix = `Pass the directory joined with a file name prefix, e.g. ${JSON.stringify(join(savePath, "model.ckpt"))}.`;
+  return new ValueError(
+    `Saver savePath must be ${expected}; got ${JSON.stringify(savePath)}, which names a directory: the state file would go into its parent. ${fix}`,
+    { expected, received: JSON.stringify(savePath), fix },
+  );
 }
 
 function badOption(name: string, expected: string, got: unknown): ValueError {

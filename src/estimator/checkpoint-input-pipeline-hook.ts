@@ -229,8 +229,11 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
    */
   async end(session: Session): Promise<void> {
     if (this.pairedIn === session) {
-      await this.requireSaver().remove(this.removing, this.latestFilename);
+      const saver = this.requireSaver();
+      await saver.remove(this.removing, this.latestFilename);
       this.removing = [];
+      // Another process may now save into the directory (the writer lock goes).
+      await saver.close();
       return;
     }
     if (this.restoredIn !== session) await this.restoreOrSaveInitial(session);

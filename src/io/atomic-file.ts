@@ -46,7 +46,12 @@ export function isTemporaryName(name: string): boolean {
   return TEMPORARY.test(basename(name));
 }
 
-function isRunning(pid: number): boolean {
+/**
+ * Whether a process with this pid is running (or exists, as another user's: `EPERM`).
+ *
+ * @param pid the process id.
+ */
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

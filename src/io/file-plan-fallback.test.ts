@@ -14,7 +14,7 @@ vi.mock("node:worker_threads", () => ({
   },
 }));
 
-const { plannedFile, runFilePlan } = await import("./file-plan.js");
+const { lastPlanThread, plannedFile, runFilePlan } = await import("./file-plan.js");
 
 let dir: string;
 beforeEach(async () => {
@@ -37,11 +37,12 @@ describe("runFilePlan without a worker thread", () => {
     await Promise.all([first, second]);
     expect(await readdir(dir)).toEqual(["a"]);
     expect(await readFile(join(dir, "a"), "utf8")).toBe("second");
+    expect(lastPlanThread()).toBe("calling thread");
   });
 
-  it("rejects with the file system's code and path, and later plans still run", async () => {
+  it("rejects with a NotFoundError whose cause has the file system's code and path, and later plans still run", async () => {
     const lost = plannedFile(join(dir, "no-such-dir", "x"), ["x"]);
-    await expect(runFilePlan([{ kind: "write", files: [lost], sync: true }])).rejects.toMatchObject({ code: "ENOENT", path: lost.temporary });
+    await expect(runFilePlan([{ kind: "write", files: [lost], sync: true }])).rejects.toMatchObject({ code: "NOT_FOUND", cause: { code: "ENOENT", path: lost.temporary } });
     await runFilePlan([{ kind: "write", files: [plannedFile(join(dir, "y"), ["y"])], sync: true }]);
     expect(await readdir(dir)).toEqual(["y"]);
   });

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isTemporaryName, removeStaleTemporaries } from "./atomic-file.js";
-import { plannedFile, runFilePlan, temporaryInUse, type FilePhase, type PlannedFile } from "./file-plan.js";
+import { NotFoundError } from "../errors.js";
+import { lastPlanThread, plannedFile, runFilePlan, temporaryInUse, type FilePhase, type PlannedFile } from "./file-plan.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -32,9 +33,10 @@ async function namesIn(at = dir): Promise<string[]> {
   return ((await readdir(at, { recursive: true })) as string[]).sort();
 }
 
-/** Matches an Error whose `code` and `path` are the file system's. */
+/** Matches a checkpipe error whose cause is the file system's error, with this `code` and `path`. */
 function fsError(code: string, path: string | RegExp): Error {
-  return expect.objectContaining({ code, path: typeof path === "string" ? path : expect.stringMatching(path) }) as Error;
+  const cause = expect.objectContaining({ code, path: typeof path === "string" ? path : expect.stringMatching(path) }) as unknown;
+  return expect.objectContaining({ code: code === "ENOENT" ? "NOT_FOUND" : "FAILED_PRECONDITION", cause }) as Error;
 }
 
 describe("runFilePlan: a write phase", () => {
@@ -68,6 +70,13 @@ describe("runFilePlan: a write phase", () => {
     expect(await namesIn()).toEqual([]);
     await runFilePlan([unlink([path]), write([plannedFile(path, ["y"])])]);
     expect(await readFile(path, "utf8")).toBe("y");
+  });
+});
+
+describe("runFilePlan: where plans run", () => {
+  it("in the writer thread, a module started from the TypeScript sources here (the built package starts its .js)", async () => {
+    await runFilePlan([write([plannedFile(join(dir, "f"), ["x"])])]);
+    expect(lastPlanThread()).toBe("writer thread");
   });
 });
 
@@ -108,10 +117,11 @@ describe("runFilePlan: an unlink phase", () => {
 });
 
 describe("runFilePlan: a failed plan", () => {
-  it("rejects with an Error whose code is ENOENT and path the file it could not create, for a directory that does not exist", async () => {
+  it("rejects with a NotFoundError naming the file it could not create, whose cause is the file system's ENOENT, for a directory that does not exist", async () => {
     const path = join(dir, "missing", "f");
     const run = runFilePlan([write([plannedFile(path, ["x"])])]);
-    await expect(run).rejects.toBeInstanceOf(Error);
+    await expect(run).rejects.toBeInstanceOf(NotFoundError);
+    await expect(run).rejects.toThrow(`Creating a temporary file for ${path} failed: no such file or directory (ENOENT).`);
     await expect(run).rejects.toThrow(fsError("ENOENT", new RegExp(`^${escapeRegExp(path)}\\.tmp-`)));
     expect(await namesIn()).toEqual([]);
   });
@@ -216,7 +226,7 @@ describe("temporaries of plans under way", () => {
     expect(await readdir(dir)).toContain(basename(small.temporary));
     await first;
     // The writer finds the name taken (nothing else would make it) and fails; the name is free again.
-    await expect(second).rejects.toMatchObject({ code: "EEXIST" });
+    await expect(second).rejects.toMatchObject({ code: "FAILED_PRECONDITION", cause: { code: "EEXIST" } });
     expect(temporaryInUse(small.temporary)).toBe(false);
     expect(await removeStaleTemporaries(dir, () => true)).toEqual([basename(small.temporary)]);
   });

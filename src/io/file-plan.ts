@@ -7,17 +7,25 @@
  * given; an `"unlink"` phase deletes files in order (a missing file is no error). After a phase, when it says `sync`, every directory it renamed or deleted in is
  * flushed, so that the next phase starts only once this one is durable.
  *
- * Plans run in a worker thread, one at a time in the order given, with blocking system calls
- * that never hold up the caller's event loop: the main thread only posts the bytes and hears
- * back. Where a worker cannot be started, the same code runs in the calling thread (blocking
- * it for the plan's duration).
+ * Plans run in a worker thread (the module file-plan-worker.ts), one at a time in the order
+ * given, with blocking system calls that never hold up the caller's event loop: the main thread
+ * only posts the bytes and hears back. Where a worker cannot be started, the same code
+ * (plan-executor.ts) runs in the calling thread, blocking it for the plan's duration. A failed
+ * plan rejects with a checkpipe error naming the operation and the file (fs-errors.ts).
  *
  * @module
  */
 import { randomBytes } from "node:crypto";
 import * as fsSync from "node:fs";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import type { CheckpipeError } from "../errors.js";
+import { checkFileFault, fileFaultSet } from "./file-faults.js";
+import { fileSystemError } from "./fs-errors.js";
+import { executePlan, READY, type FilePlan, type PlanFailure, type PlannedFile, type PlanOperation, type PlanReply, type SerializedFailure } from "./plan-executor.js";
+
+export type { FilePhase, FilePlan, PlanFailure, PlannedFile, PlanOperation } from "./plan-executor.js";
 
 /** Where this process's temporary names start: random, so that a reused pid meets no leftover. */
 let nextTemporary = randomBytes(4).readUInt32LE(0);
@@ -39,25 +47,6 @@ const temporariesInUse = new Map<string, number>();
 export function temporaryInUse(path: string): boolean {
   return temporariesInUse.has(resolve(path));
 }
-
-/**
- * One file of a `"write"` phase: its final path, the temporary name, the bytes. The bytes are
- * handed over to the writer thread: their whole `ArrayBuffer` is transferred (left empty
- * here), so they must own it, as {@link plannedFile} makes them.
- */
-export interface PlannedFile {
-  readonly path: string;
-  readonly temporary: string;
-  readonly data: Uint8Array;
-}
-
-/** One phase of a {@link FilePlan}. */
-export type FilePhase =
-  | { readonly kind: "write"; readonly files: readonly PlannedFile[]; readonly sync: boolean }
-  | { readonly kind: "unlink"; readonly paths: readonly string[]; readonly sync: boolean };
-
-/** Phases, run in order. */
-export type FilePlan = readonly FilePhase[];
 
 /**
  * A file for a `"write"` phase: UTF-8 text or bytes, joined into one fresh buffer (never a
@@ -87,15 +76,26 @@ export function joinedBytes(chunks: readonly (Uint8Array | string)[]): Uint8Arra
   return data;
 }
 
+/** What a plan is for, so that a failure can say so. */
+export interface PlanPurpose {
+  /** What the caller is doing, e.g. `"Saving checkpoint runs/a/model.ckpt-5"`. */
+  readonly purpose: string;
+  /** What a failure leaves on disk, given where it happened (e.g. "The checkpoints saved before are whole."). */
+  readonly outcome?: (failure: PlanFailure) => string | undefined;
+}
+
 /**
  * Carries out a plan, after every plan given before it.
  *
  * @param plan the phases.
+ * @param purpose what the plan is for, named by the error of a failure.
  * @returns when every phase is done (and durable where a phase says `sync`).
- * @throws the first file system error, with its `code` and `path`; the plan stops there and
- *   its temporary files are removed.
+ * @throws the checkpipe error of the first file system failure (see fs-errors.ts), naming the
+ *   operation and the file, with the file system's error as `cause` (its `code`, and the
+ *   {@link PlanFailure} fields: {@link planFailureOf}); the plan stops there and its temporary
+ *   files are removed.
  */
-export function runFilePlan(plan: FilePlan): Promise<void> {
+export function runFilePlan(plan: FilePlan, purpose?: PlanPurpose): Promise<void> {
   const temporaries = plan.flatMap((phase) => (phase.kind === "write" ? phase.files.map((file) => resolve(file.temporary)) : []));
   for (const path of temporaries) temporariesInUse.set(path, (temporariesInUse.get(path) ?? 0) + 1);
   const release = (): void => {
@@ -105,86 +105,80 @@ export function runFilePlan(plan: FilePlan): Promise<void> {
       else temporariesInUse.set(path, count);
     }
   };
-  const worker = planWorker();
+  const worker = fileFaultSet() ? null : planWorker();
   let done: Promise<void>;
   if (worker === null) {
-    done = inProcessTail.then(() => executeInProcess(plan));
-    inProcessTail = done.catch(() => undefined);
+    done = lastPlan.then(() => executeInProcess(plan));
+    lastInProcess = true;
+  } else if (lastInProcess) {
+    // Plans run in the order given: after the plans of this thread still under way.
+    done = lastPlan.then(() => worker.run(plan));
+    lastInProcess = false;
   } else {
     done = worker.run(plan);
   }
-  return done.finally(release);
+  lastPlan = done.catch(() => undefined);
+  return done.catch((error: unknown) => {
+    throw planError(error, purpose);
+  }).finally(release);
 }
 
+/** The last plan issued, settled either way: plans of this thread run after it. */
+let lastPlan: Promise<void> = Promise.resolve();
+/** Whether the last plan issued runs in this thread. */
+let lastInProcess = false;
+
 /**
- * The code that runs a plan, as source text, so that the worker (started from text) and this
- * thread run the very same code: `executePlan(plan, fs, dirname)` with `node:fs` and
- * `node:path`'s `dirname`. Blocking calls: in the worker they hold up nothing else, and they
- * cost far less CPU than a round trip through the thread pool per call.
+ * Where the last plan that finished ran: the writer thread, this thread, or null before any.
+ * For tests, which check that the writer thread really runs.
  */
-const EXECUTE_PLAN = String.raw`
-function executePlan(plan, fs, dirname) {
-  const codeIs = (error, codes) => typeof error === "object" && error !== null && codes.includes(error.code);
-  const syncDirectory = (dir) => {
-    let fd;
-    try {
-      fd = fs.openSync(dir, "r");
-    } catch (error) {
-      if (codeIs(error, ["EISDIR", "EPERM", "EACCES"])) return; // a platform that cannot open directories
-      throw error;
-    }
-    try {
-      fs.fsyncSync(fd);
-    } catch (error) {
-      if (!codeIs(error, ["EINVAL", "EPERM", "EBADF"])) throw error; // a file system that cannot flush one
-    } finally {
-      fs.closeSync(fd);
-    }
-  };
-  for (const phase of plan) {
-    const touched = new Set();
-    if (phase.kind === "write") {
-      const made = [];
-      try {
-        for (const file of phase.files) {
-          const fd = fs.openSync(file.temporary, "wx");
-          made.push(file.temporary);
-          try {
-            let offset = 0;
-            while (offset < file.data.byteLength) offset += fs.writeSync(fd, file.data, offset, file.data.byteLength - offset);
-            fs.fsyncSync(fd);
-          } finally {
-            fs.closeSync(fd);
-          }
-        }
-        for (const file of phase.files) {
-          fs.renameSync(file.temporary, file.path);
-          touched.add(dirname(file.path));
-        }
-      } catch (error) {
-        for (const temporary of made) {
-          try {
-            fs.unlinkSync(temporary);
-          } catch {
-            // renamed into place already
-          }
-        }
-        throw error;
-      }
-    } else {
-      for (const path of phase.paths) {
-        try {
-          fs.unlinkSync(path);
-          touched.add(dirname(path));
-        } catch (error) {
-          if (!codeIs(error, ["ENOENT"])) throw error;
-        }
-      }
-    }
-    if (phase.sync) for (const dir of touched) syncDirectory(dir);
-  }
+export function lastPlanThread(): "writer thread" | "calling thread" | null {
+  return lastThread;
 }
-`;
+
+let lastThread: "writer thread" | "calling thread" | null = null;
+
+/**
+ * Where a failed plan failed: the {@link PlanFailure} on the file system error behind a plan's
+ * error (its `cause`), or null when the error says nothing of it.
+ *
+ * @param error what {@link runFilePlan} rejected with.
+ */
+export function planFailureOf(error: unknown): PlanFailure | null {
+  const cause = typeof error === "object" && error !== null ? (error as { cause?: unknown }).cause : undefined;
+  const failure = (typeof cause === "object" && cause !== null ? cause : {}) as Partial<PlanFailure>;
+  return typeof failure.operation === "string" && typeof failure.target === "string" && typeof failure.phase === "number"
+    ? { operation: failure.operation, target: failure.target, phase: failure.phase }
+    : null;
+}
+
+/** The words of each operation, as they take the file's path. */
+const DOING: Readonly<Record<PlanOperation, string>> = {
+  create: "creating a temporary file for",
+  write: "writing",
+  flush: "syncing",
+  close: "closing",
+  rename: "moving into place",
+  "flush directory": "syncing the directory",
+  delete: "deleting",
+};
+
+function planError(error: unknown, purpose: PlanPurpose | undefined): CheckpipeError {
+  const failure = planFailureOf({ cause: error });
+  const outcome = failure === null ? undefined : purpose?.outcome?.(failure);
+  return fileSystemError(error, {
+    access: "write",
+    doing: failure === null ? "carrying out the file plan for" : DOING[failure.operation],
+    path: failure?.target ?? errorPath(error) ?? "(unknown path)",
+    ...(purpose === undefined ? {} : { purpose: purpose.purpose }),
+    ...(outcome === undefined ? {} : { outcome }),
+  });
+}
+
+function errorPath(error: unknown): string | undefined {
+  const path = typeof error === "object" && error !== null ? (error as { path?: unknown }).path : undefined;
+  return typeof path === "string" ? path : undefined;
+}
 
 /**
  * Settles the plans the writer thread has finished, now: their Promises resolve (or reject) at
@@ -197,17 +191,10 @@ export function pollFilePlans(): void {
   shared?.poll();
 }
 
-type ExecutePlan = (plan: FilePlan, fs: typeof fsSync, parentOf: (path: string) => string) => void;
-
-/** {@link EXECUTE_PLAN} in this thread, made at the first plan that needs it. */
-let executeHere: ExecutePlan | null = null;
-
 function executeInProcess(plan: FilePlan): void {
-  executeHere ??= new Function(`${EXECUTE_PLAN}\nreturn executePlan;`)() as ExecutePlan;
-  executeHere(plan, fsSync, dirname);
+  executePlan(plan, fsSync, checkFileFault);
+  lastThread = "calling thread";
 }
-
-let inProcessTail: Promise<void> = Promise.resolve();
 
 /** The worker thread, started at the first plan; null where none can be started. */
 let shared: PlanWorker | null | undefined;
@@ -223,46 +210,54 @@ function planWorker(): PlanWorker | null {
   return shared;
 }
 
-/** What the worker says of a plan: nothing when done, else the error. */
-interface Reply {
-  readonly id: number;
-  readonly error?: { readonly message: string; readonly code?: string; readonly path?: string };
+/**
+ * The writer thread's entry module, next to this one: the compiled `.js` (the built package),
+ * or, when the library runs from its TypeScript sources (tests, `node --import tsx`), the `.ts`
+ * file, loaded through tsx (a development dependency), which register-tsx.mjs registers in the
+ * thread. No command-line options of this process are passed on: the thread needs none, and some
+ * (`--input-type`) would break the loading of a file.
+ *
+ * @throws when neither file is there.
+ */
+function workerEntry(): { readonly url: URL; readonly execArgv: string[] } {
+  const compiled = new URL("./file-plan-worker.js", import.meta.url);
+  if (fsSync.existsSync(fileURLToPath(compiled))) return { url: compiled, execArgv: [] };
+  const source = new URL("./file-plan-worker.ts", import.meta.url);
+  const register = new URL("./register-tsx.mjs", import.meta.url);
+  if (fsSync.existsSync(fileURLToPath(source)) && fsSync.existsSync(fileURLToPath(register))) return { url: source, execArgv: ["--import", register.href] };
+  throw new Error(`no writer thread module next to ${fileURLToPath(import.meta.url)}`);
 }
 
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const fs = require("node:fs");
-const { dirname } = require("node:path");
-${EXECUTE_PLAN}
-const replies = workerData.replies;
-parentPort.on("message", ({ id, plan }) => {
-  try {
-    executePlan(plan, fs, dirname);
-    replies.postMessage({ id });
-  } catch (error) {
-    replies.postMessage({ id, error: { message: String((error && error.message) || error), code: error && error.code, path: error && error.path } });
-  }
-});
-`;
+interface Waiter {
+  readonly plan: FilePlan;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /**
  * The worker that runs plans; it keeps the process alive only while a plan is under way. It
  * answers on a port of its own, which {@link poll} reads synchronously: a loop that never lets
  * the event loop turn (a training loop whose steps only await Promises) still hears of its
- * writes at its next save.
+ * writes at its next save. Plans are posted once the thread said it is loaded; if it cannot be
+ * loaded, the plans given meanwhile (their bytes still here) run in this thread, and so do all
+ * later ones.
  */
 class PlanWorker {
   private readonly worker: Worker;
   private readonly replies: MessagePort;
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  private readonly waiting = new Map<number, Waiter>();
+  /** Plans given before the thread was loaded, in order: posted once it is. */
+  private unposted: number[] = [];
+  private ready = false;
   private nextId = 0;
 
   constructor() {
+    const { url, execArgv } = workerEntry();
     const { port1, port2 } = new MessageChannel();
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, name: "checkpipe file writer", workerData: { replies: port2 }, transferList: [port2] });
+    this.worker = new Worker(url, { execArgv, name: "checkpipe file writer", workerData: { replies: port2 }, transferList: [port2] });
     this.replies = port1;
     this.worker.unref();
-    this.replies.on("message", (reply: Reply) => this.settle(reply));
+    this.replies.on("message", (reply: PlanReply) => this.settle(reply));
     this.replies.unref();
     this.worker.on("error", (error) => this.fail(error));
     this.worker.on("exit", (code) => this.fail(new Error(`The checkpoint file writer thread stopped (exit code ${code}).`)));
@@ -271,7 +266,7 @@ class PlanWorker {
   /** Takes in every answer the worker has sent, without waiting for the event loop. */
   poll(): void {
     for (let received = receiveMessageOnPort(this.replies); received !== undefined; received = receiveMessageOnPort(this.replies)) {
-      this.settle(received.message as Reply);
+      this.settle(received.message as PlanReply);
     }
   }
 
@@ -282,13 +277,27 @@ class PlanWorker {
         this.worker.ref();
         this.replies.ref();
       }
-      this.waiting.set(id, { resolve, reject });
-      const transfer = [...new Set(plan.flatMap((phase) => (phase.kind === "write" ? phase.files.map((file) => file.data.buffer as ArrayBuffer) : [])))];
-      this.worker.postMessage({ id, plan }, transfer);
+      this.waiting.set(id, { plan, resolve, reject });
+      if (this.ready) this.post(id, plan);
+      else this.unposted.push(id);
     });
   }
 
-  private settle(reply: Reply): void {
+  private post(id: number, plan: FilePlan): void {
+    const transfer = [...new Set(plan.flatMap((phase) => (phase.kind === "write" ? phase.files.map((file) => file.data.buffer as ArrayBuffer) : [])))];
+    this.worker.postMessage({ id, plan }, transfer);
+  }
+
+  private settle(reply: PlanReply): void {
+    if (reply.id === READY) {
+      this.ready = true;
+      for (const id of this.unposted) {
+        const waiter = this.waiting.get(id);
+        if (waiter !== undefined) this.post(id, waiter.plan);
+      }
+      this.unposted = [];
+      return;
+    }
     const waiter = this.waiting.get(reply.id);
     if (waiter === undefined) return;
     this.waiting.delete(reply.id);
@@ -296,14 +305,37 @@ class PlanWorker {
       this.worker.unref();
       this.replies.unref();
     }
+    lastThread = "writer thread";
     if (reply.error === undefined) waiter.resolve();
-    else waiter.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code, path: reply.error.path }));
+    else waiter.reject(revived(reply.error));
   }
 
-  /** The worker is gone: every plan under way fails, and later plans run in this thread. */
+  /**
+   * The worker is gone. Before it was loaded, no plan reached it: they run in this thread, in
+   * order. After, the plans under way fail. Later plans run in this thread.
+   */
   private fail(error: Error): void {
     if (shared === this) shared = null;
-    for (const waiter of this.waiting.values()) waiter.reject(error);
+    const waiters = [...this.waiting.values()];
     this.waiting.clear();
+    this.unposted = [];
+    if (this.ready) {
+      for (const waiter of waiters) waiter.reject(error);
+      return;
+    }
+    for (const waiter of waiters) {
+      try {
+        executeInProcess(waiter.plan);
+        waiter.resolve();
+      } catch (failure) {
+        waiter.reject(failure);
+      }
+    }
   }
+}
+
+/** A file system error of the writer thread, as an Error of this thread with the same fields. */
+function revived(failure: SerializedFailure): Error {
+  const { message, ...fields } = failure;
+  return Object.assign(new Error(message), fields);
 }

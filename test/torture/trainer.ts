@@ -111,10 +111,15 @@ export function countsText(counts: Int32Array): string {
 
 const printingLogger: Logger = { info: () => undefined, warn: (message) => printLine(`warning ${message.replaceAll("\n", " ")}`) };
 
-/** Reports each `saving` and every process warning about checkpoints. */
+/**
+ * Reports each `saving` and every process warning about checkpoints, but the takeover of the
+ * writer lock a killed run left behind (`CHECKPIPE_CHECKPOINT_LOCK`): every run after a kill
+ * takes it over, as it should.
+ */
 function reportWarnings(): void {
   process.on("warning", (warning) => {
-    if (String((warning as { code?: unknown }).code ?? "").startsWith("CHECKPIPE_")) printLine(`warning ${warning.message.replaceAll("\n", " ")}`);
+    const code = String((warning as { code?: unknown }).code ?? "");
+    if (code.startsWith("CHECKPIPE_") && code !== "CHECKPIPE_CHECKPOINT_LOCK") printLine(`warning ${warning.message.replaceAll("\n", " ")}`);
   });
 }
 

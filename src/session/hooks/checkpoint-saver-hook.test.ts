@@ -256,6 +256,17 @@ describe("CheckpointSaverHook saves (TensorFlow's CheckpointSaverHookTest)", () 
     expect(await savedStep(dir)).toBe(2);
   });
 
+  it("end() releases the saver's writer lock of the directory (checkpoint.lock), so that another process may train there", async () => {
+    const m = model();
+    const hook = saverHook({ saveSteps: 1, scaffold: m.scaffold });
+    const hooked = await start(m, hook);
+    await hooked.run(m.train);
+    expect(await readdir(dir)).toContain("checkpoint.lock");
+    await hook.end(hooked.session);
+    expect(await readdir(dir)).not.toContain("checkpoint.lock");
+    expect(await savedStep(dir)).toBe(1);
+  });
+
   it("end() does not save again when the last step was just saved, and gives the listeners the last step", async () => {
     const m = model();
     const steps: string[] = [];
@@ -688,7 +699,7 @@ describe("CheckpointSaverHook async", () => {
     expect(steps).toEqual([0, 1]);
     await rm(sub, { recursive: true, force: true });
     await hooked.run(m.train); // step 2: the write fails in the background
-    await expect(hook.end(hooked.session)).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(hook.end(hooked.session)).rejects.toMatchObject({ code: "NOT_FOUND", cause: { code: "ENOENT" } });
     expect(steps).toEqual([0, 1]);
   });
 

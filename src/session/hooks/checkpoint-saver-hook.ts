@@ -234,20 +234,33 @@ export class CheckpointSaverHook implements SessionRunHook {
 
   /**
    * Saves a last checkpoint unless the final global step was just saved, then calls every
-   * listener's `end(session, step)`.
+   * listener's `end(session, step)`, then closes the saver ({@link Saver.close}): its writer
+   * lock of the directory is released, so that another process may train there (a later save
+   * takes it again).
    *
    * @example
    * await hook.end(session);
    */
   async end(session: Session): Promise<void> {
-    const step = await this.readGlobalStep(session);
-    if (step !== this.timer.lastTriggeredStep()) await this.save(session, step, false);
-    if (this.backgroundSaver !== null) {
-      await this.backgroundSaver.sync();
-      await this.afterSaves;
-      if (this.heard.error !== null) throw this.heard.error.error;
+    try {
+      const step = await this.readGlobalStep(session);
+      if (step !== this.timer.lastTriggeredStep()) await this.save(session, step, false);
+      if (this.backgroundSaver !== null) {
+        await this.backgroundSaver.sync();
+        await this.afterSaves;
+        if (this.heard.error !== null) throw this.heard.error.error;
+      }
+      for (const listener of this.listeners) await listener.end?.(session, step);
+    } catch (error) {
+      try {
+        await this.getSaver(session.graph).close();
+      } catch {
+        // the error that ended training is the one to report
+      }
+      throw error;
     }
-    for (const listener of this.listeners) await listener.end?.(session, step);
+    // Training into the directory is over: another Saver or process may save there now.
+    await this.getSaver(session.graph).close();
   }
 
   /*
