@@ -8,7 +8,6 @@ import { FailedPreconditionError, InvalidArgumentError, describeValue } from "..
 import {
   END,
   type DatasetNode,
-  type End,
   type ExternalStatePolicy,
   type IteratorContext,
   type OpIterator,

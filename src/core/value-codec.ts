@@ -231,6 +231,12 @@ export function decodeValues(encoded: readonly JsonValue[], path = "elements"): 
 /** A saved element value, decoded (a field of an op's state schema). */
 export const element: Field<unknown> = (value, path) => new Decoder(path, NO_BLOBS).node(value, 0);
 
+/** A list of saved element values, decoded (a field of an op's state schema: a buffer). */
+export const elements: Field<unknown[]> = (value, path) => {
+  if (!Array.isArray(value)) return misfit(path, "an array of saved elements", value);
+  return new Decoder(path, NO_BLOBS).list(value);
+};
+
 const NO_BLOBS: readonly Uint8Array[] = [];
 
 const SPECIAL_NUMBERS: Readonly<Record<string, number>> = { "-0": -0, NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, "-Infinity": Number.NEGATIVE_INFINITY };
@@ -264,6 +270,13 @@ class Decoder {
       return out;
     }
     return this.tagged(tag, fields, depth);
+  }
+
+  /** Decodes each item of a list, each a value of its own (nesting counted from it). */
+  list(items: readonly unknown[]): unknown[] {
+    const out: unknown[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) out[i] = this.child(i, items[i], -1);
+    return out;
   }
 
   private child(key: string | number, value: unknown, depth: number): unknown {
@@ -470,21 +483,21 @@ export function attachBlobs(state: EncodedState): JsonValue {
     const bytes = typeof index === "number" && Number.isSafeInteger(index) && index >= 0 ? state.blobs[index] : undefined;
     return bytes ?? fail(`the index of one of the ${state.blobs.length} binary parts`, index);
   };
+  const inside = (container: Record<string | number, JsonValue>, key: string | number, depth: number): void => {
+    keys.push(key);
+    container[key] = attach(container[key] as JsonValue, depth + 1);
+    keys.pop();
+  };
   const attach = (node: JsonValue, depth: number): JsonValue => {
     if (node === null || typeof node !== "object") return node;
     if (depth >= MAX_STATE_NESTING) fail(`a state nested at most ${MAX_STATE_NESTING} deep`, node, "nested deeper");
-    const inside = (container: { [key: string]: JsonValue } | JsonValue[], key: string | number): void => {
-      keys.push(key);
-      (container as Record<string | number, JsonValue>)[key] = attach((container as Record<string | number, JsonValue>)[key] as JsonValue, depth + 1);
-      keys.pop();
-    };
     if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) inside(node, i);
+      for (let i = 0; i < node.length; i++) inside(node as unknown as Record<number, JsonValue>, i, depth);
       return node;
     }
     const tag = node[TAG];
     if (tag === undefined) {
-      for (const key of Object.keys(node)) inside(node, key);
+      for (const key in node) inside(node, key, depth);
       return node;
     }
     switch (tag) {
@@ -496,9 +509,9 @@ export function attachBlobs(state: EncodedState): JsonValue {
         const inner = node[field] as JsonValue;
         if (tag === "Object" && inner !== null && typeof inner === "object" && !Array.isArray(inner)) {
           keys.push(field);
-          for (const key of Object.keys(inner)) inside(inner, key);
+          for (const key in inner) inside(inner, key, depth);
           keys.pop();
-        } else inside(node, field);
+        } else inside(node, field, depth);
         return node;
       }
       case "string":

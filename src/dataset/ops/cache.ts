@@ -1,7 +1,7 @@
 import { BackgroundCloser, END, UnaryNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { arrayOf, integer, misfit, oneOf, opState, optional, pathTo, stateSchema } from "../../core/schema.js";
+import { integer, misfit, oneOf, opState, optional, pathTo, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
-import { element, encodeValues } from "../../core/value-codec.js";
+import { elements, encodeValues } from "../../core/value-codec.js";
 
 const KIND = "Cache";
 const VERSION = 1;
@@ -9,7 +9,7 @@ const VERSION = 1;
 const STATE = stateSchema(
   KIND,
   VERSION,
-  { mode: oneOf("read", "write"), elements: arrayOf(element), index: optional(integer(0)), input: optional(opState) },
+  { mode: oneOf("read", "write"), elements: elements, index: optional(integer(0)), input: optional(opState) },
   {
     check: ({ mode, elements, index, input }, path) => {
       if (mode === "read" && (index === undefined || index > elements.length)) misfit(pathTo(path, "index"), `an index from 0 to ${elements.length} (mode "read")`, index);

@@ -3,7 +3,7 @@ import { Leftover, leftoverField } from "../../core/leftover.js";
 import { Rng, deriveSeed, randomSeed, rngState } from "../../core/rng.js";
 import { arrayOf, boolean, integer, olderVersion, opState, optional, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
-import { element, encodeValues, savedError } from "../../core/value-codec.js";
+import { element, elements, encodeValues, savedError } from "../../core/value-codec.js";
 import { InvalidArgumentError, invalidArgument } from "../../errors.js";
 import { requireInteger } from "../validate.js";
 
@@ -14,7 +14,7 @@ const KIND = "Shuffle";
  * (see Leftover).
  */
 const VERSION = 2;
-const FIELDS = { seed: integer(), rng: rngState, inputEnded: boolean, buffer: arrayOf(element) } as const;
+const FIELDS = { seed: integer(), rng: rngState, inputEnded: boolean, buffer: elements } as const;
 const STATE = stateSchema(
   KIND,
   VERSION,

@@ -1,12 +1,12 @@
 import { END, UnaryIterator, pullOne, UnaryNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { arrayOf, opState, stateSchema } from "../../core/schema.js";
+import { opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
-import { element, encodeValues } from "../../core/value-codec.js";
+import { elements, encodeValues } from "../../core/value-codec.js";
 import { invalidArgument } from "../../errors.js";
 
 const KIND = "Unbatch";
 const VERSION = 1;
-const STATE = stateSchema(KIND, VERSION, { rest: arrayOf(element), input: opState });
+const STATE = stateSchema(KIND, VERSION, { rest: elements, input: opState });
 
 /** `dataset.unbatch()`: the elements of each array (or typed array) element, one by one. */
 export class UnbatchNode<T> extends UnaryNode<ArrayLike<T>, T> {

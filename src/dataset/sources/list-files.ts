@@ -11,7 +11,7 @@ import { END, SourceNode, nodeOrdinal, type IteratorContext, type OpIterator, ty
 import { Rng, deriveSeed, randomSeed } from "../../core/rng.js";
 import { arrayOf, integer, misfit, nullable, pathTo, stateSchema, string } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
-import { InvalidArgumentError, NotFoundError, describeValue, invalidArgument } from "../../errors.js";
+import { NotFoundError, invalidArgument } from "../../errors.js";
 
 /** Options of `Dataset.listFiles`. */
 export interface ListFilesOptions {
