@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Dataset, InvalidArgumentError, NotFoundError, type IteratorState } from "../src/index.js";
+import { Dataset, InvalidArgumentError, NotFoundError, type IteratorState, type JsonValue } from "../src/index.js";
 import { describeCheckpointing, drain, takeN } from "./harness.js";
 
 const DIR = mkdtempSync(join(tmpdir(), "checkpipe-text-"));
@@ -293,3 +293,20 @@ describe("text readers properties", () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+describe("a restored CSV note", () => {
+  it("must be what the format notes: header names with header: true, the row width without", async () => {
+    const file = "test/fixtures/text/rows.csv";
+    const withHeader = Dataset.csv(file, { header: true });
+    const it = withHeader.iterator();
+    await it.next();
+    const state = JSON.parse(JSON.stringify(await it.save())) as IteratorState;
+    const root = state.root as unknown as { note: JsonValue };
+    const restore = (note: JsonValue, ds: Dataset<unknown> = withHeader) => ds.iterator().restore({ ...state, root: { ...state.root, note } as IteratorState["root"] });
+    await expect(restore(5)).rejects.toThrow(/^Cannot restore CSV: root\.note should be an array; got 5\./);
+    await expect(restore([1, 2])).rejects.toThrow(/root\.note\[0\] should be a string; got 1/);
+    await expect(restore({ constructor: 1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(restore(["a", "b"], Dataset.csv(file))).rejects.toThrow(/root\.note should be an integer ≥ 1; got \["a", "b"\]|root\.note should be an integer ≥ 1; got an array/);
+    await restore(root.note);
+  });
+});

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { arrayOf, integer, string } from "../../core/schema.js";
 import type { JsonValue } from "../../core/state.js";
 import { InvalidArgumentError, invalidArgument } from "../../errors.js";
 import { findRow, splitRow } from "./csv-row.js";
@@ -73,6 +74,8 @@ export function csvFormat(options: CsvOptions): RecordFormat<CsvRow> {
   return {
     name: "CSV",
     countsLines: true,
+    // The note a saved state holds must be what this format notes: the header, or the width.
+    noteField: options.header === true ? arrayOf(string) : integer(1),
     decode(buffer: Uint8Array, offset: number, ctx: RecordContext): RecordResult<CsvRow> | null {
       const bom = byteOrderMark(buffer, offset, ctx);
       if (bom !== 0) return bom === null ? null : { skip: true, end: offset + bom };
