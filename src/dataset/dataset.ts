@@ -178,12 +178,13 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @param files A path, an array of paths, or a Dataset of paths (read one after another,
    *   as `files.flatMap((f) => Dataset.tfrecord(f, options))`).
    * @param options `compression`: `"none"` (default), `"gzip"` or `"zlib"`; `verifyCrc`:
-   *   check the masked CRC32C of each length and data (default true).
+   *   check the masked CRC32C of each length and data (default true); `maxRecordBytes`: the
+   *   largest frame accepted (default 256 MiB), checked from its header before it is buffered.
    * @throws {InvalidArgumentError} for a path that is not a non-empty string, an unknown
    *   compression or a non-boolean `verifyCrc`; while iterating, for a path that is a directory.
    * @throws {NotFoundError} while iterating, for a missing file, naming it.
-   * @throws {DataLossError} while iterating, for a CRC mismatch or a truncated record, naming
-   *   the file and the record's byte offset.
+   * @throws {DataLossError} while iterating, for a CRC mismatch, a truncated record or one
+   *   over `maxRecordBytes`, naming the file and the record's byte offset.
    * @example
    * const examples = Dataset.tfrecord(["train-0.tfrecord", "train-1.tfrecord"], { compression: "gzip" })
    *   .map((bytes) => parseExample(bytes, spec));
@@ -216,7 +217,9 @@ export class Dataset<T> implements AsyncIterable<T> {
    * restoring seeks there (a compressed file is decompressed from its start up to the offset).
    *
    * @param files A path, an array of paths, or a Dataset of paths (read one after another).
-   * @param options `compression`: `"none"` (default), `"gzip"` or `"zlib"`.
+   * @param options `compression`: `"none"` (default), `"gzip"` or `"zlib"`; `maxRecordBytes`:
+   *   the most bytes a line may span (default 256 MiB) — a longer one is a `DataLossError`
+   *   naming file, byte and line, and the rest of that file is not read.
    * @throws {InvalidArgumentError} for a path that is not a non-empty string or an unknown
    *   compression; while iterating, for a path that is a directory.
    * @throws {NotFoundError} while iterating, for a missing file, naming it.
@@ -238,7 +241,9 @@ export class Dataset<T> implements AsyncIterable<T> {
    * byte offset and line number of the next line, so line numbers stay right after a restore.
    *
    * @param files A path, an array of paths, or a Dataset of paths.
-   * @param options `compression`: `"none"` (default), `"gzip"` or `"zlib"`.
+   * @param options `compression`: `"none"` (default), `"gzip"` or `"zlib"`; `maxRecordBytes`:
+   *   the most bytes a line may span (default 256 MiB) — a longer one is a `DataLossError`
+   *   naming file, byte and line, and the rest of that file is not read.
    * @throws {InvalidArgumentError} for a bad path or compression; while iterating, for a
    *   malformed line (`JSONL file "x.jsonl", line 7: expected one JSON value; …`).
    * @throws {NotFoundError} while iterating, for a missing file, naming it.

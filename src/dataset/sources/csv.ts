@@ -9,7 +9,7 @@ import type { JsonValue } from "../../core/state.js";
 import { InvalidArgumentError, invalidArgument } from "../../errors.js";
 import { findRow, splitRow } from "./csv-row.js";
 import { RecordFileNode, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
-import { byteOrderMark, checkTextFileArgs, lineLabel } from "./text-file-args.js";
+import { byteOrderMark, checkTextFileArgs, lineLabel, textMaxRecordBytes } from "./text-file-args.js";
 import type { TextFileOptions } from "./text-lines.js";
 
 /** The type of a CSV column: how its text is converted. */
@@ -218,5 +218,5 @@ export function csvNode(paths: readonly unknown[], options: CsvOptions): RecordF
       throw invalidArgument(`Dataset.csv(files, { columns: { ${JSON.stringify(key)} } }).default`, typeName(type as CsvColumnType), fallback, "Give a default of the column's type, or leave it out to make the column required.");
     }
   }
-  return new RecordFileNode(paths as readonly string[], csvFormat(options), compression);
+  return new RecordFileNode(paths as readonly string[], csvFormat(options), compression, textMaxRecordBytes("Dataset.csv", options));
 }

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from "../../errors.js";
 import { RecordFileNode, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
-import { UTF8, byteOrderMark, checkTextFileArgs, findLine, lineLabel } from "./text-file-args.js";
+import { UTF8, byteOrderMark, checkTextFileArgs, findLine, lineLabel, textMaxRecordBytes } from "./text-file-args.js";
 import type { TextFileOptions } from "./text-lines.js";
 
 /** Options of `Dataset.jsonl`. */
@@ -50,5 +50,5 @@ function malformedLine(ctx: RecordContext, text: string, cause: unknown): Invali
  */
 export function jsonlNode(paths: readonly unknown[], options: JsonlOptions): RecordFileNode<unknown> {
   const compression = checkTextFileArgs("Dataset.jsonl", paths, options.compression);
-  return new RecordFileNode(paths as readonly string[], jsonlFormat, compression);
+  return new RecordFileNode(paths as readonly string[], jsonlFormat, compression, textMaxRecordBytes("Dataset.jsonl", options));
 }

@@ -9,7 +9,7 @@
 import { END, SourceNode, type OpIterator, type Pull } from "../../core/iterator.js";
 import { integer, json, nullable, olderVersion, optional, stateSchema, type Field, type StateSchema } from "../../core/schema.js";
 import type { JsonValue, OpState } from "../../core/state.js";
-import { InvalidArgumentError } from "../../errors.js";
+import { DataLossError, InvalidArgumentError, invalidArgument } from "../../errors.js";
 import { openByteSource, type ByteSource, type RecordFileCompression } from "./file-bytes.js";
 
 /** Where the bytes being decoded come from: for error messages, and whether more can come. */
@@ -27,6 +27,12 @@ export interface RecordContext {
   readonly line: number | null;
   /** What the format noted about the current file (e.g. a CSV header), null until it notes something. */
   readonly note: JsonValue | null;
+  /**
+   * The most bytes one record may span (framing or line end included). The reader enforces it;
+   * a format that learns a record's size early (a TFRecord header) checks it before the bytes
+   * are buffered and throws {@link oversizedRecordError}.
+   */
+  readonly maxRecordBytes: number;
 }
 
 /** What a record result may add for formats that count lines or note something about the file. */
@@ -69,6 +75,42 @@ export interface RecordFormat<T> {
 
 /** The first read buffer, in bytes; it grows only for a record larger than it. */
 export const READ_BUFFER_BYTES = 1 << 20;
+
+/** The default of the readers' `maxRecordBytes`: 256 MiB. */
+export const DEFAULT_MAX_RECORD_BYTES = 256 * 2 ** 20;
+
+/**
+ * Checks a reader's `maxRecordBytes` option and returns it (the default when left out).
+ *
+ * @param op - The reader, for the message, e.g. `"Dataset.textLines"`.
+ * @param most - The largest value the format allows.
+ * @throws {InvalidArgumentError} for anything but an integer from 1 to `most`.
+ */
+export function checkMaxRecordBytes(op: string, value: unknown, most: number): number {
+  if (value === undefined) return DEFAULT_MAX_RECORD_BYTES;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > most) {
+    throw invalidArgument(`${op}(files, { maxRecordBytes })`, `an integer from 1 to ${most}`, value, `Pass the size in bytes of the largest record the files hold, or leave it out for ${DEFAULT_MAX_RECORD_BYTES} (256 MiB).`);
+  }
+  return value;
+}
+
+/**
+ * The error for a record that spans more than `maxRecordBytes`: the reader never buffers more,
+ * so the rest of its file is not read (reading goes on with the next file).
+ *
+ * @param span - How many bytes the record spans, when known (a TFRecord header says); null
+ *   when only "more than the limit" is known.
+ */
+export function oversizedRecordError(format: string, ctx: RecordContext, span: number | null): DataLossError {
+  const where = `${format} file ${JSON.stringify(ctx.source)}, record at byte ${ctx.position}${ctx.line === null ? "" : ` (line ${ctx.line})`}`;
+  const size = span === null ? `more than ${ctx.maxRecordBytes} bytes` : `${span} bytes`;
+  return new DataLossError(
+    `${where}: a record of at most maxRecordBytes = ${ctx.maxRecordBytes} bytes was expected; this one spans ${size}. ` +
+      `The rest of this file is not read. If the file is intact and its records are this large, pass a larger ` +
+      `maxRecordBytes; otherwise the file is damaged (a missing line end, a corrupt length): regenerate it.`,
+    { expected: `a record of ≤ ${ctx.maxRecordBytes} bytes`, received: size, fix: "Pass a larger maxRecordBytes, or regenerate the file." },
+  );
+}
 
 /** What a record file source's state holds, in the current form. */
 interface RecordFileState {
@@ -123,6 +165,7 @@ export class RecordFileNode<T> extends SourceNode<T> {
     files: readonly string[],
     private readonly format: RecordFormat<T>,
     private readonly compression: RecordFileCompression,
+    private readonly maxRecordBytes: number = DEFAULT_MAX_RECORD_BYTES,
   ) {
     super();
     this.files = [...files];
@@ -134,7 +177,7 @@ export class RecordFileNode<T> extends SourceNode<T> {
   }
 
   makeIterator(): OpIterator<T> {
-    return new RecordFileIterator(this.files, this.format, this.compression, (this.schema ??= recordFileState(this.format)));
+    return new RecordFileIterator(this.files, this.format, this.compression, this.maxRecordBytes, (this.schema ??= recordFileState(this.format)));
   }
 }
 
@@ -165,6 +208,7 @@ class RecordFileIterator<T> implements OpIterator<T> {
     private readonly files: readonly string[],
     private readonly format: RecordFormat<T>,
     private readonly compression: RecordFileCompression,
+    private readonly maxRecordBytes: number,
     private readonly schema: StateSchema<RecordFileState>,
   ) {}
 
@@ -220,15 +264,19 @@ class RecordFileIterator<T> implements OpIterator<T> {
     if (this.source === null) return NEED;
     for (;;) {
       let result: RecordResult<T> | null;
+      const ctx: RecordContext = {
+        source: this.files[this.fileIndex] as string,
+        position: this.offset,
+        atEnd: this.eof,
+        line: this.format.countsLines === true ? this.line : null,
+        note: this.note,
+        maxRecordBytes: this.maxRecordBytes,
+      };
       try {
-        const ctx: RecordContext = {
-          source: this.files[this.fileIndex] as string,
-          position: this.offset,
-          atEnd: this.eof,
-          line: this.line,
-          note: this.note,
-        };
         result = this.format.decode(this.view, this.start, ctx);
+        if (result === null ? !this.eof && this.view.length - this.start > this.maxRecordBytes : result.end - this.start > this.maxRecordBytes) {
+          throw oversizedRecordError(this.format.name, ctx, result === null ? null : result.end - this.start);
+        }
       } catch (error) {
         if (!raise) return STOP;
         this.nextFile();
@@ -319,7 +367,11 @@ class RecordFileIterator<T> implements OpIterator<T> {
     await this.fill(this.source);
   }
 
-  /** Reads more of the file behind what the buffer holds, growing it only for a record larger than it. */
+  /**
+   * Reads more of the file behind what the buffer holds until the buffer is full or the file
+   * ends, growing it (to at most `maxRecordBytes + 1`) only for a record larger than it. Filling
+   * it whole keeps decoding linear: a record is looked for again once per doubling, not per read.
+   */
   private async fill(source: ByteSource): Promise<void> {
     let length = this.view.length - this.start;
     if (this.start > 0) {
@@ -327,22 +379,27 @@ class RecordFileIterator<T> implements OpIterator<T> {
       this.start = 0;
     }
     if (length === this.buffer.length) {
-      const grown = new Uint8Array(Math.max(READ_BUFFER_BYTES, this.buffer.length * 2));
+      const grown = new Uint8Array(Math.max(READ_BUFFER_BYTES, Math.min(this.buffer.length * 2, this.maxRecordBytes + 1)));
       grown.set(this.buffer.subarray(0, length));
       this.buffer = grown;
     }
     this.view = this.buffer.subarray(0, length);
-    let read: number;
-    try {
-      read = await source.read(this.buffer, length, this.buffer.length - length);
-    } catch (error) {
-      this.nextFile();
-      throw error;
+    while (length < this.buffer.length) {
+      let read: number;
+      try {
+        read = await source.read(this.buffer, length, this.buffer.length - length);
+      } catch (error) {
+        if (source === this.source) this.nextFile();
+        throw error;
+      }
+      if (source !== this.source) return; // closed or restored meanwhile
+      if (read === 0) {
+        this.eof = true;
+        break;
+      }
+      length += read;
+      this.view = this.buffer.subarray(0, length);
     }
-    if (source !== this.source) return; // closed or restored meanwhile
-    if (read === 0) this.eof = true;
-    length += read;
-    this.view = this.buffer.subarray(0, length);
   }
 
   /** Leaves the current file (at its end, or after an error that spoils the rest of it). */

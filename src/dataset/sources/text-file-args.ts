@@ -6,7 +6,7 @@
  */
 import { invalidArgument } from "../../errors.js";
 import type { RecordFileCompression } from "./file-bytes.js";
-import type { RecordContext } from "./record-file-source.js";
+import { checkMaxRecordBytes, type RecordContext } from "./record-file-source.js";
 
 const COMPRESSIONS: readonly unknown[] = ["none", "gzip", "zlib"];
 const NEWLINE = 0x0a;
@@ -36,6 +36,18 @@ export function checkTextFileArgs(op: string, paths: readonly unknown[], compres
     throw invalidArgument(`${op}(files, { compression })`, '"none", "gzip" or "zlib"', chosen, 'Use "gzip" for .gz files, "zlib" for zlib streams, or leave it out for plain files.');
   }
   return chosen as RecordFileCompression;
+}
+
+/** The longest string JavaScript holds: a longer line could not be decoded into one. */
+const MAX_STRING_LENGTH = 536_870_888;
+
+/**
+ * Checks the `maxRecordBytes` option of the text reader `op` and returns it (256 MiB when left out).
+ *
+ * @throws {InvalidArgumentError} for anything but an integer from 1 to 536,870,888.
+ */
+export function textMaxRecordBytes(op: string, options: { readonly maxRecordBytes?: unknown }): number {
+  return checkMaxRecordBytes(op, options.maxRecordBytes, MAX_STRING_LENGTH);
 }
 
 /** One line found in a buffer: its text bytes are `[offset, textEnd)`, the next line starts at `end`. */

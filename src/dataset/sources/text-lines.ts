@@ -5,12 +5,19 @@
  */
 import type { RecordFileCompression } from "./file-bytes.js";
 import { RecordFileNode, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
-import { UTF8, checkTextFileArgs, findLine } from "./text-file-args.js";
+import { UTF8, checkTextFileArgs, findLine, textMaxRecordBytes } from "./text-file-args.js";
 
 /** Options of `Dataset.textLines`, `Dataset.jsonl` and `Dataset.csv`. */
 export interface TextFileOptions {
   /** Compression of every file (default `"none"`). */
   readonly compression?: RecordFileCompression;
+  /**
+   * The most bytes one line (a CSV row: all its lines) may span, its line end included
+   * (default 256 MiB, at most 536,870,888: the longest string JavaScript holds). The reader
+   * never buffers more: a longer line is a `DataLossError` naming the file, byte offset and
+   * line, and the rest of that file is not read.
+   */
+  readonly maxRecordBytes?: number;
 }
 
 /** Lines as a {@link RecordFormat}: each line's text without its `\n` or `\r\n`. */
@@ -31,5 +38,5 @@ export const textLinesFormat: RecordFormat<string> = {
  */
 export function textLinesNode(paths: readonly unknown[], options: TextFileOptions): RecordFileNode<string> {
   const compression = checkTextFileArgs("Dataset.textLines", paths, options.compression);
-  return new RecordFileNode(paths as readonly string[], textLinesFormat, compression);
+  return new RecordFileNode(paths as readonly string[], textLinesFormat, compression, textMaxRecordBytes("Dataset.textLines", options));
 }

@@ -13,7 +13,7 @@ import {
   truncatedFrameError,
 } from "../../formats/tfrecord-frame.js";
 import type { RecordFileCompression } from "./file-bytes.js";
-import { RecordFileNode, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
+import { RecordFileNode, checkMaxRecordBytes, oversizedRecordError, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
 
 /** Options of `Dataset.tfrecord`. */
 export interface TFRecordOptions {
@@ -21,7 +21,17 @@ export interface TFRecordOptions {
   readonly compression?: RecordFileCompression;
   /** Verify the masked CRC32C of each record's length and data (default true). */
   readonly verifyCrc?: boolean;
+  /**
+   * The largest record frame (data plus 16 bytes of framing) to accept, in bytes (default
+   * 256 MiB, at most 2 GiB + 16). A record's length is checked as soon as its header is read,
+   * before its bytes are buffered or decompressed: a longer one is a `DataLossError` naming
+   * the file and the record's offset, and the rest of that file is not read.
+   */
+  readonly maxRecordBytes?: number;
 }
+
+/** The largest `maxRecordBytes` of TFRecord: a record of {@link MAX_RECORD_BYTES} with its framing. */
+const MOST_RECORD_BYTES = MAX_RECORD_BYTES + FRAME_HEADER_BYTES + FRAME_FOOTER_BYTES;
 
 const COMPRESSIONS: readonly unknown[] = ["none", "gzip", "zlib"];
 
@@ -43,6 +53,8 @@ export function tfrecordFormat(verify: boolean): RecordFormat<Uint8Array> {
         return { error, end };
       }
       if (frame !== null) return { value: new Uint8Array(frame.data), end: frame.end };
+      const span = frameLength(buffer, offset); // the length is intact here (its CRC was checked when verifying)
+      if (span !== null && span > ctx.maxRecordBytes) throw oversizedRecordError("TFRecord", ctx, span);
       if (!ctx.atEnd || offset === buffer.length) return null;
       throw truncatedFrameError(ctx.source, ctx.position, buffer.length - offset, frameLength(buffer, offset));
     },
@@ -97,5 +109,6 @@ export function tfrecordNode(paths: readonly unknown[], options: TFRecordOptions
   if (typeof verify !== "boolean") {
     throw invalidArgument("Dataset.tfrecord(files, { verifyCrc })", "a boolean", verify, "Pass true (the default) or false.");
   }
-  return new RecordFileNode(paths as readonly string[], tfrecordFormat(verify), compression);
+  const maxRecordBytes = checkMaxRecordBytes("Dataset.tfrecord", options.maxRecordBytes, MOST_RECORD_BYTES);
+  return new RecordFileNode(paths as readonly string[], tfrecordFormat(verify), compression, maxRecordBytes);
 }
