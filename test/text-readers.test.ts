@@ -310,3 +310,65 @@ describe("a restored CSV note", () => {
     await restore(root.note);
   });
 });
+
+describe("CSV column names are plain data", () => {
+  const NAMES = ["constructor", "toString", "__proto__", "hasOwnProperty"];
+  const text = `${NAMES.join(",")}\n1,2,3,4\n5,6,7,8\n`;
+
+  it("names like constructor, toString and __proto__ are columns like any other, with or without columns", async () => {
+    const file = write("proto-names.csv", text);
+    const expected = [
+      ["1", "2", "3", "4"],
+      ["5", "6", "7", "8"],
+    ].map((fields) => Object.fromEntries(NAMES.map((n, i) => [n, fields[i]])));
+    for (const options of [{}, { columns: {} }, { columns: { toString: { type: "int" as const } } }]) {
+      const rows = (await Dataset.csv(file, { header: true, ...options }).toArray()) as Record<string, unknown>[];
+      expect(rows.map((row) => Object.keys(row))).toEqual([NAMES, NAMES]);
+      expect(Object.getPrototypeOf(rows[0])).toBe(Object.prototype);
+      const typed = "columns" in options && Object.hasOwn(options.columns, "toString");
+      expect(rows.map((row) => Object.hasOwn(row, "__proto__") && row["__proto__"])).toEqual(["3", "7"]);
+      expect(rows.map((row) => row["toString"])).toEqual(typed ? [2, 6] : ["2", "6"]);
+      expect(rows.map((row) => ({ ...row }))).toEqual(typed ? expected.map((r) => ({ ...r, toString: Number(r["toString"]) })) : expected);
+    }
+    expect(({} as Record<string, unknown>)["1"]).toBeUndefined();
+  });
+
+  it("works through columnNames, selectCols and a typed column named constructor", async () => {
+    const file = write("proto-rows.csv", "1,2,3,4\n");
+    const rows = await Dataset.csv(file, {
+      columnNames: NAMES,
+      selectCols: ["__proto__", "constructor"],
+      columns: { constructor: { type: "number" as const }, ["__proto__"]: { type: "int" as const, default: 0 } }, // a computed key: an own property
+    }).toArray();
+    expect(rows).toHaveLength(1);
+    expect(Object.entries(rows[0] as object)).toEqual([["__proto__", 3], ["constructor", 1]]);
+  });
+
+  it("refuses a type for a column the file lacks even when the name is inherited by objects", async () => {
+    const file = write("plain-names.csv", "a,b\n1,2\n");
+    await expect(Dataset.csv(file, { header: true, columns: { valueOf: { type: "int" as const } } }).toArray()).rejects.toThrow(/columns has a type for "valueOf", which is not a column/);
+  });
+
+  it("keeps a __proto__ key through a shuffle buffer's save and restore", async () => {
+    const file = write("proto-shuffle.csv", `${NAMES.join(",")}\n${Array.from({ length: 6 }, (_, i) => `${i},${i},${i},${i}`).join("\n")}\n`);
+    const ds = Dataset.csv(file, { header: true }).shuffle(4, { seed: 3 });
+    const all = await ds.toArray();
+    const it = ds.iterator();
+    await takeN(it, 2);
+    const state = JSON.parse(JSON.stringify(await it.save())) as IteratorState;
+    const rest = await drain(ds.iterator({ state }));
+    expect(rest).toEqual(all.slice(2));
+    expect(rest.every((row) => Object.hasOwn(row, "__proto__") && Object.getPrototypeOf(row) === Object.prototype)).toBe(true);
+  });
+});
+
+describe("record keys are plain data in zip too", () => {
+  it("zips a record with a __proto__ key into elements with that own key", async () => {
+    const rows = (await Dataset.zip({ ["__proto__"]: Dataset.range(2), constructor: Dataset.range(2) }).toArray()) as Record<string, unknown>[];
+    expect(rows.map((row) => Object.entries(row))).toEqual([
+      [["__proto__", 0], ["constructor", 0]],
+      [["__proto__", 1], ["constructor", 1]],
+    ]);
+    expect(Object.getPrototypeOf(rows[0])).toBe(Object.prototype);
+  });
+});

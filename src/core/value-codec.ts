@@ -8,6 +8,7 @@
  */
 import { DataLossError, describeValue, ERROR_CLASSES, InvalidArgumentError, type ErrorCode } from "../errors.js";
 import { FieldError, misfit, pathTo, record, string, nullable, type Field } from "./schema.js";
+import { setOwn } from "./own.js";
 import type { JsonValue } from "./state.js";
 
 /** How deeply an element may nest (arrays, objects, maps, sets): deeper ones are refused when saved, and when read. */
@@ -185,15 +186,6 @@ class Encoder {
       { expected: `at most ${MAX_NESTING} levels of nesting`, received: `more than ${MAX_NESTING}` },
     );
   }
-}
-
-/**
- * Sets an own property, as the encoded object had it: a plain assignment of `"__proto__"`
- * (an own key of e.g. `JSON.parse` output) would replace the prototype instead.
- */
-export function setOwn<V>(out: Record<string, V>, key: string, value: V): void {
-  if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-  else out[key] = value;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  * @module
  */
 import { InvalidArgumentError, invalidArgument } from "../errors.js";
-import { setOwn } from "./example-wire.js";
+import { setOwn } from "../core/own.js";
 import {
   KIND_BYTES,
   KIND_FLOAT,

@@ -378,12 +378,6 @@ function decodeKey(bytes: Uint8Array, start: number, end: number): string {
 
 const utf8 = new TextDecoder("utf-8");
 
-/** Sets an own property, even one named `"__proto__"` (which plain assignment would not). */
-export function setOwn(record: object, key: string, value: unknown): void {
-  if (key === "__proto__") Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
-  else (record as Record<string, unknown>)[key] = value;
-}
-
 /** Decodes UTF-8, with a fast path for ASCII (feature names nearly always are). */
 export function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
   if (end - start > 64) return utf8.decode(bytes.subarray(start, end));

@@ -21,7 +21,8 @@
  * @module
  */
 import { invalidArgument } from "../errors.js";
-import { setOwn, scanExample, readBytes, readFloats, readInt64s, countValues, KIND_FLOAT, KIND_INT64, KIND_BYTES } from "./example-wire.js";
+import { setOwn } from "../core/own.js";
+import { scanExample, readBytes, readFloats, readInt64s, countValues, KIND_FLOAT, KIND_INT64, KIND_BYTES } from "./example-wire.js";
 import { applySpec, type ExampleSpec, type ParsedExample } from "./example-spec.js";
 import { encodeExample, type SerializableExample } from "./example-encode.js";
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { getOwn, setOwn } from "../../core/own.js";
 import { arrayOf, integer, string } from "../../core/schema.js";
 import type { JsonValue } from "../../core/state.js";
 import { InvalidArgumentError, invalidArgument } from "../../errors.js";
@@ -127,7 +128,7 @@ function makePlan(options: CsvOptions, names: readonly string[] | null, width: n
       );
     }
   }
-  return { names, width: count, indices, keys, specs: keys.map((key) => options.columns?.[key]) };
+  return { names, width: count, indices, keys, specs: keys.map((key) => getOwn(options.columns, key)) };
 }
 
 /** The row's value, or the error of its first bad field. */
@@ -151,7 +152,7 @@ function convert(plan: Plan, fields: readonly string[], ctx: RecordContext): Csv
   }
   if (plan.names === null) return values;
   const record: Record<string, CsvValue> = {};
-  for (let k = 0; k < values.length; k++) record[plan.keys[k] as string] = values[k] as CsvValue;
+  for (let k = 0; k < values.length; k++) setOwn(record, plan.keys[k] as string, values[k]);
   return record;
 }
 

@@ -1,6 +1,7 @@
 import { END, type DatasetNode, type DatasetOptions, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { arrayOf, boolean, nullable, olderVersion, opState, optional, stateSchema, string } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
+import { setOwn } from "../../core/own.js";
 import { InvalidArgumentError } from "../../errors.js";
 
 const KIND = "Zip";
@@ -106,7 +107,7 @@ class ZipIterator<T> implements OpIterator<T> {
   private build(values: unknown[]): T {
     if (this.keys === null) return values as T;
     const record: Record<string, unknown> = {};
-    for (let i = 0; i < values.length; i++) record[this.keys[i] as string] = values[i];
+    for (let i = 0; i < values.length; i++) setOwn(record, this.keys[i] as string, values[i]);
     return record as T;
   }
 
