@@ -18,11 +18,11 @@
 import { randomBytes } from "node:crypto";
 import * as fsSync from "node:fs";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import type { CheckpipeError } from "../errors.js";
 import { checkFileFault, fileFaultSet } from "./file-faults.js";
 import { fileSystemError } from "./fs-errors.js";
+import { threadEntry, type ThreadEntry } from "./thread-entry.js";
 import { executePlan, READY, type FilePlan, type PlanFailure, type PlannedFile, type PlanOperation, type PlanReply, type SerializedFailure } from "./plan-executor.js";
 
 export type { FilePhase, FilePlan, PlanFailure, PlannedFile, PlanOperation } from "./plan-executor.js";
@@ -210,22 +210,9 @@ function planWorker(): PlanWorker | null {
   return shared;
 }
 
-/**
- * The writer thread's entry module, next to this one: the compiled `.js` (the built package),
- * or, when the library runs from its TypeScript sources (tests, `node --import tsx`), the `.ts`
- * file, loaded through tsx (a development dependency), which register-tsx.mjs registers in the
- * thread. No command-line options of this process are passed on: the thread needs none, and some
- * (`--input-type`) would break the loading of a file.
- *
- * @throws when neither file is there.
- */
-function workerEntry(): { readonly url: URL; readonly execArgv: string[] } {
-  const compiled = new URL("./file-plan-worker.js", import.meta.url);
-  if (fsSync.existsSync(fileURLToPath(compiled))) return { url: compiled, execArgv: [] };
-  const source = new URL("./file-plan-worker.ts", import.meta.url);
-  const register = new URL("./register-tsx.mjs", import.meta.url);
-  if (fsSync.existsSync(fileURLToPath(source)) && fsSync.existsSync(fileURLToPath(register))) return { url: source, execArgv: ["--import", register.href] };
-  throw new Error(`no writer thread module next to ${fileURLToPath(import.meta.url)}`);
+/** The writer thread's entry module, next to this one (see thread-entry.ts). */
+function workerEntry(): ThreadEntry {
+  return threadEntry(import.meta.url, "file-plan-worker");
 }
 
 interface Waiter {
