@@ -412,11 +412,19 @@ export function encodeError(error: unknown): JsonValue {
 
 const savedErrorFields = record({ name: string, message: string, code: nullable(string) }, "a saved error ({ name, message, code })");
 
-/** A saved error, rebuilt: the same class for checkpipe errors, an `Error` with the saved name otherwise. */
+/** JavaScript's own error classes, rebuilt as themselves. */
+const STANDARD_ERRORS: Readonly<Record<string, ErrorConstructor>> = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
+
+/**
+ * A saved error, rebuilt: the same class for checkpipe errors and JavaScript's own (`TypeError`,
+ * …), an `Error` with the saved name otherwise.
+ */
 export const savedError: Field<Error> = (value, path) => {
   const { name, message, code } = savedErrorFields(value, path);
   const ErrorClass = code !== null && Object.hasOwn(ERROR_CLASSES, code) ? ERROR_CLASSES[code as ErrorCode] : null;
   if (ErrorClass !== null) return new ErrorClass(message);
+  const Standard = Object.hasOwn(STANDARD_ERRORS, name) ? STANDARD_ERRORS[name] : undefined;
+  if (Standard !== undefined) return new Standard(message);
   const error = new Error(message);
   error.name = name;
   return error;

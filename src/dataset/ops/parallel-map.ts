@@ -1,30 +1,21 @@
-import { END, UnaryIterator, type End, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { Queue } from "../../core/queue.js";
+import { UnaryIterator, END, type End, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { arrayOf, boolean, opState, stateSchema } from "../../core/schema.js";
-import type { JsonValue, OpState } from "../../core/state.js";
-import { encodeHeld, held } from "../../core/value-codec.js";
+import type { OpState } from "../../core/state.js";
+import { held } from "../../core/value-codec.js";
 import type { MapFn } from "./map.js";
+import { OrderedResults, failed, running, settle, succeeded, type Call } from "./ordered-results.js";
 
 const KIND = "ParallelMap";
 const VERSION = 1;
 /** The results not yet handed out (held entries), and the input ahead of them. */
 const STATE = stateSchema(KIND, VERSION, { inputEnded: boolean, results: arrayOf(held), input: opState });
 
-/** One call of the function, in input order: running, or settled with a value or an error. */
-interface Call<U> {
-  settled: boolean;
-  ok: boolean;
-  value: U | undefined;
-  error: unknown;
-  done: Promise<void> | null;
-}
-
 /**
  * `map(fn, { parallel: n })`: keeps up to `n` calls running and delivers their results in
  * input order. Saving waits for the running calls and saves the results not yet delivered.
  */
 export class ParallelMapIterator<T, U> extends UnaryIterator<T, U> {
-  private readonly calls = new Queue<Call<U>>();
+  private readonly results = new OrderedResults<U>();
   private inputEnded = false;
 
   constructor(
@@ -37,41 +28,24 @@ export class ParallelMapIterator<T, U> extends UnaryIterator<T, U> {
 
   next(): Pull<U> {
     const filling = this.fill();
-    if (filling instanceof Promise) return filling.then(() => this.deliver());
-    return this.deliver();
+    if (filling instanceof Promise) return filling.then(() => this.results.deliver());
+    return this.results.deliver();
   }
 
   nextMany(out: U[], max: number): number | Promise<number> {
     const filling = this.fill();
-    if (filling instanceof Promise) return filling.then(() => this.deliverMany(out, max));
-    return this.deliverMany(out, max);
-  }
-
-  /** Hands out the results at the front that are ready, or waits for the first one. */
-  private deliverMany(out: U[], max: number): number | Promise<number> {
-    const calls = this.calls;
-    const first = calls.peekFirst();
-    if (first === undefined) return 0;
-    if (!first.settled || !first.ok) {
-      const value = this.deliver();
-      return value instanceof Promise ? value.then((v) => pushResult(out, v)) : pushResult(out, value);
-    }
-    let n = 0;
-    for (let call = calls.peekFirst(); n < max && call !== undefined && call.settled && call.ok; call = calls.peekFirst()) {
-      out.push(calls.shift().value as U);
-      n++;
-    }
-    return n;
+    if (filling instanceof Promise) return filling.then(() => this.results.deliverMany(out, max));
+    return this.results.deliverMany(out, max);
   }
 
   /** Starts calls until `parallel` are outstanding or the input ends. */
   private fill(): void | Promise<void> {
-    while (!this.inputEnded && this.calls.length < this.parallel) {
+    while (!this.inputEnded && this.results.length < this.parallel) {
       let pulled: Pull<T>;
       try {
         pulled = this.input.next();
       } catch (error) {
-        this.calls.push(failed(error));
+        this.results.push(failed(error));
         continue;
       }
       if (pulled instanceof Promise) {
@@ -81,7 +55,7 @@ export class ParallelMapIterator<T, U> extends UnaryIterator<T, U> {
             return this.fill();
           },
           (error: unknown) => {
-            this.calls.push(failed(error));
+            this.results.push(failed(error));
             return this.fill();
           },
         );
@@ -92,7 +66,7 @@ export class ParallelMapIterator<T, U> extends UnaryIterator<T, U> {
 
   private accept(value: T | End): void {
     if (value === END) this.inputEnded = true;
-    else this.calls.push(this.start(value));
+    else this.results.push(this.start(value));
   }
 
   private start(value: T): Call<U> {
@@ -102,66 +76,30 @@ export class ParallelMapIterator<T, U> extends UnaryIterator<T, U> {
     } catch (error) {
       return failed(error);
     }
-    if (!(result instanceof Promise)) return { settled: true, ok: true, value: result, error: undefined, done: null };
-    const call: Call<U> = { settled: false, ok: false, value: undefined, error: undefined, done: null };
-    call.done = result.then(
-      (v) => {
-        call.settled = true;
-        call.ok = true;
-        call.value = v;
-      },
-      (error: unknown) => {
-        call.settled = true;
-        call.error = error;
-      },
+    if (!(result instanceof Promise)) return succeeded(result);
+    const call: Call<U> = running<U>(
+      result.then(
+        (v): void => settle(call, { ok: true, value: v }),
+        (error: unknown): void => settle(call, { ok: false, error: error as Error }),
+      ),
     );
     return call;
   }
 
-  private deliver(): Pull<U> {
-    if (this.calls.length === 0) return END;
-    const call = this.calls.shift();
-    if (call.settled) return unwrap(call);
-    return (call.done as Promise<void>).then(() => unwrap(call));
-  }
-
   async save(ctx: SaveContext): Promise<OpState> {
-    const calls = this.calls.toArray();
-    await Promise.all(calls.map((call) => call.done));
-    const results: JsonValue[] = calls.map((call, i) =>
-      encodeHeld(call.ok ? { ok: true, value: call.value } : { ok: false, error: call.error }, `map result ${i}`, ctx.sink),
-    );
+    const results = await this.results.save(ctx, "map result");
     return { kind: KIND, version: VERSION, inputEnded: this.inputEnded, results, input: await this.input.save(ctx) };
   }
 
   async restore(state: OpState): Promise<void> {
     const { inputEnded, results, input } = STATE.read(state);
     this.inputEnded = inputEnded;
-    this.calls.clear();
-    for (const entry of results) {
-      this.calls.push(entry.ok ? { settled: true, ok: true, value: entry.value as U, error: undefined, done: null } : failed(entry.error));
-    }
+    this.results.restore(results);
     await this.input.restore(input);
   }
 
   override async close(): Promise<void> {
-    await Promise.all(this.calls.toArray().map((call) => call.done));
-    this.calls.clear();
+    await this.results.clear();
     await this.input.close();
   }
-}
-
-function pushResult<U>(out: U[], value: U | End): number {
-  if (value === END) return 0;
-  out.push(value);
-  return 1;
-}
-
-function failed<U>(error: unknown): Call<U> {
-  return { settled: true, ok: false, value: undefined, error, done: null };
-}
-
-function unwrap<U>(call: Call<U>): U {
-  if (!call.ok) throw call.error;
-  return call.value as U;
 }
