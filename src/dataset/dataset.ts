@@ -35,6 +35,7 @@ import { jsonlNode, type JsonlOptions } from "./sources/jsonl.js";
 import { textLinesNode, type TextFileOptions } from "./sources/text-lines.js";
 import { ZipNode } from "./sources/zip.js";
 import { requireInteger, requireOptions } from "./validate.js";
+import { MapInWorkersNode, type MapInWorkersOptions } from "./ops/map-in-workers.js";
 
 /** Options of `dataset.map`. */
 export interface MapOptions {
@@ -318,6 +319,39 @@ export class Dataset<T> implements AsyncIterable<T> {
     const opts = requireOptions("map(fn, options)", options);
     const parallel = requireInteger("map(fn, { parallel })", opts.parallel ?? 1, 1, "Pass how many calls may run at once, e.g. { parallel: 8 }.");
     return new Dataset(new MapNode(this.node, fn, parallel));
+  }
+
+  /**
+   * Applies a function to each element on worker threads — for CPU-heavy work (parsing,
+   * augmenting, tokenizing) that `map(fn, { parallel })` cannot spread, since that only
+   * overlaps async waits on the one JavaScript thread. The function is named by module, since
+   * a closure cannot cross threads: the module's export (default `"default"`),
+   * `(element) => result` (or a Promise of one), must be pure and deterministic for exact
+   * resume. Results come in input order whatever finishes first.
+   *
+   * Elements and results cross by structured clone (plain data, typed arrays, Map, Set, Date;
+   * class instances arrive as plain objects); elements go in batches sized from the
+   * function's cost, and the buffers of typed arrays a result owns whole move back without a
+   * copy (`transfer: false` copies). An error thrown for one element is that element's error,
+   * of the same class and with the worker's stack: the iterator goes on, `ignoreErrors()`
+   * skips it. A module that cannot load fails every pull; a thread that dies (`process.exit`,
+   * out of memory) fails the elements it held with an `UnavailableError` naming the module and
+   * the elements, and a new thread takes over. Threads start at the first pull, are shared by
+   * iterators and never keep the process alive when idle; `close()` lets them go.
+   *
+   * Saving waits for the batches under way and keeps the results not yet handed out.
+   *
+   * @param module The path of an ES module, or a `file:` or `data:` URL.
+   * @param options `export`, `workers` (default one per core), `parallel` (the most elements in
+   *   flight; default two batches per thread), `transfer` (default true).
+   * @throws {InvalidArgumentError} for a bad module, export, thread count, option or an unknown option.
+   * @throws {NotFoundError} when the module file does not exist.
+   * @example
+   * // augment.mjs: export default function augment(example) { ...; return example; }
+   * ds.mapInWorkers(new URL("./augment.mjs", import.meta.url), { workers: 4 })
+   */
+  mapInWorkers<U = unknown>(module: string | URL, options?: MapInWorkersOptions): Dataset<U> {
+    return new Dataset(new MapInWorkersNode<T, U>(this.node, module, requireOptions("mapInWorkers(module, options)", options)));
   }
 
   /**
