@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { decodeValue, type Dataset, type JsonValue } from "../src/index.js";
-import { buildCrossProcessPipeline, buildFileReadersPipeline } from "./fixtures/cross-process-pipeline.js";
+import { buildCrossProcessPipeline, buildFileReadersPipeline, buildWorkersPipeline } from "./fixtures/cross-process-pipeline.js";
 import { drain, takeN } from "./harness.js";
 
 const run = promisify(execFile);
@@ -54,6 +54,15 @@ describe("a state of the file readers saved in one process", () => {
   for (const at of [0, 11, 30]) {
     it(`resumes in another process at the same records of the same files (break at batch ${at} of 38)`, async () => {
       await expectResumedInChild(buildFileReadersPipeline, at, 38, ["file-readers"]);
+    });
+  }
+});
+
+describe("a state of pipelines on worker threads saved in one process", () => {
+  // 40 elements in batches of 3: 14 batches.
+  for (const at of [0, 5, 13]) {
+    it(`resumes in another process with new threads at the same elements (break at batch ${at} of 14)`, async () => {
+      await expectResumedInChild(buildWorkersPipeline, at, 14, ["workers"]);
     });
   }
 });

@@ -36,6 +36,7 @@ import { textLinesNode, type TextFileOptions } from "./sources/text-lines.js";
 import { ZipNode } from "./sources/zip.js";
 import { requireInteger, requireOptions } from "./validate.js";
 import { MapInWorkersNode, type MapInWorkersOptions } from "./ops/map-in-workers.js";
+import { FromWorkersNode, type FromWorkersOptions } from "./sources/from-workers.js";
 
 /** Options of `dataset.map`. */
 export interface MapOptions {
@@ -207,6 +208,37 @@ export class Dataset<T> implements AsyncIterable<T> {
       );
     }
     return new Dataset(tfrecordNode(typeof files === "string" ? [files] : (files as readonly unknown[]), opts));
+  }
+
+  /**
+   * Elements made on worker threads: worker `i` of `workers` calls the module's export (default
+   * `"default"`) with `{ workerIndex: i, numWorkers }`, which returns (or resolves to) that
+   * worker's own `Dataset` — typically its shard of the files, read, parsed and mapped there —
+   * and this dataset yields their elements in a fixed round-robin order (worker 0's first, worker
+   * 1's first, …), skipping workers that ended. File reading and parsing then use every core.
+   *
+   * Elements cross by structured clone, the buffers of typed arrays an element owns whole
+   * moved (`transfer: false` copies). An element's error arrives at its place. A module that
+   * cannot load, an export that returns no Dataset, or a thread that dies
+   * (`UnavailableError`, naming the module and the worker) fail every later pull: restore from a
+   * checkpoint to go on. Threads start at the first pull and never keep the process alive when idle.
+   *
+   * The state holds each worker's own iterator state, the turn, and the elements received but
+   * not yet handed out; restoring re-creates the workers there. The workers' pipelines must be
+   * deterministic for exact resume, and the dataset must be rebuilt with the same `workers`.
+   *
+   * @param module The path of an ES module, or a `file:` or `data:` URL.
+   * @param options `export`, `workers` (default one per core), `transfer` (default true).
+   * @throws {InvalidArgumentError} for a bad module, export, thread count or an unknown option.
+   * @throws {NotFoundError} when the module file does not exist.
+   * @example
+   * // shards.mjs:
+   * // export default ({ workerIndex, numWorkers }) =>
+   * //   Dataset.tfrecord(files.filter((_, i) => i % numWorkers === workerIndex)).map(parse);
+   * const examples = Dataset.fromWorkers(new URL("./shards.mjs", import.meta.url), { workers: 4 }).batch(32);
+   */
+  static fromWorkers<T = unknown>(module: string | URL, options?: FromWorkersOptions): Dataset<T> {
+    return new Dataset(new FromWorkersNode<T>(module, requireOptions("Dataset.fromWorkers(module, options)", options)));
   }
 
   /**
