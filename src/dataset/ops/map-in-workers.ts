@@ -119,17 +119,26 @@ class MapInWorkersIterator<T, U> extends UnaryIterator<T, U> {
     return this.results.deliverMany(out, max);
   }
 
+  /** The most elements in flight. */
   private capacity(): number {
     return this.spec.parallel ?? 2 * this.spec.workers * this.batch;
   }
 
-  /** Pulls input and sends batches until the in-flight limit is reached or the input ends. */
+  /** The size of the next batch: as measured, within the in-flight limit. */
+  private batchSize(): number {
+    return Math.min(this.batch, this.capacity());
+  }
+
+  /**
+   * Pulls input and sends whole batches while a whole one fits under the in-flight limit (or
+   * nothing is in flight), until the input ends; what was gathered when the input waits or
+   * ends goes as it is. Topping up one element at a time would send batches of one.
+   */
   private fill(): void | Promise<void> {
-    while (!this.inputEnded && this.results.length + this.gathering.length < this.capacity()) {
-      const room = Math.min(this.batch - this.gathering.length, this.capacity() - this.results.length - this.gathering.length);
+    while (!this.inputEnded && (this.results.length === 0 || this.results.length + this.batchSize() <= this.capacity())) {
       let pulled: number | Promise<number>;
       try {
-        pulled = pullMany(this.input, this.gathering, room);
+        pulled = pullMany(this.input, this.gathering, this.batchSize() - this.gathering.length);
       } catch (error) {
         this.inputFailed(error);
         continue;
@@ -153,7 +162,7 @@ class MapInWorkersIterator<T, U> extends UnaryIterator<T, U> {
 
   private took(n: number): void {
     if (n === 0) this.inputEnded = true;
-    if (n === 0 || this.gathering.length >= this.batch) this.send();
+    if (n === 0 || this.gathering.length >= this.batchSize()) this.send();
   }
 
   /** An input error takes its place in the order, after the elements gathered before it. */
