@@ -41,6 +41,10 @@ export const GOLDEN_PIPELINES: Readonly<Record<string, () => Dataset<unknown>>> 
         return x;
       })
       .ignoreErrors(),
+  "worker-threads": () =>
+    Dataset.fromWorkers<number>(new URL("../fixtures/workers/shards.mjs", import.meta.url), { workers: 2, export: "unseeded" })
+      .mapInWorkers<number>(new URL("../fixtures/workers/square.mjs", import.meta.url), { workers: 2, export: "later" })
+      .batch(3),
 };
 
 /**
