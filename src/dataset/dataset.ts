@@ -38,6 +38,9 @@ import { requireInteger, requireOptions } from "./validate.js";
 import { MapInWorkersNode, type MapInWorkersOptions } from "./ops/map-in-workers.js";
 import { FromWorkersNode, type FromWorkersOptions } from "./sources/from-workers.js";
 
+/** The options every text reader takes. */
+const TEXT_OPTIONS = ["compression", "maxRecordBytes"] as const;
+
 /** Options of `dataset.map`. */
 export interface MapOptions {
   /**
@@ -160,7 +163,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    *   .interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 })
    */
   static listFiles(pattern: string | readonly string[], options?: ListFilesOptions): Dataset<string> {
-    return new Dataset(new ListFilesNode(pattern, requireOptions("Dataset.listFiles(pattern, options)", options)));
+    return new Dataset(new ListFilesNode(pattern, requireOptions("Dataset.listFiles(pattern, options)", options, ["shuffle", "seed"], "{ shuffle: true, seed: 1 }")));
   }
 
   /**
@@ -194,7 +197,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * Dataset.fromArray(paths).interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 })
    */
   static tfrecord(files: string | readonly string[] | Dataset<string>, options?: TFRecordOptions): Dataset<Uint8Array> {
-    const opts = requireOptions("Dataset.tfrecord(files, options)", options);
+    const opts = requireOptions("Dataset.tfrecord(files, options)", options, ["compression", "verifyCrc", "maxRecordBytes"], '{ compression: "gzip" }');
     if (files instanceof Dataset) {
       tfrecordNode([], opts); // checks the options now, not per file
       return files.flatMap((file) => Dataset.tfrecord(file, opts));
@@ -260,7 +263,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * const lines = Dataset.textLines(["a.txt", "b.txt"]).filter((line) => line !== "");
    */
   static textLines(files: string | readonly string[] | Dataset<string>, options?: TextFileOptions): Dataset<string> {
-    const opts = requireOptions("Dataset.textLines(files, options)", options);
+    const opts = requireOptions("Dataset.textLines(files, options)", options, TEXT_OPTIONS, '{ compression: "gzip" }');
     return Dataset.textFiles("Dataset.textLines", files, () => textLinesNode([], opts), (f) => new Dataset(textLinesNode(f, opts)));
   }
 
@@ -284,7 +287,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * const events = Dataset.jsonl<{ user: string; ms: number }>("events.jsonl").ignoreErrors().batch(128);
    */
   static jsonl<T = unknown>(files: string | readonly string[] | Dataset<string>, options?: JsonlOptions): Dataset<T> {
-    const opts = requireOptions("Dataset.jsonl(files, options)", options);
+    const opts = requireOptions("Dataset.jsonl(files, options)", options, TEXT_OPTIONS, '{ compression: "gzip" }');
     return Dataset.textFiles("Dataset.jsonl", files, () => jsonlNode([], opts), (f) => new Dataset(jsonlNode(f, opts) as DatasetNode<T>));
   }
 
@@ -321,7 +324,7 @@ export class Dataset<T> implements AsyncIterable<T> {
   static csv(files: string | readonly string[] | Dataset<string>, options?: CsvOptions & { readonly header?: false; readonly columnNames?: undefined }): Dataset<CsvValue[]>;
   static csv(files: string | readonly string[] | Dataset<string>, options?: CsvOptions): Dataset<CsvRow>;
   static csv(files: string | readonly string[] | Dataset<string>, options?: CsvOptions): Dataset<CsvRow> {
-    const opts = requireOptions("Dataset.csv(files, options)", options);
+    const opts = requireOptions("Dataset.csv(files, options)", options, [...TEXT_OPTIONS, "delimiter", "header", "columnNames", "selectCols", "columns"], "{ header: true }");
     return Dataset.textFiles("Dataset.csv", files, () => csvNode([], opts), (f) => new Dataset(csvNode(f, opts)));
   }
 
@@ -348,7 +351,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @example ds.map(async (path) => readFile(path), { parallel: 8 })
    */
   map<U>(fn: MapFn<T, U>, options?: MapOptions): Dataset<U> {
-    const opts = requireOptions("map(fn, options)", options);
+    const opts = requireOptions("map(fn, options)", options, ["parallel"], "{ parallel: 8 }");
     const parallel = requireInteger("map(fn, { parallel })", opts.parallel ?? 1, 1, "Pass how many calls may run at once, e.g. { parallel: 8 }.");
     return new Dataset(new MapNode(this.node, fn, parallel));
   }
@@ -416,7 +419,8 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @example Dataset.listFiles("data/*.tfrecord").interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 })
    */
   interleave<U>(fn: (value: T) => Nested<U>, options: InterleaveOptions): Dataset<U> {
-    return new Dataset(new InterleaveNode(this.node, nestedNode("interleave(fn)", fn), options ?? ({} as InterleaveOptions)));
+    const opts = requireOptions("interleave(fn, options)", options, ["cycleLength", "blockLength"], "{ cycleLength: 4 }") as InterleaveOptions;
+    return new Dataset(new InterleaveNode(this.node, nestedNode("interleave(fn)", fn), opts));
   }
 
   /**
@@ -428,7 +432,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @example Dataset.range(5).batch(2)  // [0, 1], [2, 3], [4]
    */
   batch(size: number, options?: BatchOptions): Dataset<T[]> {
-    return new Dataset(new BatchNode(this.node, size, requireOptions("batch(size, options)", options)));
+    return new Dataset(new BatchNode(this.node, size, requireOptions("batch(size, options)", options, ["dropRemainder"], "{ dropRemainder: true }")));
   }
 
   /**
@@ -452,7 +456,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @example ds.shuffle(10_000, { seed: 42 })
    */
   shuffle(bufferSize: number, options?: ShuffleOptions): Dataset<T> {
-    return new Dataset(new ShuffleNode(this.node, bufferSize, requireOptions("shuffle(bufferSize, options)", options)));
+    return new Dataset(new ShuffleNode(this.node, bufferSize, requireOptions("shuffle(bufferSize, options)", options, ["seed", "reshuffleEachIteration"], "{ seed: 42 }")));
   }
 
   /**
@@ -527,7 +531,7 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /** Skips elements whose production threw an error, and goes on with the next. */
   ignoreErrors(options?: IgnoreErrorsOptions): Dataset<T> {
-    return new Dataset(new IgnoreErrorsNode(this.node, requireOptions("ignoreErrors(options)", options)));
+    return new Dataset(new IgnoreErrorsNode(this.node, requireOptions("ignoreErrors(options)", options, ["onError"], "{ onError: (e) => console.warn(e) }")));
   }
 
   /**
@@ -537,7 +541,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @throws {InvalidArgumentError} for an unknown policy.
    */
   withOptions(options: DatasetOptions): Dataset<T> {
-    return new Dataset(new WithOptionsNode(this.node, requireOptions("withOptions(options)", options)));
+    return new Dataset(new WithOptionsNode(this.node, requireOptions("withOptions(options)", options, ["externalStatePolicy"], '{ externalStatePolicy: "warn" }')));
   }
 
   // ---- iteration -----------------------------------------------------------------------------
@@ -549,7 +553,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @throws {InvalidArgumentError} (on the first `next()`) when `state` does not fit the pipeline.
    */
   iterator(options?: IteratorOptions): DatasetIterator<T> {
-    return new DatasetIterator(this.node, requireOptions("iterator(options)", options));
+    return new DatasetIterator(this.node, requireOptions("iterator(options)", options, ["state", "name"], "{ state }"));
   }
 
   /**
