@@ -44,10 +44,12 @@ const TEXT_OPTIONS = ["compression", "maxRecordBytes"] as const;
 /** Options of `dataset.map`. */
 export interface MapOptions {
   /**
-   * How many calls of an async `fn` may run at once (default 1). Results are still delivered
-   * in input order; saving waits for running calls and keeps their results.
+   * How many calls of an async `fn` may run at once (default 1), or `"auto"`: start at 2 and
+   * double (up to 64) each time the consumer has to wait for the oldest call. Results are
+   * still delivered in input order, whatever the choice; saving waits for running calls and
+   * keeps their results.
    */
-  readonly parallel?: number;
+  readonly parallel?: number | "auto";
 }
 
 /** What a function given to `flatMap` or `interleave` may return: a dataset or an array. */
@@ -352,7 +354,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   map<U>(fn: MapFn<T, U>, options?: MapOptions): Dataset<U> {
     const opts = requireOptions("map(fn, options)", options, ["parallel"], "{ parallel: 8 }");
-    const parallel = requireInteger("map(fn, { parallel })", opts.parallel ?? 1, 1, "Pass how many calls may run at once, e.g. { parallel: 8 }.");
+    const parallel = opts.parallel === "auto" ? "auto" : requireInteger("map(fn, { parallel })", opts.parallel ?? 1, 1, 'Pass how many calls may run at once, e.g. { parallel: 8 }, or "auto".');
     return new Dataset(new MapNode(this.node, fn, parallel));
   }
 
@@ -490,11 +492,14 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /**
    * Prepares up to `bufferSize` elements ahead of the consumer, reading slow input while the
-   * consumer works. Buffered elements are saved with the state: none is lost or repeated.
+   * consumer works. `"auto"` (tf.data's AUTOTUNE) starts at one element and doubles, up to 64,
+   * each time the consumer finds nothing ready; which elements come out, and their order, never
+   * depend on it. Buffered elements are saved with the state: none is lost or repeated.
    *
-   * @throws {InvalidArgumentError} when `bufferSize` is not an integer ≥ 1.
+   * @throws {InvalidArgumentError} when `bufferSize` is not an integer ≥ 1 or `"auto"`.
+   * @example ds.map(parse).prefetch("auto")
    */
-  prefetch(bufferSize: number): Dataset<T> {
+  prefetch(bufferSize: number | "auto"): Dataset<T> {
     return new Dataset(new PrefetchNode(this.node, bufferSize));
   }
 

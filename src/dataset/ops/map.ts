@@ -39,16 +39,16 @@ export class MapNode<T, U> extends UnaryNode<T, U> {
   constructor(
     input: DatasetNode<T>,
     private readonly fn: MapFn<T, U>,
-    private readonly parallel: number,
+    private readonly parallel: number | "auto",
   ) {
     super(input);
     requireFunction("map(fn)", fn, "Pass the function to apply to each element, e.g. map((x) => x * 2).");
-    this.label = parallel > 1 ? `Map(parallel=${parallel})` : KIND;
+    this.label = parallel === "auto" || parallel > 1 ? `Map(parallel=${parallel})` : KIND;
   }
 
   makeIterator(ctx: IteratorContext): OpIterator<U> {
     const input = this.input.makeIterator(ctx);
-    return this.parallel > 1 ? new ParallelMapIterator(input, this.fn, this.parallel) : new MapIterator(input, this.fn);
+    return this.parallel === "auto" || this.parallel > 1 ? new ParallelMapIterator(input, this.fn, this.parallel) : new MapIterator(input, this.fn);
   }
 }
 

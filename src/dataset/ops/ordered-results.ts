@@ -52,6 +52,12 @@ export class OrderedResults<U> {
     return this.calls.length;
   }
 
+  /** True when the oldest call still runs: handing it out would wait. */
+  waiting(): boolean {
+    const first = this.calls.peekFirst();
+    return first !== undefined && !first.settled;
+  }
+
   push(call: Call<U>): void {
     this.calls.push(call);
   }

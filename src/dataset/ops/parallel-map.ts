@@ -6,6 +6,9 @@ import type { MapFn } from "./map.js";
 import { OrderedResults, failed, running, settle, succeeded, type Call } from "./ordered-results.js";
 
 const KIND = "ParallelMap";
+
+/** Where `map(fn, { parallel: "auto" })` starts, and the most it grows to. */
+export const AUTO_PARALLEL = { start: 2, max: 64 } as const;
 const VERSION = 1;
 /** The results not yet handed out (held entries), and the input ahead of them. */
 const STATE = stateSchema(KIND, VERSION, { inputEnded: boolean, results: arrayOf(held), input: opState });
@@ -17,25 +20,45 @@ const STATE = stateSchema(KIND, VERSION, { inputEnded: boolean, results: arrayOf
 export class ParallelMapIterator<T, U> extends UnaryIterator<T, U> {
   private readonly results = new OrderedResults<U>();
   private inputEnded = false;
+  /** The calls that may run at once now: fixed, or grown by "auto". */
+  private parallel: number;
+  private readonly auto: boolean;
 
   constructor(
     input: OpIterator<T>,
     private readonly fn: MapFn<T, U>,
-    private readonly parallel: number,
+    parallel: number | "auto",
   ) {
     super(input);
+    this.auto = parallel === "auto";
+    this.parallel = parallel === "auto" ? AUTO_PARALLEL.start : parallel;
   }
 
   next(): Pull<U> {
     const filling = this.fill();
-    if (filling instanceof Promise) return filling.then(() => this.results.deliver());
-    return this.results.deliver();
+    if (filling instanceof Promise) return filling.then(() => this.deliver());
+    return this.deliver();
   }
 
   nextMany(out: U[], max: number): number | Promise<number> {
     const filling = this.fill();
-    if (filling instanceof Promise) return filling.then(() => this.results.deliverMany(out, max));
+    if (filling instanceof Promise) return filling.then(() => this.deliverMany(out, max));
+    return this.deliverMany(out, max);
+  }
+
+  private deliver(): Pull<U> {
+    this.adapt();
+    return this.results.deliver();
+  }
+
+  private deliverMany(out: U[], max: number): number | Promise<number> {
+    this.adapt();
     return this.results.deliverMany(out, max);
+  }
+
+  /** "auto": when the consumer must wait for the oldest call, allow twice as many at once (results keep their order). */
+  private adapt(): void {
+    if (this.auto && this.parallel < AUTO_PARALLEL.max && this.results.waiting()) this.parallel = Math.min(AUTO_PARALLEL.max, this.parallel * 2);
   }
 
   /** Starts calls until `parallel` are outstanding or the input ends. */

@@ -15,16 +15,23 @@ class Failure {
   constructor(readonly error: unknown) {}
 }
 
-/** `dataset.prefetch(bufferSize)`: pulls up to `bufferSize` elements ahead of the consumer. */
+/** Where `prefetch("auto")` starts, and the most it grows to. */
+export const AUTO_PREFETCH = { start: 1, max: 64 } as const;
+
+/**
+ * `dataset.prefetch(bufferSize)`: pulls up to `bufferSize` elements ahead of the consumer;
+ * `"auto"` starts at one and doubles (up to {@link AUTO_PREFETCH}.max) each time the consumer
+ * finds the buffer empty while the input still yields.
+ */
 export class PrefetchNode<T> extends UnaryNode<T, T> {
   readonly label: string;
 
   constructor(
     input: DatasetNode<T>,
-    private readonly bufferSize: number,
+    private readonly bufferSize: number | "auto",
   ) {
     super(input);
-    requireInteger("prefetch(bufferSize)", bufferSize, 1, "Pass how many elements to prepare ahead of the consumer, e.g. prefetch(2).");
+    if (bufferSize !== "auto") requireInteger("prefetch(bufferSize)", bufferSize, 1, 'Pass how many elements to prepare ahead of the consumer, e.g. prefetch(2), or "auto".');
     this.label = `${KIND}(${bufferSize})`;
   }
 
@@ -55,11 +62,14 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
     this.produce();
   };
 
-  constructor(
-    input: OpIterator<T>,
-    private readonly bufferSize: number,
-  ) {
+  /** The buffer's size now: fixed, or grown by "auto". */
+  private bufferSize: number;
+  private readonly auto: boolean;
+
+  constructor(input: OpIterator<T>, bufferSize: number | "auto") {
     super(input);
+    this.auto = bufferSize === "auto";
+    this.bufferSize = bufferSize === "auto" ? AUTO_PREFETCH.start : bufferSize;
   }
 
   next(): Pull<T> {
@@ -69,8 +79,9 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
       if (entry instanceof Failure) throw entry.error;
       return entry;
     }
-    if (this.inflight !== null) return this.afterInflight();
     if (this.inputEnded) return END;
+    this.starved();
+    if (this.inflight !== null) return this.afterInflight();
     const value = this.input.next();
     if (value instanceof Promise) return this.direct(value, (v) => v === END);
     this.directDone(value === END);
@@ -93,9 +104,15 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
     return landed;
   }
 
+  /** The consumer found nothing buffered: "auto" buffers more from now on (which elements come out never changes). */
+  private starved(): void {
+    if (this.auto && this.bufferSize < AUTO_PREFETCH.max) this.bufferSize = Math.min(AUTO_PREFETCH.max, this.bufferSize * 2);
+  }
+
   nextMany(out: T[], max: number): number | Promise<number> {
     if (this.buffer.length === 0) {
       if (this.inflight !== null || this.inputEnded) return pullOne(this, out);
+      this.starved();
       const pulled = pullMany(this.input, out, max);
       if (pulled instanceof Promise) return this.direct(pulled, (n) => n === 0);
       this.directDone(pulled === 0);
