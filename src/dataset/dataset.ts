@@ -37,6 +37,7 @@ import { ZipNode } from "./sources/zip.js";
 import { requireInteger, requireOptions } from "./validate.js";
 import { MapInWorkersNode, type MapInWorkersOptions } from "./ops/map-in-workers.js";
 import { FromWorkersNode, type FromWorkersOptions } from "./sources/from-workers.js";
+import { FileCacheNode } from "./ops/file-cache.js";
 
 /** The options every text reader takes. */
 const TEXT_OPTIONS = ["compression", "maxRecordBytes"] as const;
@@ -527,11 +528,25 @@ export class Dataset<T> implements AsyncIterable<T> {
   }
 
   /**
-   * Keeps the elements in memory once an iteration has read them all; later iterations (such
-   * as the epochs of a following `repeat`) read from memory.
+   * Without a filename, keeps the elements in memory once an iteration has read them all;
+   * later iterations (such as the epochs of a following `repeat`) read from memory. A saved
+   * state then holds the elements cached so far.
+   *
+   * With a filename (tf.data's `cache(filename)`), the first iteration to reach the end writes
+   * every element to that file, and later iterations — in this process or another — read the
+   * file. The state holds positions only: while writing, the input's state and how much of the
+   * temporary file is written; while reading, a byte offset. The file is written under a
+   * temporary name and renamed into place once complete, so a cache cut short is never read
+   * as whole; a file left by another pipeline is refused (`FailedPreconditionError`: delete it
+   * to rebuild). Elements must be plain data (`v8.serialize`: typed arrays, Map, Set, Date,
+   * bigint). As in tf.data, a cache file outlives the job: delete it when the data changes.
+   *
+   * @example Dataset.tfrecord(files).map(parse).cache("/tmp/parsed.cache").shuffle(1000).repeat()
    */
-  cache(): Dataset<T> {
-    return new Dataset(new CacheNode(this.node));
+  cache(filename?: string): Dataset<T> {
+    if (filename === undefined) return new Dataset(new CacheNode(this.node));
+    if (typeof filename !== "string" || filename === "") throw invalidArgument("cache(filename)", "a file path (a non-empty string)", filename, 'Pass e.g. cache("/tmp/train.cache"), or nothing to cache in memory.');
+    return new Dataset(new FileCacheNode(this.node, filename));
   }
 
   /** Skips elements whose production threw an error, and goes on with the next. */
