@@ -10,6 +10,7 @@ export type { IgnoreErrorsOptions } from "./dataset/ops/ignore-errors.js";
 export type { InterleaveOptions } from "./dataset/ops/interleave.js";
 export type { MapFn } from "./dataset/ops/map.js";
 export type { MapInWorkersOptions } from "./dataset/ops/map-in-workers.js";
+export type { GroupKey } from "./dataset/ops/group-by-window.js";
 export type { FromWorkersOptions, WorkerShard } from "./dataset/sources/from-workers.js";
 export type { Predicate } from "./dataset/ops/filter.js";
 export type { ScanFn } from "./dataset/ops/scan.js";

@@ -38,6 +38,7 @@ import { requireInteger, requireOptions } from "./validate.js";
 import { MapInWorkersNode, type MapInWorkersOptions } from "./ops/map-in-workers.js";
 import { FromWorkersNode, type FromWorkersOptions } from "./sources/from-workers.js";
 import { FileCacheNode } from "./ops/file-cache.js";
+import { GroupByWindowNode, type GroupKey } from "./ops/group-by-window.js";
 
 /** The options every text reader takes. */
 const TEXT_OPTIONS = ["compression", "maxRecordBytes"] as const;
@@ -525,6 +526,31 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   scan<S, U>(initialState: S, fn: ScanFn<S, T, U>): Dataset<U> {
     return new Dataset(new ScanNode(this.node, initialState, fn));
+  }
+
+  /**
+   * tf.data's `group_by_window`: groups elements by `keyFn(element)` (a number, bigint or
+   * string); each time a group holds `windowSize` elements, `reduceFn(key, window)` — `window`
+   * a Dataset of those elements — gives a dataset whose elements are yielded. At the end of the
+   * input, the groups left (fewer elements) are reduced too, in ascending key order as
+   * TensorFlow does. Numbers and bigints of the same value are the same key.
+   *
+   * The state holds the elements of the groups still filling, and the window being reduced
+   * (its elements and its dataset's iterator state): `reduceFn` must be deterministic.
+   *
+   * @example
+   * // tf.data's example: windows of 5 of the even and odd numbers, each batched whole
+   * Dataset.range(10).groupByWindow((x) => x % 2, (key, window) => window.batch(5), { windowSize: 5 })
+   * // [0, 2, 4, 6, 8], [1, 3, 5, 7, 9]
+   */
+  groupByWindow<U>(keyFn: (value: T) => GroupKey, reduceFn: (key: GroupKey, window: Dataset<T>) => Dataset<U>, options: { readonly windowSize: number }): Dataset<U> {
+    const { windowSize } = requireOptions("groupByWindow(keyFn, reduceFn, options)", options, ["windowSize"], "{ windowSize: 4 }") as { windowSize: number };
+    const reduce = (key: GroupKey, window: readonly T[]): DatasetNode<U> => {
+      const made: unknown = reduceFn(key, new Dataset(new FromArrayNode(window)));
+      if (made instanceof Dataset) return (made as Dataset<U>).node;
+      throw invalidArgument("groupByWindow(keyFn, reduceFn)", "reduceFn to return a Dataset", made, "Return a Dataset made from the window, e.g. (key, window) => window.batch(4).");
+    };
+    return new Dataset(new GroupByWindowNode(this.node, keyFn, typeof reduceFn === "function" ? reduce : (reduceFn as never), windowSize));
   }
 
   /**
