@@ -11,6 +11,7 @@ export type { InterleaveOptions } from "./dataset/ops/interleave.js";
 export type { MapFn } from "./dataset/ops/map.js";
 export type { MapInWorkersOptions } from "./dataset/ops/map-in-workers.js";
 export type { GroupKey } from "./dataset/ops/group-by-window.js";
+export type { GlobalShuffleOptions } from "./dataset/ops/global-shuffle.js";
 export type { FromWorkersOptions, WorkerShard } from "./dataset/sources/from-workers.js";
 export type { Predicate } from "./dataset/ops/filter.js";
 export type { ScanFn } from "./dataset/ops/scan.js";

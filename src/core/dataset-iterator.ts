@@ -24,8 +24,11 @@ const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined,
 
 /** Options of `Dataset.iterator()`. */
 export interface IteratorOptions {
-  /** A state saved by `save()` of an iterator over an identically built dataset: start there. */
-  readonly state?: IteratorState;
+  /**
+   * A state saved by `save()` of an iterator over an identically built dataset: start there.
+   * Or the states of every worker of an old job (elastic resume, see `Dataset.globalShuffle`).
+   */
+  readonly state?: IteratorState | readonly IteratorState[];
   /**
    * The iterator's name, the key of its state in a checkpoint (default `"Iterator"`). Under a
    * default graph the name is made unique there (`"Iterator_1"`, ...).
@@ -70,12 +73,33 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
   /** Where unseeded random ops derive their seeds from; saved with the state. */
   private seed = randomSeed();
 
-  /** Use `dataset.iterator()`. */
-  constructor(private readonly node: DatasetNode<T>, options: IteratorOptions = {}) {
+  /**
+   * Use `dataset.iterator()`.
+   *
+   * @param merge - Turns an array of old workers' states into this iterator's (given by the dataset layer).
+   */
+  constructor(
+    private readonly node: DatasetNode<T>,
+    options: IteratorOptions = {},
+    merge?: (fresh: IteratorState, states: readonly IteratorState[]) => IteratorState,
+  ) {
     const name = options.name ?? "Iterator";
     this.name = currentScope()?.registerIterator(this, name) ?? name;
     this.root = node.makeIterator(this.newContext());
-    if (options.state !== undefined) void this.restore(options.state).catch(() => undefined);
+    const state = options.state;
+    if (state === undefined) return;
+    if (!Array.isArray(state)) {
+      void this.restore(state as IteratorState).catch(() => undefined);
+      return;
+    }
+    void this.enqueue(async () => {
+      try {
+        if (merge === undefined) throw new InvalidArgumentError("An array of states restores only through Dataset.iterator({ state }).");
+        await this.restoreNow(merge(await this.saveNow(undefined), state));
+      } catch (error) {
+        this.broken = error;
+      }
+    }).catch(() => undefined);
   }
 
   /** The pipeline this iterator runs, e.g. `"Range -> Shuffle(100) -> Batch(32)"`. */

@@ -39,6 +39,8 @@ import { MapInWorkersNode, type MapInWorkersOptions } from "./ops/map-in-workers
 import { FromWorkersNode, type FromWorkersOptions } from "./sources/from-workers.js";
 import { FileCacheNode } from "./ops/file-cache.js";
 import { GroupByWindowNode, type GroupKey } from "./ops/group-by-window.js";
+import { GlobalShuffleNode, type GlobalShuffleOptions } from "./ops/global-shuffle.js";
+import { mergeWorkerStates } from "./elastic.js";
 
 /** The options every text reader takes. */
 const TEXT_OPTIONS = ["compression", "maxRecordBytes"] as const;
@@ -529,6 +531,36 @@ export class Dataset<T> implements AsyncIterable<T> {
   }
 
   /**
+   * Shuffles the whole dataset by index permutation, with no buffer: position `i` of an epoch
+   * yields element `permutation(i)` of the input, a bijection on [0, n) computed per index (a
+   * Feistel network with cycle walking, as TensorFlow's `index_shuffle` and Grain). The input
+   * needs random access: `range`, `fromArray` and element-wise ops over them (map, batch, take,
+   * skip, shard, enumerate, zip, concatenate); an op that takes it away (filter, shuffle,
+   * interleave, a file reader) is named in the error. At most 2^32 elements.
+   *
+   * The state is O(1): the seed and how many elements were handed out — restoring at position
+   * 10^6 costs what restoring at 10 does. Every epoch of an enclosing `repeat` is a new
+   * permutation (derived from the seed and the epoch) unless `reshuffleEachIteration: false`.
+   *
+   * **Elastic resume.** A job whose workers read `…globalShuffle({ seed }).shard(n, i)…` and
+   * saved their states can resume on `m` workers: each new worker `j` builds the pipeline with
+   * `shard(m, j)` and passes the array of every old worker's state as `iterator({ state })`. The
+   * rest of the epoch is shared out between the new workers so that each element comes exactly
+   * once across them — also when a filter after `shard` made the old workers consume different
+   * amounts; later epochs shard by `m` as usual. Ops after `shard` start afresh and must hold no
+   * elements when the old states were saved; an enclosing `repeat` keeps its epoch.
+   *
+   * @throws {InvalidArgumentError} when the input has no random access, or for a bad option.
+   * @example
+   * const ds = Dataset.range(1_000_000).globalShuffle({ seed: 7 }).shard(numWorkers, workerIndex).batch(32);
+   * // resumed on a different number of workers, with every old worker's state:
+   * const it = ds.iterator({ state: oldStates });
+   */
+  globalShuffle(options?: GlobalShuffleOptions): Dataset<T> {
+    return new Dataset(new GlobalShuffleNode(this.node, requireOptions("globalShuffle(options)", options, ["seed", "reshuffleEachIteration"], "{ seed: 42 }")));
+  }
+
+  /**
    * tf.data's `group_by_window`: groups elements by `keyFn(element)` (a number, bigint or
    * string); each time a group holds `windowSize` elements, `reduceFn(key, window)` — `window`
    * a Dataset of those elements — gives a dataset whose elements are yielded. At the end of the
@@ -599,7 +631,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @throws {InvalidArgumentError} (on the first `next()`) when `state` does not fit the pipeline.
    */
   iterator(options?: IteratorOptions): DatasetIterator<T> {
-    return new DatasetIterator(this.node, requireOptions("iterator(options)", options, ["state", "name"], "{ state }"));
+    return new DatasetIterator(this.node, requireOptions("iterator(options)", options, ["state", "name"], "{ state }"), mergeWorkerStates);
   }
 
   /**

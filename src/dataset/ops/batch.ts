@@ -1,6 +1,7 @@
 import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
+import { gather, randomAccessOf, type RandomAccess } from "../../core/random-access.js";
 import { requireInteger } from "../validate.js";
 
 const KIND = "Batch";
@@ -37,6 +38,17 @@ export class BatchNode<T> extends UnaryNode<T, T[]> {
 
   makeIterator(ctx: IteratorContext): OpIterator<T[]> {
     return new BatchIterator(this.input.makeIterator(ctx), this.size, this.dropRemainder);
+  }
+
+  randomAccess(ctx: IteratorContext): RandomAccess<T[]> | null {
+    const input = randomAccessOf(this.input, ctx);
+    if (input === null) return null;
+    const size = this.size;
+    const length = this.dropRemainder ? Math.floor(input.length / size) : Math.ceil(input.length / size);
+    return {
+      length,
+      get: (i) => gather(Array.from({ length: Math.min(size, input.length - i * size) }, (_, k) => input.get(i * size + k))),
+    };
   }
 }
 

@@ -1,5 +1,6 @@
 import { END, type DatasetNode, type DatasetOptions, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { integer, nullable, opState, stateSchema } from "../../core/schema.js";
+import { randomAccessOf, type RandomAccess } from "../../core/random-access.js";
 import type { OpState } from "../../core/state.js";
 
 const KIND = "Concatenate";
@@ -37,6 +38,13 @@ export class ConcatenateNode<T> implements DatasetNode<T> {
 
   makeIterator(ctx: IteratorContext): OpIterator<T> {
     return new ConcatenateIterator([this.first, this.second], ctx);
+  }
+
+  randomAccess(ctx: IteratorContext): RandomAccess<T> | null {
+    const first = randomAccessOf(this.first, ctx);
+    const second = randomAccessOf(this.second, ctx);
+    if (first === null || second === null) return null;
+    return { length: first.length + second.length, get: (i) => (i < first.length ? first.get(i) : second.get(i - first.length)) };
   }
 }
 

@@ -1,6 +1,7 @@
 import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { integer, opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
+import { randomAccessOf, andThen, type RandomAccess } from "../../core/random-access.js";
 import { invalidArgument } from "../../errors.js";
 
 const KIND = "Enumerate";
@@ -23,6 +24,12 @@ export class EnumerateNode<T> extends UnaryNode<T, [number, T]> {
 
   makeIterator(ctx: IteratorContext): OpIterator<[number, T]> {
     return new EnumerateIterator(this.input.makeIterator(ctx), this.start);
+  }
+
+  randomAccess(ctx: IteratorContext): RandomAccess<[number, T]> | null {
+    const input = randomAccessOf(this.input, ctx);
+    const start = this.start;
+    return input === null ? null : { length: input.length, get: (i) => andThen(input.get(i), (v): [number, T] => [start + i, v]) };
   }
 }
 

@@ -4,6 +4,7 @@ import { arrayOf, olderVersion, opState, optional, stateSchema } from "../../cor
 import type { OpState } from "../../core/state.js";
 import { element, savedError } from "../../core/value-codec.js";
 import { requireFunction } from "../validate.js";
+import { randomAccessOf, andThen, type RandomAccess } from "../../core/random-access.js";
 import { ParallelMapIterator } from "./parallel-map.js";
 
 const KIND = "Map";
@@ -44,6 +45,12 @@ export class MapNode<T, U> extends UnaryNode<T, U> {
     super(input);
     requireFunction("map(fn)", fn, "Pass the function to apply to each element, e.g. map((x) => x * 2).");
     this.label = parallel === "auto" || parallel > 1 ? `Map(parallel=${parallel})` : KIND;
+  }
+
+  randomAccess(ctx: IteratorContext): RandomAccess<U> | null {
+    const input = randomAccessOf(this.input, ctx);
+    const fn = this.fn;
+    return input === null ? null : { length: input.length, get: (i) => andThen(input.get(i), fn) };
   }
 
   makeIterator(ctx: IteratorContext): OpIterator<U> {

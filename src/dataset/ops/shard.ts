@@ -1,6 +1,7 @@
 import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { integer, opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
+import { randomAccessOf, type RandomAccess } from "../../core/random-access.js";
 import { requireInteger } from "../validate.js";
 
 const KIND = "Shard";
@@ -36,6 +37,12 @@ export class ShardNode<T> extends UnaryNode<T, T> {
 
   makeIterator(ctx: IteratorContext): OpIterator<T> {
     return new ShardIterator(this.input.makeIterator(ctx), this.numShards, this.index);
+  }
+
+  randomAccess(ctx: IteratorContext): RandomAccess<T> | null {
+    const input = randomAccessOf(this.input, ctx);
+    const { numShards, index } = this;
+    return input === null ? null : { length: Math.max(0, Math.ceil((input.length - index) / numShards)), get: (i) => input.get(i * numShards + index) };
   }
 }
 

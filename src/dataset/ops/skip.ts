@@ -1,6 +1,7 @@
 import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { integer, opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
+import { randomAccessOf, type RandomAccess } from "../../core/random-access.js";
 import { requireInteger } from "../validate.js";
 
 const KIND = "Skip";
@@ -27,6 +28,12 @@ export class SkipNode<T> extends UnaryNode<T, T> {
 
   makeIterator(ctx: IteratorContext): OpIterator<T> {
     return new SkipIterator(this.input.makeIterator(ctx), this.count);
+  }
+
+  randomAccess(ctx: IteratorContext): RandomAccess<T> | null {
+    const input = randomAccessOf(this.input, ctx);
+    const count = this.count;
+    return input === null ? null : { length: Math.max(0, input.length - count), get: (i) => input.get(i + count) };
   }
 }
 

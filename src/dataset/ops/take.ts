@@ -1,6 +1,7 @@
 import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { integer, opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
+import { randomAccessOf, type RandomAccess } from "../../core/random-access.js";
 import { requireInteger } from "../validate.js";
 
 const KIND = "Take";
@@ -28,6 +29,11 @@ export class TakeNode<T> extends UnaryNode<T, T> {
 
   makeIterator(ctx: IteratorContext): OpIterator<T> {
     return new TakeIterator(this.input.makeIterator(ctx), this.count);
+  }
+
+  randomAccess(ctx: IteratorContext): RandomAccess<T> | null {
+    const input = randomAccessOf(this.input, ctx);
+    return input === null ? null : { length: Math.min(input.length, this.count), get: (i) => input.get(i) };
   }
 }
 

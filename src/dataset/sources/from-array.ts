@@ -1,6 +1,7 @@
 import { END, SourceNode, type OpIterator, type Pull } from "../../core/iterator.js";
 import { integer, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
+import type { RandomAccess } from "../../core/random-access.js";
 import { invalidArgument } from "../../errors.js";
 
 const KIND = "FromArray";
@@ -26,6 +27,11 @@ export class FromArrayNode<T> extends SourceNode<T> {
 
   makeIterator(): OpIterator<T> {
     return new FromArrayIterator(this.items);
+  }
+
+  randomAccess(): RandomAccess<T> {
+    const items = this.items;
+    return { length: items.length, get: (i) => items[i] as T };
   }
 }
 

@@ -1,6 +1,7 @@
 import { END, SourceNode, type OpIterator, type Pull } from "../../core/iterator.js";
 import { integer, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
+import type { RandomAccess } from "../../core/random-access.js";
 import { invalidArgument } from "../../errors.js";
 
 const KIND = "Range";
@@ -33,6 +34,11 @@ export class RangeNode extends SourceNode<number> {
 
   makeIterator(): OpIterator<number> {
     return new RangeIterator(this.start, this.step, this.count);
+  }
+
+  randomAccess(): RandomAccess<number> {
+    const { start, step } = this;
+    return { length: this.count, get: (i) => start + i * step };
   }
 }
 

@@ -2,6 +2,7 @@ import { END, type DatasetNode, type DatasetOptions, type IteratorContext, type 
 import { arrayOf, boolean, nullable, olderVersion, opState, optional, stateSchema, string } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { setOwn } from "../../core/own.js";
+import { gather, randomAccessOf, andThen, type RandomAccess } from "../../core/random-access.js";
 import { InvalidArgumentError } from "../../errors.js";
 
 const KIND = "Zip";
@@ -57,6 +58,24 @@ export class ZipNode<T> implements DatasetNode<T> {
 
   options(): DatasetOptions {
     return Object.assign({}, ...this.inputs.map((input) => input.options())) as DatasetOptions;
+  }
+
+  randomAccess(ctx: IteratorContext): RandomAccess<T> | null {
+    const inputs = this.inputs.map((input) => randomAccessOf(input, ctx));
+    if (inputs.some((input) => input === null)) return null;
+    const all = inputs as RandomAccess<unknown>[];
+    const keys = this.keys;
+    const length = Math.min(...all.map((input) => input.length));
+    return {
+      length,
+      get: (i) =>
+        andThen(gather(all.map((input) => input.get(i))), (values): T => {
+          if (keys === null) return values as T;
+          const record: Record<string, unknown> = {};
+          values.forEach((value, k) => setOwn(record, keys[k] as string, value));
+          return record as T;
+        }),
+    };
   }
 
   makeIterator(ctx: IteratorContext): OpIterator<T> {
