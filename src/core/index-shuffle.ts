@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { deriveSeed, mix32 } from "./rng.js";
+import { deriveSeed } from "./rng.js";
 
 /** The largest n a permutation covers: 2^32 (the halves of the network stay 16-bit). */
 export const MAX_PERMUTATION_LENGTH = 2 ** 32;
@@ -37,16 +37,19 @@ export class IndexPermutation {
     return x;
   }
 
+  /** One pass of the network: `half`-bit halves (at most 16 bits), so all of it stays in 32-bit integers. */
   private encrypt(x: number): number {
     const { half, mask, keys } = this;
-    const size = 2 ** half;
-    let left = Math.floor(x / size);
-    let right = x % size;
+    let left = x >>> half;
+    let right = x & mask;
     for (let r = 0; r < ROUNDS; r++) {
-      const next = (left ^ (mix32(right ^ (keys[r] as number)) & mask)) >>> 0;
+      let h = Math.imul(right ^ (keys[r] as number), 0x9e3779b1);
+      h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
+      h ^= h >>> 13;
+      const next = left ^ (h & mask);
       left = right;
       right = next;
     }
-    return left * size + right;
+    return ((left << half) | right) >>> 0;
   }
 }

@@ -58,7 +58,7 @@ export function deriveSeed(...parts: readonly number[]): number {
 }
 
 /** Folds a number (integer or not, any size) to a well-mixed 32-bit integer. */
-export function mix32(value: number): number {
+function mix32(value: number): number {
   let h = Number.isSafeInteger(value) ? (value | 0) ^ Math.floor(value / 0x1_0000_0000) : hashFloat(value);
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);

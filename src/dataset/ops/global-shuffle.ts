@@ -127,6 +127,24 @@ class GlobalShuffleIterator<T> implements OpIterator<T> {
     return this.input.get(this.permutation.at(position));
   }
 
+  /** Takes elements while the input gives them at once; an element that must be waited for comes alone. */
+  nextMany(out: T[], max: number): number | Promise<number> {
+    let n = 0;
+    const { order, permutation, input } = this;
+    while (n < max && this.taken < order.length) {
+      const value = input.get(permutation.at(order.at(this.taken)));
+      if (value instanceof Promise) {
+        if (n > 0) break; // asked again at the next call (get is pure)
+        this.taken++;
+        return value.then((v) => (out.push(v), 1));
+      }
+      this.taken++;
+      out.push(value);
+      n++;
+    }
+    return n;
+  }
+
   async save(_ctx: SaveContext): Promise<OpState> {
     return { kind: GLOBAL_SHUFFLE_KIND, version: VERSION, seed: this.seed, taken: this.taken, layers: this.layers.map((l) => ({ numShards: l.numShards, positions: [...l.positions] })) };
   }
@@ -175,6 +193,7 @@ class Order {
 
   /** The t-th position left (0 ≤ t < length), as a position of the whole order. */
   at(t: number): number {
+    if (this.layers.length === 0) return t;
     let index = t;
     for (let k = this.layers.length - 1; k >= 0; k--) index = kept(this.layers[k] as ConsumedLayer, index, this.lengths[k] as number);
     return index;
