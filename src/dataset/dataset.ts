@@ -462,7 +462,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @example ds.shuffle(10_000, { seed: 42 })
    */
   shuffle(bufferSize: number, options?: ShuffleOptions): Dataset<T> {
-    return new Dataset(new ShuffleNode(this.node, bufferSize, requireOptions("shuffle(bufferSize, options)", options, ["seed", "reshuffleEachIteration"], "{ seed: 42 }")));
+    return new Dataset(new ShuffleNode(this.node, bufferSize, requireOptions("shuffle(bufferSize, options)", options, ["seed", "reshuffleEachIteration", "saveBuffer"], "{ seed: 42 }")));
   }
 
   /**

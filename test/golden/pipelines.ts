@@ -50,9 +50,10 @@ export const GOLDEN_PIPELINES: Readonly<Record<string, () => Dataset<unknown>>> 
 /**
  * The generation of the golden files generate.ts writes now: v1 before the ops' states had
  * schemas; v2 when Map, Filter and Shuffle saved held entries, Zip always its keys and the
- * line-counting readers always their line and note.
+ * line-counting readers always their line and note; v3 when Shuffle saved `pulled` and, over
+ * inputs with random access, buffer positions instead of elements.
  */
-export const GOLDEN_GENERATION = "v2";
+export const GOLDEN_GENERATION = "v3";
 
 /** How many elements to take before saving a golden state. */
 export const GOLDEN_SPLIT = 7;

@@ -1,7 +1,8 @@
 import { END, UnaryIterator, UnaryNode, nodeOrdinal, pullMany, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { Leftover, leftoverField } from "../../core/leftover.js";
 import { Rng, deriveSeed, randomSeed, rngState } from "../../core/rng.js";
-import { arrayOf, boolean, integer, olderVersion, opState, optional, stateSchema } from "../../core/schema.js";
+import { randomAccessBlocker, randomAccessOf, type RandomAccess } from "../../core/random-access.js";
+import { arrayOf, boolean, integer, nullable, olderVersion, opState, optional, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { element, elements, encodeValues, savedError } from "../../core/value-codec.js";
 import { InvalidArgumentError, invalidArgument } from "../../errors.js";
@@ -13,18 +14,37 @@ const KIND = "Shuffle";
  * kept a leftover of a failed bulk pull in `pending` and `failure`; version 2 as held entries
  * (see Leftover).
  */
-const VERSION = 2;
+const VERSION = 3;
 const FIELDS = { seed: integer(), rng: rngState, inputEnded: boolean, buffer: elements } as const;
-const STATE = stateSchema(
+/**
+ * Version 3 adds `pulled` (how many elements this pass took from the input, or null when
+ * unknown) and `positions` (with `saveBuffer: "positions"`: the input index of each buffered
+ * element, in buffer order, while `buffer` is empty; else null).
+ */
+const POSITIONS = { pulled: nullable(integer(0)), positions: nullable(arrayOf(integer(0))) } as const;
+interface ShuffleState {
+  readonly seed: number;
+  readonly rng: number[];
+  readonly inputEnded: boolean;
+  readonly buffer: unknown[];
+  readonly pulled: number | null;
+  readonly positions: number[] | null;
+  readonly held: ReturnType<typeof leftoverField>;
+  readonly input: OpState;
+}
+const STATE = stateSchema<ShuffleState>(
   KIND,
   VERSION,
-  { ...FIELDS, held: leftoverField, input: opState },
+  { ...FIELDS, ...POSITIONS, held: leftoverField, input: opState },
   {
     older: [
       olderVersion(1, { ...FIELDS, pending: optional(arrayOf(element)), failure: optional(savedError), input: opState }, ({ pending, failure, ...rest }) => ({
         ...rest,
+        pulled: null,
+        positions: null,
         held: Leftover.fromVersion1(pending, failure),
       })),
+      olderVersion(2, { ...FIELDS, held: leftoverField, input: opState }, (fields) => ({ ...fields, pulled: null, positions: null })),
     ],
   },
 );
@@ -41,6 +61,15 @@ export interface ShuffleOptions {
    * reproducible: they derive from the seed and the epoch number.
    */
   readonly reshuffleEachIteration?: boolean;
+  /**
+   * What a saved state holds of the buffer: `"elements"` (the elements themselves) or
+   * `"positions"` (the input index each came from — a few bytes each — and restore gets them
+   * again by index, recomputing the ops before the shuffle). Positions need an input with random
+   * access (see `globalShuffle`). Default: `"positions"` when the input has random access,
+   * `"elements"` otherwise. After an input error a pass saves elements (where the elements
+   * after an error sit in the input cannot be told for sure).
+   */
+  readonly saveBuffer?: "elements" | "positions";
 }
 
 /**
@@ -53,6 +82,8 @@ export class ShuffleNode<T> extends UnaryNode<T, T> {
   /** The seed given, or null: then it derives from the top-level iterator's seed and this op's place. */
   readonly seed: number | null;
   private readonly reshuffle: boolean;
+  /** Whether saved states hold positions instead of elements. */
+  private readonly positions: boolean;
 
   constructor(
     input: DatasetNode<T>,
@@ -73,6 +104,17 @@ export class ShuffleNode<T> extends UnaryNode<T, T> {
     this.seed = options.seed ?? null;
     this.reshuffle = options.reshuffleEachIteration ?? true;
     this.label = `${KIND}(${bufferSize})`;
+    const blocker = addressBlocker(input);
+    const mode = options.saveBuffer ?? (blocker === null ? "positions" : "elements");
+    if (mode !== "elements" && mode !== "positions") throw invalidArgument("shuffle(bufferSize, { saveBuffer })", '"elements" or "positions"', mode, 'Pass "positions" (small states, for inputs with random access) or "elements".');
+    if (mode === "positions" && blocker !== null) {
+      throw new InvalidArgumentError(
+        `shuffle(${bufferSize}, { saveBuffer: "positions" }) needs an input whose elements can be had again by index, and ${JSON.stringify(blocker)} in ${input.describe()} takes that away. ` +
+          'Use saveBuffer: "elements", or build the input from range, fromArray and element-wise ops.',
+        { expected: "an input with random access", received: blocker, fix: 'Use saveBuffer: "elements".' },
+      );
+    }
+    this.positions = mode === "positions";
   }
 
   private derivedSeed(ctx: IteratorContext): number {
@@ -85,14 +127,17 @@ export class ShuffleNode<T> extends UnaryNode<T, T> {
   makeIterator(ctx: IteratorContext): OpIterator<T> {
     const base = ctx.seeds.get(this) ?? this.seed ?? this.derivedSeed(ctx);
     const epoch = this.reshuffle ? ctx.epoch : [];
-    return new ShuffleIterator(this.input.makeIterator(ctx), this.bufferSize, base, Rng.fromSeed(deriveSeed(base, ...epoch)), (seed) =>
-      ctx.seeds.set(this, seed),
-    );
+    const addresses = this.positions ? randomAccessOf(this.input, ctx) : null;
+    return new ShuffleIterator(this.input.makeIterator(ctx), this.bufferSize, base, Rng.fromSeed(deriveSeed(base, ...epoch)), (seed) => ctx.seeds.set(this, seed), addresses);
   }
 }
 
 class ShuffleIterator<T> extends UnaryIterator<T, T> {
   private buffer: T[] = [];
+  /** With positions: the input index of each buffered element (null when unknown: restored from elements). */
+  private indices: number[] | null;
+  /** How many elements this pass took from the input, or null when unknown. */
+  private pulled: number | null = 0;
   private inputEnded = false;
   /** An input error met by a bulk hand-out after it had handed out elements: raised next. */
   private readonly leftover = new Leftover<T>();
@@ -107,8 +152,10 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
     private seed: number,
     private rng: Rng,
     private readonly adoptSeed: (seed: number) => void,
+    private readonly addresses: RandomAccess<T> | null,
   ) {
     super(input);
+    this.indices = addresses === null ? null : [];
   }
 
   next(): Pull<T> {
@@ -160,12 +207,43 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
   private refill(): Promise<number> | null {
     const buffer = this.buffer;
     while (!this.inputEnded && buffer.length < this.bufferSize) {
-      const pulled = pullMany(this.input, buffer, this.bufferSize - buffer.length);
-      if (pulled instanceof Promise) return pulled;
+      let pulled: number | Promise<number>;
+      try {
+        pulled = pullMany(this.input, buffer, this.bufferSize - buffer.length);
+      } catch (error) {
+        this.unaddressed();
+        throw error;
+      }
+      if (pulled instanceof Promise) return pulled.then(this.counted, this.failed);
+      this.counted(pulled);
       if (pulled === 0) this.inputEnded = true;
     }
     return null;
   }
+
+  /**
+   * An input error: where the elements after it sit in the input cannot be told for sure (an
+   * op may have dropped what it held), so this pass saves its buffer as elements from now on.
+   */
+  private unaddressed(): void {
+    this.indices = null;
+    this.pulled = null;
+  }
+
+  private readonly failed = (error: unknown): never => {
+    this.unaddressed();
+    throw error;
+  };
+
+  /** Numbers the elements a pull added (with positions). */
+  private readonly counted = (pulled: number): number => {
+    const indices = this.indices;
+    if (this.pulled !== null) {
+      if (indices !== null) for (let k = 0; k < pulled; k++) indices.push(this.pulled + k);
+      this.pulled += pulled;
+    }
+    return pulled;
+  };
 
   /** Hands out a uniformly chosen buffered element, the last one taking its slot. */
   private draw(): T | End {
@@ -176,6 +254,11 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
     const out = buffer[i] as T;
     buffer[i] = buffer[n - 1] as T;
     buffer.pop();
+    const indices = this.indices;
+    if (indices !== null) {
+      indices[i] = indices[n - 1] as number;
+      indices.pop();
+    }
     return out;
   }
 
@@ -186,27 +269,63 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
       seed: this.seed,
       rng: this.rng.state(),
       inputEnded: this.inputEnded,
-      buffer: encodeValues(this.buffer, "shuffle buffer", ctx.sink),
+      pulled: this.pulled,
+      ...(this.indices === null ? { buffer: encodeValues(this.buffer, "shuffle buffer", ctx.sink), positions: null } : { buffer: [], positions: [...this.indices] }),
       ...this.leftover.save("shuffle element", ctx.sink),
       input: await this.input.save(ctx),
     };
   }
 
   async restore(state: OpState): Promise<void> {
-    const { seed, rng, inputEnded, buffer, held, input } = STATE.read(state);
-    if (buffer.length > this.bufferSize) {
+    const { seed, rng, inputEnded, buffer, pulled, positions, held, input } = STATE.read(state);
+    const count = positions?.length ?? buffer.length;
+    if (count > this.bufferSize) {
       throw new InvalidArgumentError(
-        `Cannot restore ${KIND}(${this.bufferSize}): its saved buffer holds ${buffer.length} elements, more than its size. ` +
+        `Cannot restore ${KIND}(${this.bufferSize}): its saved buffer holds ${count} elements, more than its size. ` +
           `The state was saved with a larger bufferSize; restore it into a dataset built the same way.`,
-        { expected: `at most ${this.bufferSize} buffered elements`, received: `${buffer.length}` },
+        { expected: `at most ${this.bufferSize} buffered elements`, received: `${count}` },
       );
+    }
+    if (positions !== null) {
+      const addresses = this.addresses;
+      if (addresses === null) {
+        throw new InvalidArgumentError(`Cannot restore ${KIND}(${this.bufferSize}): its state holds buffer positions, and this shuffle saves elements (its input has no random access). Restore into a dataset built the same way.`);
+      }
+      const beyond = positions.find((i) => i >= addresses.length);
+      if (beyond !== undefined) throw new InvalidArgumentError(`Cannot restore ${KIND}(${this.bufferSize}): a buffer position (${beyond}) lies beyond its input's ${addresses.length} elements. Restore into a dataset built from the same input.`);
     }
     this.seed = seed;
     this.adoptSeed(seed);
     this.rng = Rng.fromState(rng);
     this.inputEnded = inputEnded;
-    this.buffer = buffer as T[];
+    this.pulled = pulled;
+    if (positions !== null) {
+      // Positions: the elements are had again from the input, by index.
+      const addresses = this.addresses as RandomAccess<T>;
+      this.buffer = await Promise.all(positions.map((i) => addresses.get(i)));
+      this.indices = [...positions];
+    } else {
+      this.buffer = buffer as T[];
+      // Restored from elements: their positions are unknown; this iterator saves elements.
+      this.indices = null;
+    }
     this.leftover.restore(held);
     await this.input.restore(input);
   }
+}
+
+/**
+ * What keeps `input`'s elements from being had again by index: the op without random access,
+ * or a global shuffle (its iterator's order after an elastic resume differs from its index
+ * view); null when nothing does.
+ */
+function addressBlocker(input: DatasetNode<unknown>): string | null {
+  const blocker = randomAccessBlocker(input);
+  if (blocker !== null) return blocker;
+  const stack: DatasetNode<unknown>[] = [input];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (node.label === "GlobalShuffle") return node.label;
+    stack.push(...node.inputs);
+  }
+  return null;
 }
