@@ -9,8 +9,11 @@
 //      consumed in batches of 256: elements/s (median of --runs passes, after a warm-up).
 //   S2 range(1e9) → globalShuffle: the state's size (JSON bytes) after 10^3 and 10^6 elements,
 //      and the time to restore there and take the next element (median of --runs), compared.
-//   S3 range(1e5) → map to Float32Array(784) → shuffle(10 000): the state's size, in elements
-//      mode (the only one today), against globalShuffle over the same pipeline.
+//   S3 range(1e5) → map to Float32Array(784) → shuffle(10 000, saveBuffer "elements"): the
+//      state's size, against globalShuffle over the same pipeline.
+//   S4 4 indexed TFRecord files of 30 000 Examples (~3 KB each) → parseExample → shuffle(10 000):
+//      the state (binary, as a checkpoint holds it), its save time on this thread, and restore +
+//      100 elements, with saveBuffer "positions" and "elements"; the resumed streams are checked.
 
 import { performance } from "node:perf_hooks";
 import { Dataset } from "../dist/index.js";
@@ -77,7 +80,55 @@ log("S3: the state of shuffle(10 000) of Float32Array(784) elements, against glo
     await it.close();
     return { bytes, saveMs: round(ms, 1) };
   };
-  results.cases.S3 = { "shuffle(10000)": await measureState(vectors().shuffle(10_000, { seed: 2 })), globalShuffle: await measureState(vectors().globalShuffle({ seed: 2 })) };
+  results.cases.S3 = { "shuffle(10000)": await measureState(vectors().shuffle(10_000, { seed: 2, saveBuffer: "elements" })), globalShuffle: await measureState(vectors().globalShuffle({ seed: 2 })) };
+}
+
+log("S4: shuffle(10 000) of ~3 KB TFRecord Examples, positions versus elements");
+{
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const os = await import("node:os");
+  const { parseExample, serializeExample } = await import("../dist/index.js");
+  const { encodeFrame } = await import("../dist/formats/tfrecord-frame.js");
+  const dir = mkdtempSync(join(os.tmpdir(), "checkpipe-state-bench-"));
+  try {
+    const files = [0, 1, 2, 3].map((f) => {
+      const frames = [];
+      for (let i = f; i < 30_000; i += 4) frames.push(encodeFrame(serializeExample({ id: [BigInt(i)], pixels: Float32Array.from({ length: 750 }, (_, k) => ((i + k) % 255) / 255) })));
+      const file = join(dir, `part-${f}.tfrecord`);
+      writeFileSync(file, Buffer.concat(frames));
+      return file;
+    });
+    const spec = { id: { kind: "fixed", dtype: "int64", shape: [1] }, pixels: { kind: "fixed", dtype: "float32", shape: [750] } };
+    const build = (saveBuffer) => Dataset.tfrecord(files, { index: true }).map((bytes) => parseExample(bytes, spec)).shuffle(10_000, { seed: 1, saveBuffer });
+    const side = async (saveBuffer) => {
+      const it = build(saveBuffer).iterator();
+      for (let i = 0; i < 2000; i++) await it.next();
+      const saves = [];
+      let encoded;
+      for (let r = 0; r < RUNS; r++) {
+        const t0 = performance.now();
+        encoded = await it.saveEncoded();
+        saves.push(performance.now() - t0);
+      }
+      const bytes = JSON.stringify(encoded.tree).length + encoded.blobs.reduce((sum, b) => sum + b.byteLength, 0);
+      const state = await it.save();
+      const expected = [];
+      for (let i = 0; i < 100; i++) expected.push(Number((await it.next()).value.id[0]));
+      await it.close();
+      const t0 = performance.now();
+      const resumed = build(saveBuffer).iterator({ state });
+      const got = [];
+      for (let i = 0; i < 100; i++) got.push(Number((await resumed.next()).value.id[0]));
+      const restoreMs = performance.now() - t0;
+      await resumed.close();
+      if (JSON.stringify(got) !== JSON.stringify(expected)) throw new Error(`${saveBuffer}: the resumed stream differs`);
+      return { bytes, saveMs: round(median(saves), 1), restoreMs: round(restoreMs, 1) };
+    };
+    results.cases.S4 = { positions: await side("positions"), elements: await side("elements") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 await saveJsonResult("state", results);
@@ -87,5 +138,7 @@ else {
   console.log("\nstate bench");
   console.log(`  S1 globalShuffle ${round(S1.globalShuffle.perSecond / 1e6, 2)} M/s, shuffle(10000) ${round(S1["shuffle(10000)"].perSecond / 1e6, 2)} M/s (×${S1.ratio})`);
   console.log(`  S2 state ${S2.bytesAt1e3} B at 10^3, ${S2.bytesAt1e6} B at 10^6 (target < 2 KB); restore + next ${S2.restoreMsAt1e3} ms at 10^3, ${S2.restoreMsAt1e6} ms at 10^6 (×${S2.ratio}, target ≤ 1.2)`);
+  const { S4 } = results.cases;
+  console.log(`  S4 shuffle(10000) of 3 KB TFRecord Examples: positions ${round(S4.positions.bytes / 1e3, 1)} kB (save ${S4.positions.saveMs} ms, restore + 100 elements ${S4.positions.restoreMs} ms); elements ${round(S4.elements.bytes / 1e6, 1)} MB (save ${S4.elements.saveMs} ms, restore ${S4.elements.restoreMs} ms); resumed streams checked`);
   console.log(`  S3 state of shuffle(10000) of Float32Array(784): ${round(S3["shuffle(10000)"].bytes / 1e6, 1)} MB (save ${S3["shuffle(10000)"].saveMs} ms); globalShuffle: ${S3.globalShuffle.bytes} B (save ${S3.globalShuffle.saveMs} ms)`);
 }

@@ -14,8 +14,8 @@ const calls: [string, () => unknown, RegExp][] = [
   ["ignoreErrors", () => ds.ignoreErrors({ log: true } as never), /its options are: onError/],
   ["withOptions", () => ds.withOptions({ deterministic: true } as never), /its options are: externalStatePolicy/],
   ["iterator", () => ds.iterator({ stat: {} } as never), /iterator\(options\) has no option "stat"; its options are: state, name/],
-  ["tfrecord", () => Dataset.tfrecord("x", { compression_type: "GZIP" } as never), /its options are: compression, verifyCrc, maxRecordBytes/],
-  ["textLines", () => Dataset.textLines("x", { encoding: "utf8" } as never), /its options are: compression, maxRecordBytes/],
+  ["tfrecord", () => Dataset.tfrecord("x", { compression_type: "GZIP" } as never), /its options are: compression, verifyCrc, maxRecordBytes, index/],
+  ["textLines", () => Dataset.textLines("x", { encoding: "utf8" } as never), /its options are: compression, maxRecordBytes, index/],
   ["csv", () => Dataset.csv("x", { field_delim: ";" } as never), /its options are: compression, maxRecordBytes, delimiter, header, columnNames, selectCols, columns/],
   ["listFiles", () => Dataset.listFiles("*.x", { sort: true } as never), /its options are: shuffle, seed/],
 ];

@@ -43,7 +43,7 @@ import { GlobalShuffleNode, type GlobalShuffleOptions } from "./ops/global-shuff
 import { mergeWorkerStates } from "./elastic.js";
 
 /** The options every text reader takes. */
-const TEXT_OPTIONS = ["compression", "maxRecordBytes"] as const;
+const TEXT_OPTIONS = ["compression", "maxRecordBytes", "index"] as const;
 
 /** Options of `dataset.map`. */
 export interface MapOptions {
@@ -203,7 +203,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * Dataset.fromArray(paths).interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 })
    */
   static tfrecord(files: string | readonly string[] | Dataset<string>, options?: TFRecordOptions): Dataset<Uint8Array> {
-    const opts = requireOptions("Dataset.tfrecord(files, options)", options, ["compression", "verifyCrc", "maxRecordBytes"], '{ compression: "gzip" }');
+    const opts = requireOptions("Dataset.tfrecord(files, options)", options, ["compression", "verifyCrc", "maxRecordBytes", "index"], '{ compression: "gzip" }');
     if (files instanceof Dataset) {
       tfrecordNode([], opts); // checks the options now, not per file
       return files.flatMap((file) => Dataset.tfrecord(file, opts));
@@ -330,7 +330,7 @@ export class Dataset<T> implements AsyncIterable<T> {
   static csv(files: string | readonly string[] | Dataset<string>, options?: CsvOptions & { readonly header?: false; readonly columnNames?: undefined }): Dataset<CsvValue[]>;
   static csv(files: string | readonly string[] | Dataset<string>, options?: CsvOptions): Dataset<CsvRow>;
   static csv(files: string | readonly string[] | Dataset<string>, options?: CsvOptions): Dataset<CsvRow> {
-    const opts = requireOptions("Dataset.csv(files, options)", options, [...TEXT_OPTIONS, "delimiter", "header", "columnNames", "selectCols", "columns"], "{ header: true }");
+    const opts = requireOptions("Dataset.csv(files, options)", options, ["compression", "maxRecordBytes", "delimiter", "header", "columnNames", "selectCols", "columns"], "{ header: true }");
     return Dataset.textFiles("Dataset.csv", files, () => csvNode([], opts), (f) => new Dataset(csvNode(f, opts)));
   }
 

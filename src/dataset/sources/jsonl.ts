@@ -4,7 +4,7 @@
  * @module
  */
 import { InvalidArgumentError } from "../../errors.js";
-import { RecordFileNode, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
+import { RecordFileNode, checkIndex, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
 import { UTF8, byteOrderMark, checkTextFileArgs, findLine, lineLabel, textMaxRecordBytes } from "./text-file-args.js";
 import type { TextFileOptions } from "./text-lines.js";
 
@@ -50,5 +50,5 @@ function malformedLine(ctx: RecordContext, text: string, cause: unknown): Invali
  */
 export function jsonlNode(paths: readonly unknown[], options: JsonlOptions): RecordFileNode<unknown> {
   const compression = checkTextFileArgs("Dataset.jsonl", paths, options.compression);
-  return new RecordFileNode(paths as readonly string[], jsonlFormat, compression, textMaxRecordBytes("Dataset.jsonl", options));
+  return new RecordFileNode(paths as readonly string[], jsonlFormat, compression, textMaxRecordBytes("Dataset.jsonl", options), checkIndex("Dataset.jsonl", options.index, compression));
 }

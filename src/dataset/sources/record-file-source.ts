@@ -10,6 +10,8 @@ import { END, SourceNode, type OpIterator, type Pull } from "../../core/iterator
 import { integer, json, nullable, olderVersion, optional, stateSchema, type Field, type StateSchema } from "../../core/schema.js";
 import type { JsonValue, OpState } from "../../core/state.js";
 import { DataLossError, InvalidArgumentError, invalidArgument } from "../../errors.js";
+import type { RandomAccess } from "../../core/random-access.js";
+import { RecordIndex } from "./record-index.js";
 import { openByteSource, type ByteSource, type RecordFileCompression } from "./file-bytes.js";
 
 /** Where the bytes being decoded come from: for error messages, and whether more can come. */
@@ -95,6 +97,18 @@ export function checkMaxRecordBytes(op: string, value: unknown, most: number): n
 }
 
 /**
+ * Checks a reader's `index` option (a boolean, uncompressed files only) and returns it.
+ *
+ * @throws {InvalidArgumentError} for a non-boolean, or an index of compressed files.
+ */
+export function checkIndex(op: string, value: unknown, compression: RecordFileCompression): boolean {
+  if (value === undefined || value === false) return false;
+  if (value !== true) throw invalidArgument(`${op}(files, { index })`, "a boolean", value, "Pass true to build an offset index (random access), or leave it out.");
+  if (compression !== "none") throw invalidArgument(`${op}(files, { index })`, "uncompressed files (a compressed file cannot be read from an offset)", compression, "Decompress the files first, or leave index out.");
+  return true;
+}
+
+/**
  * The error for a record that spans more than `maxRecordBytes`: the reader never buffers more,
  * so the rest of its file is not read (reading goes on with the next file).
  *
@@ -166,11 +180,20 @@ export class RecordFileNode<T> extends SourceNode<T> {
     private readonly format: RecordFormat<T>,
     private readonly compression: RecordFileCompression,
     private readonly maxRecordBytes: number = DEFAULT_MAX_RECORD_BYTES,
+    index = false,
   ) {
     super();
     this.files = [...files];
     this.label = format.name;
+    if (index) {
+      let built: RecordIndex<T> | null = null;
+      // Built at the first use, in one pass over the files (or read from beside them).
+      this.randomAccess = () => (built ??= new RecordIndex(this.files, this.format, this.maxRecordBytes));
+    }
   }
+
+  /** With `index: true`: the records by index (see record-index.ts). */
+  readonly randomAccess?: () => RandomAccess<T>;
 
   cardinality(): null {
     return null;

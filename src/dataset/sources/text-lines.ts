@@ -4,7 +4,7 @@
  * @module
  */
 import type { RecordFileCompression } from "./file-bytes.js";
-import { RecordFileNode, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
+import { RecordFileNode, checkIndex, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
 import { UTF8, checkTextFileArgs, findLine, textMaxRecordBytes } from "./text-file-args.js";
 
 /** Options of `Dataset.textLines`, `Dataset.jsonl` and `Dataset.csv`. */
@@ -18,6 +18,12 @@ export interface TextFileOptions {
    * line, and the rest of that file is not read.
    */
   readonly maxRecordBytes?: number;
+  /**
+   * `textLines` and `jsonl`: build (or reuse) an offset index of the lines, kept beside each
+   * file as `<file>.checkpipe-index`, so the dataset has random access. Uncompressed files only;
+   * errors then name byte offsets, not line numbers. Not for `csv`. Default false.
+   */
+  readonly index?: boolean;
 }
 
 /** Lines as a {@link RecordFormat}: each line's text without its `\n` or `\r\n`. */
@@ -38,5 +44,5 @@ export const textLinesFormat: RecordFormat<string> = {
  */
 export function textLinesNode(paths: readonly unknown[], options: TextFileOptions): RecordFileNode<string> {
   const compression = checkTextFileArgs("Dataset.textLines", paths, options.compression);
-  return new RecordFileNode(paths as readonly string[], textLinesFormat, compression, textMaxRecordBytes("Dataset.textLines", options));
+  return new RecordFileNode(paths as readonly string[], textLinesFormat, compression, textMaxRecordBytes("Dataset.textLines", options), checkIndex("Dataset.textLines", options.index, compression));
 }

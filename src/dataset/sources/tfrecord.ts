@@ -13,7 +13,7 @@ import {
   truncatedFrameError,
 } from "../../formats/tfrecord-frame.js";
 import type { RecordFileCompression } from "./file-bytes.js";
-import { RecordFileNode, checkMaxRecordBytes, oversizedRecordError, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
+import { RecordFileNode, checkIndex, checkMaxRecordBytes, oversizedRecordError, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
 
 /** Options of `Dataset.tfrecord`. */
 export interface TFRecordOptions {
@@ -28,6 +28,12 @@ export interface TFRecordOptions {
    * the file and the record's offset, and the rest of that file is not read.
    */
   readonly maxRecordBytes?: number;
+  /**
+   * Build (or reuse) an offset index of the records, kept beside each file as
+   * `<file>.checkpipe-index`, so the dataset has random access (`globalShuffle`, a shuffle that
+   * saves positions). Uncompressed files only. Default false.
+   */
+  readonly index?: boolean;
 }
 
 /** The largest `maxRecordBytes` of TFRecord: a record of {@link MAX_RECORD_BYTES} with its framing. */
@@ -110,5 +116,6 @@ export function tfrecordNode(paths: readonly unknown[], options: TFRecordOptions
     throw invalidArgument("Dataset.tfrecord(files, { verifyCrc })", "a boolean", verify, "Pass true (the default) or false.");
   }
   const maxRecordBytes = checkMaxRecordBytes("Dataset.tfrecord", options.maxRecordBytes, MOST_RECORD_BYTES);
-  return new RecordFileNode(paths as readonly string[], tfrecordFormat(verify), compression, maxRecordBytes);
+  const index = checkIndex("Dataset.tfrecord", options.index, compression);
+  return new RecordFileNode(paths as readonly string[], tfrecordFormat(verify), compression, maxRecordBytes, index);
 }
