@@ -158,7 +158,7 @@ describe("a stale lock", () => {
 describe("two Savers of one process", () => {
   it("refuses the second while the first has writes under way, and the first once the second took over", async () => {
     // 64 MB to write (and fsync): the first's background write is surely under way when the second asks.
-    let big = new Float32Array(16 * 2 ** 20);
+    let big: Float32Array = new Float32Array(16 * 2 ** 20);
     const first = new Saver([makeSaveable("v", () => big, (value: Float32Array) => void (big = value))]);
     await first.save(join(dir, "model.ckpt"), { globalStep: 1 });
     const { written } = await first.saveInBackground(join(dir, "model.ckpt"), { globalStep: 2 });
