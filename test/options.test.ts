@@ -36,3 +36,13 @@ describe("options that are not an object", () => {
     expect(() => ds.shuffle(2, 42 as never)).toThrow(/Pass an object such as \{ seed: 42 \}, or nothing\./);
   });
 });
+
+describe("an iterator as a resource", () => {
+  it("closes through Symbol.asyncDispose (await using)", async () => {
+    const it = Dataset.range(5).iterator();
+    await it.next();
+    await it[Symbol.asyncDispose]();
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+    await expect(it.save()).rejects.toThrow(/it is closed/);
+  });
+});

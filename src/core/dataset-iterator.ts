@@ -176,6 +176,14 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
     });
   }
 
+  /**
+   * Closes the iterator, for `await using it = ds.iterator()`: its files, threads and nested
+   * iterators are released when the block ends, however it ends.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   toString(): string {
     return `DatasetIterator(${this.node.describe()})`;
   }
