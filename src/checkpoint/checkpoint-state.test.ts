@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { DataLossError } from "../errors.js";
 import { formatStateText, getCheckpointState, latestCheckpoint, parseStateText } from "./checkpoint-state.js";
 
 let dir: string;
@@ -62,6 +63,31 @@ describe("the state file's text", () => {
     expect(() => parseStateText("model_checkpoint_path: 12")).toThrow("line 1: model_checkpoint_path needs a quoted string, got 12");
     expect(() => parseStateText('\nmodel_checkpoint_path: "x\\q"')).toThrow("line 2: unknown escape \\q");
     expect(() => parseStateText("model_checkpoint_path:")).toThrow("the text ends in the middle of a field");
+  });
+
+  it("refuses text that does not parse with a DataLossError, as every checkpipe error, saying what was expected and got", () => {
+    const cases: [string, RegExp][] = [
+      ["lu", /^the text ends in the middle of a field; expected a field name, ":" and a value, got the end of the text\. /],
+      ["~~", /^line 1: unexpected "~~"; expected a field name, ":", a number or a quoted string\. /],
+      ["model_checkpoint_path: 'x\\q'", /^line 1: unknown escape \\q; expected .*octal.*\. /],
+      ["last_preserved_timestamp: 'x'", /^line 1: last_preserved_timestamp needs a number, got 'x'\. /],
+      ["model_checkpoint_path \"x\"", /^line 1: expected ":" after model_checkpoint_path, got "x"\. /],
+      [": 1", /^line 1: expected a field name, got :\. /],
+      ["model_path: 'x'", /^line 1: unknown field model_path of CheckpointState; expected one of model_checkpoint_path, /],
+    ];
+    for (const [text, message] of cases) {
+      const error = (() => {
+        try {
+          parseStateText(text);
+        } catch (e) {
+          return e;
+        }
+        return null;
+      })();
+      expect(error, text).toBeInstanceOf(DataLossError);
+      expect((error as Error).message, text).toMatch(message);
+      expect((error as Error).message, text).toContain("Restore the state file from a backup, or rewrite it");
+    }
   });
 });
 

@@ -12,7 +12,7 @@
  */
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { CheckpipeError, InvalidArgumentError, ValueError } from "../errors.js";
+import { CheckpipeError, DataLossError, InvalidArgumentError, ValueError } from "../errors.js";
 import { errnoCode, fileSystemError } from "../io/fs-errors.js";
 import { readRegularFile } from "../io/regular-file.js";
 import { INDEX_SUFFIX } from "./bundle.js";
@@ -233,7 +233,8 @@ function formatDouble(value: number): string {
  * Parses the state file's text: `field: value` pairs, strings in single or double quotes (with
  * C escapes, adjacent strings joined), numbers, and `#` comments.
  *
- * @throws {Error} saying where the text stops making sense.
+ * @throws {DataLossError} saying where the text stops making sense, what was expected there and
+ *   what was found.
  */
 export function parseStateText(text: string): ParsedState {
   const state: ParsedState = { modelCheckpointPath: "", allModelCheckpointPaths: [], allModelCheckpointTimestamps: [], lastPreservedTimestamp: null };
@@ -241,14 +242,14 @@ export function parseStateText(text: string): ParsedState {
   let i = 0;
   const take = (): Token => {
     const token = tokens[i++];
-    if (token === undefined) throw new Error("the text ends in the middle of a field");
+    if (token === undefined) throw unparsable('the text ends in the middle of a field; expected a field name, ":" and a value, got the end of the text', 'a field name, ":" and a value', "the end of the text");
     return token;
   };
   while (i < tokens.length) {
     const field = take();
-    if (field.kind !== "name") throw new Error(`line ${field.line}: expected a field name, got ${field.text}`);
+    if (field.kind !== "name") throw unparsable(`line ${field.line}: expected a field name, got ${field.text}`, "a field name", field.text);
     const colon = take();
-    if (colon.kind !== "colon") throw new Error(`line ${colon.line}: expected ":" after ${field.text}`);
+    if (colon.kind !== "colon") throw unparsable(`line ${colon.line}: expected ":" after ${field.text}, got ${colon.text}`, '":"', colon.text);
     const value = take();
     switch (field.text) {
       case "model_checkpoint_path":
@@ -264,10 +265,19 @@ export function parseStateText(text: string): ParsedState {
         state.lastPreservedTimestamp = expectNumber(value, field.text);
         break;
       default:
-        throw new Error(`line ${field.line}: unknown field ${field.text} of CheckpointState`);
+        throw unparsable(`line ${field.line}: unknown field ${field.text} of CheckpointState; expected one of ${FIELDS}`, `one of ${FIELDS}`, field.text);
     }
   }
   return state;
+}
+
+/** The fields of a CheckpointState, for messages. */
+const FIELDS = "model_checkpoint_path, all_model_checkpoint_paths, all_model_checkpoint_timestamps, last_preserved_timestamp";
+
+/** The error for state file text that does not parse: `problem` says where and why. */
+function unparsable(problem: string, expected: string, received: string): DataLossError {
+  const fix = 'Restore the state file from a backup, or rewrite it (one field per line, e.g. model_checkpoint_path: "model.ckpt-200").';
+  return new DataLossError(`${problem}. The state file is damaged or not a CheckpointState. ${fix}`, { expected, received, fix });
 }
 
 type Token =
@@ -276,13 +286,13 @@ type Token =
   | { readonly kind: "string"; readonly text: string; readonly value: string; readonly line: number };
 
 function expectString(token: Token, field: string): string {
-  if (token.kind !== "string") throw new Error(`line ${token.line}: ${field} needs a quoted string, got ${token.text}`);
+  if (token.kind !== "string") throw unparsable(`line ${token.line}: ${field} needs a quoted string, got ${token.text}`, "a quoted string", token.text);
   return token.value;
 }
 
 function expectNumber(token: Token, field: string): number {
   const value = token.kind === "number" ? Number(token.text.replace(/[fF]$/, "")) : Number.NaN;
-  if (Number.isNaN(value)) throw new Error(`line ${token.line}: ${field} needs a number, got ${token.text}`);
+  if (Number.isNaN(value)) throw unparsable(`line ${token.line}: ${field} needs a number, got ${token.text}`, "a number", token.text);
   return value;
 }
 
@@ -295,7 +305,10 @@ function tokenize(text: string): Token[] {
   while (TOKEN.lastIndex < text.length) {
     const at = TOKEN.lastIndex;
     const m = TOKEN.exec(text);
-    if (m === null) throw new Error(`line ${line}: unexpected ${JSON.stringify(text.slice(at, at + 20))}`);
+    if (m === null) {
+      const found = JSON.stringify(text.slice(at, at + 20));
+      throw unparsable(`line ${line}: unexpected ${found}; expected a field name, ":", a number or a quoted string`, 'a field name, ":", a number or a quoted string', found);
+    }
     const [whole, name, colon, number, string] = m;
     if (string !== undefined) {
       const value = unescape(string.slice(1, -1), line);
@@ -325,7 +338,10 @@ function unescape(body: string, line: number): string {
     if (simple !== undefined) parts.push(Buffer.of(SIMPLE_ESCAPES[simple] as number));
     else if (octal !== undefined) parts.push(Buffer.of(parseInt(octal, 8) & 0xff));
     else if (hex !== undefined) parts.push(Buffer.of(parseInt(hex, 16)));
-    else throw new Error(`line ${line}: unknown escape \\${unknown ?? ""}`);
+    else {
+      const expected = "a C escape (\\n, \\t, \\\\, \\\", \\' and the like, octal \\NNN or hex \\xNN)";
+      throw unparsable(`line ${line}: unknown escape \\${unknown ?? ""}; expected ${expected}`, expected, `\\${unknown ?? ""}`);
+    }
   }
   parts.push(Buffer.from(body.slice(last), "utf8"));
   return Buffer.concat(parts).toString("utf8");

@@ -18,6 +18,7 @@ import {
   type FeatureKind,
   type RawFeature,
 } from "./example-wire.js";
+import { MAX_RECORD_BYTES } from "./tfrecord-frame.js";
 
 /** The value types a spec can ask for; `"string"` decodes bytes as UTF-8. */
 export type FeatureDtype = "float32" | "int64" | "string" | "bytes";
@@ -67,6 +68,12 @@ const KIND_OF_DTYPE: Record<FeatureDtype, FeatureKind> = {
 };
 const LIST_NAMES = ["an empty Feature", "a bytes_list", "a float_list", "an int64_list"] as const;
 const DTYPES: readonly string[] = ["float32", "int64", "string", "bytes"];
+/**
+ * The most values a fixed feature may have: each value takes at least a byte of its record, and
+ * no record is longer than {@link MAX_RECORD_BYTES}. No record matches a larger shape: it could
+ * only be filled from its default, into an array larger than JavaScript (or memory) holds.
+ */
+const MAX_FIXED_VALUES = MAX_RECORD_BYTES;
 
 type SpecValue = Float32Array | BigInt64Array | string[] | Uint8Array[];
 
@@ -154,6 +161,14 @@ function checkSpec(name: string, fs: FeatureSpec): number {
   }
   if (!Array.isArray(shape) || Number.isNaN(size)) {
     throw invalidArgument(`${subject()}, shape`, "an array of integers ≥ 0 (e.g. [] or [1] for one value)", shape, "Give the shape of the feature's values; use kind \"var\" when their number varies.");
+  }
+  if (size > MAX_FIXED_VALUES) {
+    throw new InvalidArgumentError(
+      `${subject()}, shape [${fs.shape.join(", ")}] has ${size} elements; a fixed feature has at most ${MAX_FIXED_VALUES} ` +
+        `(no record holds more values: a TFRecord record has at most 2 GiB). Give the spec the shape the data has, ` +
+        `or read the feature as { kind: "var", dtype: "${fs.dtype}" }.`,
+      { expected: `at most ${MAX_FIXED_VALUES} elements`, received: `${size} elements`, fix: "Give the spec the shape the data has." },
+    );
   }
   return size;
 }

@@ -177,6 +177,25 @@ describe("parseExample with a spec", () => {
     );
   });
 
+  it("refuses a shape with more elements than any record holds, before filling a default that no array could hold", () => {
+    for (const [dtype, shape, fallback] of [
+      ["float32", [1e6, 1e6], 0],
+      ["string", [1e6, 1e6], "s"],
+      ["int64", [2 ** 53, 2], 1n],
+      ["bytes", [1e300, 1e300], bytesOf()],
+      ["float32", [2 ** 31 + 1], 0],
+    ] as const) {
+      const spec = { y: { kind: "fixed", dtype, shape, default: fallback } } as never;
+      expect(() => parseExample(record, spec), `${dtype} ${JSON.stringify(shape)}`).toThrowError(InvalidArgumentError);
+    }
+    expect(() => parseExample(record, { y: { kind: "fixed", dtype: "float32", shape: [1e6, 1e6], default: 0 } })).toThrowError(
+      'parseExample spec for feature "y", shape [1000000, 1000000] has 1000000000000 elements; a fixed feature has at most 2147483648 ' +
+        "(no record holds more values: a TFRecord record has at most 2 GiB). Give the spec the shape the data has, " +
+        'or read the feature as { kind: "var", dtype: "float32" }.',
+    );
+    expect(parseExample(record, { y: { kind: "fixed", dtype: "float32", shape: [0, 1e300], default: 0 } }).y).toEqual(new Float32Array(0));
+  });
+
   it("refuses invalid UTF-8 for dtype string, pointing to bytes", () => {
     expect(() => parseExample(record, { raw: { kind: "var", dtype: "string" } })).toThrowError(/not valid UTF-8\. Read binary values with dtype "bytes"\./);
   });
