@@ -57,13 +57,13 @@ function trainInput() {
     .shuffle(64, { seed: 2026 })
     .repeat()
     .batch(BATCH)
-    .map((batch) => [{ ids: batch.map(([id]) => id), x: batch.map(([, r]) => r.x) }, batch.map(([, r]) => r.y)]);
+    .map((batch) => ({ features: { ids: batch.map(([id]) => id), x: batch.map(([, r]) => r.x) }, labels: batch.map(([, r]) => r.y) }));
 }
 
 function evalInput() {
   return records("eval")
     .batch(50)
-    .map((batch) => [{ ids: batch.map(([id]) => id), x: batch.map(([, r]) => r.x) }, batch.map(([, r]) => r.y)]);
+    .map((batch) => ({ features: { ids: batch.map(([id]) => id), x: batch.map(([, r]) => r.x) }, labels: batch.map(([, r]) => r.y) }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ async function main() {
   // What an uninterrupted run reads at each step (no training needed: the input alone).
   const expected = [];
   const it = trainInput().iterator();
-  for (let step = 1; step <= TOTAL_STEPS; step++) expected[step] = (await it.next()).value[0].ids;
+  for (let step = 1; step <= TOTAL_STEPS; step++) expected[step] = (await it.next()).value.features.ids;
   await it.close();
 
   const modelDir = mkdtempSync(join(tmpdir(), "checkpipe-iris-"));

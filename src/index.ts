@@ -86,6 +86,7 @@ export {
   type EstimatorOptions,
   type EvaluateOptions,
   type InputFn,
+  type Labeled,
   type ModelFn,
   type ModelFnArgs,
   type PredictOptions,

@@ -49,7 +49,7 @@ function linearModel(seen: number[] = []): ModelFn<number, number, { lr: number 
   };
 }
 
-const data = (): Dataset<readonly [number, number]> => Dataset.range(1, 21).map((i) => [i / 10, (3 * i) / 10] as const).repeat();
+const data = (): Dataset<{ features: number; labels: number }> => Dataset.range(1, 21).map((i) => ({ features: i / 10, labels: (3 * i) / 10 })).repeat();
 
 function estimator(seen: number[] = [], config: RunConfig = new RunConfig({ saveCheckpointsSteps: 10 })): Estimator<number, number, { lr: number }> {
   return new Estimator({ modelFn: linearModel(seen), modelDir: dir, config, params: { lr: 0.5 }, logger: silentLogger });
@@ -93,7 +93,7 @@ describe("Estimator.train", () => {
 
   it("ends cleanly when the input is exhausted, and saves that step", async () => {
     const est = estimator();
-    await est.train(() => Dataset.range(1, 8).map((i) => [i / 10, (3 * i) / 10] as const));
+    await est.train(() => Dataset.range(1, 8).map((i) => ({ features: i / 10, labels: (3 * i) / 10 })));
     expect(await est.latestCheckpoint()).toBe(join(dir, "model.ckpt-7"));
   });
 
@@ -134,7 +134,7 @@ describe("Estimator.evaluate", () => {
   it("reports each metric, the mean loss and the global step of the latest checkpoint", async () => {
     const est = estimator();
     await est.train(data, { steps: 200 });
-    const result = await est.evaluate(() => Dataset.range(1, 11).map((i) => [i, 3 * i] as const));
+    const result = await est.evaluate(() => Dataset.range(1, 11).map((i) => ({ features: i, labels: 3 * i })));
     expect(result["global_step"]).toBe(200);
     expect(result["accuracy"]).toBe(1);
     expect(result["loss"]).toBeLessThan(1e-6);
@@ -145,7 +145,7 @@ describe("Estimator.evaluate", () => {
     const est = estimator();
     await est.train(data, { steps: 5 });
     const seen: number[] = [];
-    await est.evaluate(() => Dataset.range(100).map((i) => { seen.push(i); return [i, 3 * i] as const; }), { steps: 4 });
+    await est.evaluate(() => Dataset.range(100).map((i) => { seen.push(i); return { features: i, labels: 3 * i }; }), { steps: 4 });
     expect(seen.slice(0, 4)).toEqual([0, 1, 2, 3]);
   });
 
@@ -169,13 +169,13 @@ describe("the seed's loop: train with CheckpointInputPipelineHook, evaluate with
   it("continues the training input where the last train stopped, while evaluation reads its own input from the start", async () => {
     const seen: number[] = [];
     const est = estimator(seen, new RunConfig({ saveCheckpointsSteps: 4 }));
-    const train = () => Dataset.range(1, 21).map((i) => [i / 10, (3 * i) / 10] as const).shuffle(8, { seed: 3 }).repeat();
+    const train = () => Dataset.range(1, 21).map((i) => ({ features: i / 10, labels: (3 * i) / 10 })).shuffle(8, { seed: 3 }).repeat();
     const evalSeen: number[] = [];
     for (let round = 0; round < 3; round++) {
       await est.train(train, { hooks: [new CheckpointInputPipelineHook(est, { logger: silentLogger })], steps: 5 });
-      await est.evaluate(() => Dataset.range(3).map((i) => { evalSeen.push(i); return [i, 3 * i] as const; }));
+      await est.evaluate(() => Dataset.range(3).map((i) => { evalSeen.push(i); return { features: i, labels: 3 * i }; }));
     }
-    const uninterrupted = (await train().take(15).toArray()).map(([x]) => x);
+    const uninterrupted = (await train().take(15).toArray()).map(({ features }) => features);
     expect(seen).toEqual(uninterrupted);
     expect(evalSeen).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2]);
     const files = await readdir(dir);
@@ -189,7 +189,7 @@ describe("CheckpointInputPipelineHook after a crash damaged the input checkpoint
   it("restores the newest whole input checkpoint before it, with a warning, and reads on from its position", async () => {
     const seen: number[] = [];
     const est = estimator(seen, new RunConfig({ saveCheckpointsSteps: 4 }));
-    const train = () => Dataset.range(1, 200).map((i) => [i, 3 * i] as const);
+    const train = () => Dataset.range(1, 200).map((i) => ({ features: i, labels: 3 * i }));
     const hook = () => new CheckpointInputPipelineHook(est, { logger: silentLogger });
     await est.train(train, { hooks: [hook()], steps: 8 }); // input checkpoints at 0, 4, 8
     const { truncate } = await import("node:fs/promises");
@@ -207,5 +207,35 @@ describe("CheckpointInputPipelineHook after a crash damaged the input checkpoint
     expect(seen).toEqual([5, 6]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(warnings.some((w) => w.startsWith(`Skipped checkpoint ${join(dir, "input.ckpt-8")}:`))).toBe(true);
+  });
+});
+
+describe("the input contract", () => {
+  it("splits { features, labels } records only; arrays are never split (a batch of two is a batch)", async () => {
+    const seen: unknown[] = [];
+    const est = new Estimator<unknown, unknown, undefined>({
+      modelDir: dir,
+      logger: silentLogger,
+      modelFn: ({ features, labels, mode }) => {
+        const step = getOrCreateGlobalStep();
+        const trainOp = new Operation("train", async (run) => {
+          seen.push([await run.eval(features), await run.eval(labels)]);
+          await run.eval(assignAdd(step, 1));
+        });
+        return new EstimatorSpec({ mode, loss: computed("loss", () => 0), trainOp });
+      },
+    });
+    await est.train(() => Dataset.range(6).batch(2), { steps: 2 });
+    expect(seen).toEqual([
+      [[0, 1], undefined],
+      [[2, 3], undefined],
+    ]);
+    seen.length = 0;
+    await est.train(() => Dataset.fromArray([{ features: [1, 2], labels: 3 }, { features: { x: 1 } }, { features: 5, extra: 6 }]), { steps: 3 });
+    expect(seen).toEqual([
+      [[1, 2], 3],
+      [{ x: 1 }, undefined],
+      [{ features: 5, extra: 6 }, undefined],
+    ]);
   });
 });

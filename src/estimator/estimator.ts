@@ -45,14 +45,22 @@ export interface ModelFnArgs<F, L, P> {
 /** Builds the model of one mode, under the Estimator's graph. */
 export type ModelFn<F, L, P> = (args: ModelFnArgs<F, L, P>) => EstimatorSpec | Promise<EstimatorSpec>;
 
+/** An input element with labels: `{ features, labels }` (TensorFlow's `(features, labels)` tuple). */
+export interface Labeled<F, L> {
+  readonly features: F;
+  readonly labels: L;
+}
+
 /**
- * Returns the input: a Dataset of features or of `[features, labels]` pairs, or an iterator it
- * made itself (under the default graph, so it is in the `iterators` collection).
+ * Returns the input: a Dataset whose elements are the features, or `{ features, labels }`
+ * records; or an iterator it made itself (under the default graph, so it is in the `iterators`
+ * collection). An element is split only when it is a plain object whose keys are `features`
+ * and `labels` (or `features` alone): arrays are never split, so a batch of two is a batch.
  */
 export type InputFn<F, L> = () =>
-  | Dataset<F | readonly [F, L]>
-  | DatasetIterator<F | readonly [F, L]>
-  | Promise<Dataset<F | readonly [F, L]> | DatasetIterator<F | readonly [F, L]>>;
+  | Dataset<F | Labeled<F, L>>
+  | DatasetIterator<F | Labeled<F, L>>
+  | Promise<Dataset<F | Labeled<F, L>> | DatasetIterator<F | Labeled<F, L>>>;
 
 /** Options of {@link Estimator}. */
 export interface EstimatorOptions<F, L, P> {
@@ -318,9 +326,15 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
   }
 }
 
-/** An element is `[features, labels]` when it is an array of two; otherwise it is the features. */
+/**
+ * An element is `{ features, labels }` (or `{ features }`) when it is a plain object with
+ * exactly those keys; otherwise it is the features. Arrays are never split.
+ */
 function split(element: unknown): readonly [unknown, unknown] {
-  return Array.isArray(element) && element.length === 2 ? [element[0], element[1]] : [element, undefined];
+  if (typeof element !== "object" || element === null || Object.getPrototypeOf(element) !== Object.prototype) return [element, undefined];
+  const keys = Object.keys(element);
+  const labeled = keys.includes("features") && keys.every((k) => k === "features" || k === "labels");
+  return labeled ? [(element as Labeled<unknown, unknown>).features, (element as Partial<Labeled<unknown, unknown>>).labels] : [element, undefined];
 }
 
 /** The model saver's saveables: every global variable and saveable object of the graph. */

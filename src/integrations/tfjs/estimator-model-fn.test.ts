@@ -29,7 +29,7 @@ type Features = number[][];
 type Labels = number[][];
 
 /** 3 separable classes of points in 4 dimensions, batched by 8, shuffled with a seed, repeated. */
-function input(): Dataset<readonly [Features, Labels]> {
+function input(): Dataset<{ features: Features; labels: Labels }> {
   return Dataset.range(96)
     .map((n): [number[], number[]] => {
       const c = n % 3;
@@ -38,7 +38,7 @@ function input(): Dataset<readonly [Features, Labels]> {
     .shuffle(32, { seed: 4 })
     .repeat()
     .batch(8)
-    .map((rows) => [rows.map(([x]) => x), rows.map(([, y]) => y)] as const);
+    .map((rows) => ({ features: rows.map(([x]) => x), labels: rows.map(([, y]) => y) }));
 }
 
 let modelsBuilt: tf.LayersModel[] = [];
@@ -87,7 +87,7 @@ describe("tfjsModelFn", () => {
     expect(result["accuracy"]).toBeGreaterThan(0.9);
     expect(result["loss"]).toBeLessThan(0.5);
     const predictions: unknown[] = [];
-    for await (const p of est.predict(() => input().take(1).map(([x]) => x))) predictions.push(p);
+    for await (const p of est.predict(() => input().take(1).map(({ features }) => features))) predictions.push(p);
     expect(predictions).toHaveLength(1);
     const rows = predictions[0] as number[][];
     expect(rows).toHaveLength(8);
