@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * The iterator users hold: an async iterator over a dataset that can save and restore its
  * exact position.
