@@ -29,3 +29,19 @@ export function requireOptions<O extends object>(subject: string, value: O | und
   }
   return value;
 }
+
+/**
+ * Requires an options object (or undefined) whose keys are all among `known`; an unknown key
+ * is an `InvalidArgumentError` listing the known ones.
+ *
+ * @param call how the call reads in a message, e.g. `"Dataset.random(options)"`.
+ */
+export function requireKnownOptions<O extends object>(call: string, value: O | undefined, known: readonly string[]): O | Record<string, never> {
+  const options = requireOptions(call, value);
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw invalidArgument(`${call.replace(/options\)$/, `{ ${key} })`)}`, `one of the options ${known.join(", ")}`, key, "Remove the unknown option.");
+    }
+  }
+  return options;
+}
