@@ -34,7 +34,9 @@ import { csvNode, type CsvOptions, type CsvRow, type CsvValue } from "./sources/
 import { jsonlNode, type JsonlOptions } from "./sources/jsonl.js";
 import { textLinesNode, type TextFileOptions } from "./sources/text-lines.js";
 import { ZipNode } from "./sources/zip.js";
-import { requireInteger, requireOptions } from "./validate.js";
+import { requireInteger, requireKnownOptions, requireOptions } from "./validate.js";
+import { CounterNode } from "./sources/counter.js";
+import { RANDOM_OPTIONS, RandomNode, type RandomOptions } from "./sources/random.js";
 import { MapInWorkersNode, type MapInWorkersOptions } from "./ops/map-in-workers.js";
 import { FromWorkersNode, type FromWorkersOptions } from "./sources/from-workers.js";
 
@@ -135,6 +137,36 @@ export class Dataset<T> implements AsyncIterable<T> {
       return d.node;
     });
     return new Dataset(new ZipNode(nodes, keys));
+  }
+
+  /**
+   * `start, start + step, start + 2 * step, ...` forever (tf.data's `Dataset.counter`);
+   * cardinality `Infinity`. The saved state is how many values it has handed out.
+   *
+   * @param start First value (default 0).
+   * @param step Increment (default 1), any finite number.
+   * @throws {InvalidArgumentError} for a non-finite start or step.
+   * @example Dataset.counter().take(5)         // 0, 1, 2, 3, 4
+   * @example Dataset.counter(2, 5).take(3)     // 2, 7, 12
+   */
+  static counter(start = 0, step = 1): Dataset<number> {
+    return new Dataset(new CounterNode(start, step));
+  }
+
+  /**
+   * Uniformly distributed 32-bit unsigned integers (0 to 2^32 - 1) forever, from a seeded
+   * generator (tf.data's `Dataset.random`); cardinality `Infinity`. Without a seed, each
+   * iterator draws its own sequence, derived from the iterator's seed as an unseeded `shuffle`
+   * does. The generator's position is saved with the iterator.
+   *
+   * @param options `seed` (an integer), `rerandomizeEachIteration` (default false: each epoch
+   *   of a `repeat` yields the same sequence).
+   * @throws {InvalidArgumentError} for a non-integer seed or an unknown option.
+   * @example Dataset.random({ seed: 4 }).take(2)   // two integers, the same on every run
+   * @example Dataset.random({ seed: 4 }).map((x) => x / 2 ** 32)  // uniform in [0, 1)
+   */
+  static random(options?: RandomOptions): Dataset<number> {
+    return new Dataset(new RandomNode(requireKnownOptions("Dataset.random(options)", options, RANDOM_OPTIONS)));
   }
 
   /**
