@@ -36,6 +36,7 @@ import { textLinesNode, type TextFileOptions } from "./sources/text-lines.js";
 import { ZipNode } from "./sources/zip.js";
 import { requireInteger, requireKnownOptions, requireOptions } from "./validate.js";
 import { CounterNode } from "./sources/counter.js";
+import { FromTensorSlicesNode, type Column, type RowOf, type ShapedColumn, type TypedArray } from "./sources/from-tensor-slices.js";
 import { RANDOM_OPTIONS, RandomNode, type RandomOptions } from "./sources/random.js";
 import { MapInWorkersNode, type MapInWorkersOptions } from "./ops/map-in-workers.js";
 import { FromWorkersNode, type FromWorkersOptions } from "./sources/from-workers.js";
@@ -137,6 +138,30 @@ export class Dataset<T> implements AsyncIterable<T> {
       return d.node;
     });
     return new Dataset(new ZipNode(nodes, keys));
+  }
+
+  /**
+   * One element per row of equal-length columns (tf.data's `from_tensor_slices`): a record of
+   * columns gives records of row values, an array of columns gives tuples (JavaScript has no
+   * tuple type: a plain array here is tf.data's tuple, not a tensor), and one typed array or
+   * `{ data, shape }` gives its rows. An array column's rows are its items (arrays of arrays
+   * give arrays), a typed array's are numbers (bigints for 64-bit integer arrays), and a
+   * `{ data, shape }` column's are typed arrays of the values of each row (row-major, flat),
+   * or numbers for a one-entry shape. The columns are copied. Random access: the saved state
+   * is the row index.
+   *
+   * @param columns A record or an array of columns, or one typed array or `{ data, shape }`.
+   * @throws {InvalidArgumentError} for no columns, a value that is not a column, a shape that
+   *   does not fit its data, or columns of different lengths (naming each with its length).
+   * @example Dataset.fromTensorSlices({ a: [1, 2], b: [3, 4] })     // { a: 1, b: 3 }, { a: 2, b: 4 }
+   * @example Dataset.fromTensorSlices([[1, 2], [3, 4], [5, 6]])      // [1, 3, 5], [2, 4, 6]
+   * @example Dataset.fromTensorSlices({ data: Int32Array.of(1, 2, 3, 4), shape: [2, 2] })  // Int32Array [1, 2], [3, 4]
+   */
+  static fromTensorSlices<C extends TypedArray | ShapedColumn>(tensor: C): Dataset<RowOf<C>>;
+  static fromTensorSlices<const C extends readonly Column[]>(columns: C): Dataset<{ -readonly [K in keyof C]: RowOf<C[K]> }>;
+  static fromTensorSlices<R extends Record<string, Column>>(columns: R): Dataset<{ [K in keyof R]: RowOf<R[K]> }>;
+  static fromTensorSlices(columns: unknown): Dataset<unknown> {
+    return new Dataset(new FromTensorSlicesNode(columns));
   }
 
   /**
