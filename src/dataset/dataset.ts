@@ -38,6 +38,7 @@ import { requireInteger, requireKnownOptions, requireOptions } from "./validate.
 import { CounterNode } from "./sources/counter.js";
 import { FromTensorSlicesNode, type Column, type RowOf, type ShapedColumn, type TypedArray } from "./sources/from-tensor-slices.js";
 import { RANDOM_OPTIONS, RandomNode, type RandomOptions } from "./sources/random.js";
+import { SAMPLE_FROM_DATASETS_OPTIONS, SampleFromDatasetsNode, type SampleFromDatasetsOptions } from "./sources/sample-from-datasets.js";
 import { MapInWorkersNode, type MapInWorkersOptions } from "./ops/map-in-workers.js";
 import { FromWorkersNode, type FromWorkersOptions } from "./sources/from-workers.js";
 
@@ -138,6 +139,30 @@ export class Dataset<T> implements AsyncIterable<T> {
       return d.node;
     });
     return new Dataset(new ZipNode(nodes, keys));
+  }
+
+  /**
+   * Each element from a dataset chosen at random, `weights[i]` being the relative probability
+   * of `datasets[i]` (tf.data's `sample_from_datasets`). Each dataset's elements keep their
+   * order. When a dataset ends it leaves the choice and the weights of the others are
+   * renormalized; the sequence ends when all have ended — or, with `stopOnEmptyDataset`, at
+   * the first choice of one that has ended. The random generator's position and every
+   * dataset's state are saved with the iterator.
+   *
+   * @param datasets The datasets to draw from, at least one.
+   * @param options `weights` (default equal; non-negative, not all zero, one per dataset; a
+   *   dataset of weight 0 is never read), `seed` (an integer; without one each iterator makes
+   *   its own choices, derived from the iterator's seed), `stopOnEmptyDataset` (default false),
+   *   `rerandomizeEachIteration` (default false: each epoch of a `repeat` makes the same choices).
+   * @throws {InvalidArgumentError} for no datasets, an entry that is not a Dataset, bad weights,
+   *   a non-integer seed or an unknown option.
+   * @example
+   * Dataset.sampleFromDatasets([Dataset.range(0, 3), Dataset.range(100, 103)], { weights: [0.5, 0.5], seed: 1 })
+   * // some interleaving of 0, 1, 2 and 100, 101, 102, each in order
+   */
+  static sampleFromDatasets<T>(datasets: readonly Dataset<T>[], options?: SampleFromDatasetsOptions): Dataset<T> {
+    const opts = requireKnownOptions("Dataset.sampleFromDatasets(datasets, options)", options, SAMPLE_FROM_DATASETS_OPTIONS);
+    return new Dataset(new SampleFromDatasetsNode(datasetNodes("Dataset.sampleFromDatasets(datasets)", datasets), opts));
   }
 
   /**
@@ -647,6 +672,14 @@ export class Dataset<T> implements AsyncIterable<T> {
   toString(): string {
     return this.node.describe();
   }
+}
+
+function datasetNodes<T>(call: string, datasets: readonly Dataset<T>[]): DatasetNode<T>[] {
+  if (!Array.isArray(datasets)) throw invalidArgument(call, "an array of datasets", datasets, "Pass e.g. [a, b].");
+  return datasets.map((d: unknown, i) => {
+    if (!(d instanceof Dataset)) throw invalidArgument(`${call}[${i}]`, "a Dataset", d, "Pass datasets only, e.g. [Dataset.range(3), other].");
+    return d.node as DatasetNode<T>;
+  });
 }
 
 function nestedNode<T, U>(call: string, fn: (value: T) => Nested<U>): (value: T) => DatasetNode<U> {
