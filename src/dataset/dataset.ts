@@ -35,6 +35,7 @@ import { jsonlNode, type JsonlOptions } from "./sources/jsonl.js";
 import { textLinesNode, type TextFileOptions } from "./sources/text-lines.js";
 import { ZipNode } from "./sources/zip.js";
 import { requireInteger, requireKnownOptions, requireOptions } from "./validate.js";
+import { CHOOSE_FROM_DATASETS_OPTIONS, ChooseFromDatasetsNode, type ChooseFromDatasetsOptions } from "./sources/choose-from-datasets.js";
 import { CounterNode } from "./sources/counter.js";
 import { FromTensorSlicesNode, type Column, type RowOf, type ShapedColumn, type TypedArray } from "./sources/from-tensor-slices.js";
 import { RANDOM_OPTIONS, RandomNode, type RandomOptions } from "./sources/random.js";
@@ -163,6 +164,30 @@ export class Dataset<T> implements AsyncIterable<T> {
   static sampleFromDatasets<T>(datasets: readonly Dataset<T>[], options?: SampleFromDatasetsOptions): Dataset<T> {
     const opts = requireKnownOptions("Dataset.sampleFromDatasets(datasets, options)", options, SAMPLE_FROM_DATASETS_OPTIONS);
     return new Dataset(new SampleFromDatasetsNode(datasetNodes("Dataset.sampleFromDatasets(datasets)", datasets), opts));
+  }
+
+  /**
+   * Each element from the dataset that the next element of `choiceDataset` names by index
+   * (tf.data's `choose_from_datasets`). Ends when the choices end; when a chosen dataset has
+   * ended, the sequence ends too (`stopOnEmptyDataset`, the default), or that choice is
+   * skipped. The choice dataset's state and every dataset's state are saved with the iterator.
+   *
+   * @param datasets The datasets to choose from, at least one.
+   * @param choiceDataset Integers from 0 to `datasets.length - 1`.
+   * @param options `stopOnEmptyDataset` (default true).
+   * @throws {InvalidArgumentError} for no datasets, an entry that is not a Dataset or an unknown
+   *   option; while iterating, for a choice that is not an index of `datasets`, naming it.
+   * @example
+   * const datasets = [Dataset.fromArray(["foo"]).repeat(), Dataset.fromArray(["bar"]).repeat(), Dataset.fromArray(["baz"]).repeat()];
+   * Dataset.chooseFromDatasets(datasets, Dataset.range(3).repeat(3))
+   * // "foo", "bar", "baz", "foo", "bar", "baz", "foo", "bar", "baz"
+   */
+  static chooseFromDatasets<T>(datasets: readonly Dataset<T>[], choiceDataset: Dataset<number>, options?: ChooseFromDatasetsOptions): Dataset<T> {
+    const opts = requireKnownOptions("Dataset.chooseFromDatasets(datasets, choiceDataset, options)", options, CHOOSE_FROM_DATASETS_OPTIONS);
+    if (!(choiceDataset instanceof Dataset)) {
+      throw invalidArgument("Dataset.chooseFromDatasets(datasets, choiceDataset)", "a Dataset of indices", choiceDataset, "Pass e.g. Dataset.range(3).repeat().");
+    }
+    return new Dataset(new ChooseFromDatasetsNode(datasetNodes("Dataset.chooseFromDatasets(datasets)", datasets), choiceDataset.node, opts));
   }
 
   /**
