@@ -13,6 +13,7 @@ export type { MapInWorkersOptions } from "./dataset/ops/map-in-workers.js";
 export type { FromWorkersOptions, WorkerShard } from "./dataset/sources/from-workers.js";
 export type { Predicate } from "./dataset/ops/filter.js";
 export type { ScanFn } from "./dataset/ops/scan.js";
+export type { ReduceFn } from "./dataset/ops/reduce.js";
 export type { SampleFromDatasetsOptions } from "./dataset/sources/sample-from-datasets.js";
 export type { ChooseFromDatasetsOptions } from "./dataset/sources/choose-from-datasets.js";
 export type { Column, RowOf, ShapedColumn, TypedArray } from "./dataset/sources/from-tensor-slices.js";

@@ -34,12 +34,13 @@ import { csvNode, type CsvOptions, type CsvRow, type CsvValue } from "./sources/
 import { jsonlNode, type JsonlOptions } from "./sources/jsonl.js";
 import { textLinesNode, type TextFileOptions } from "./sources/text-lines.js";
 import { ZipNode } from "./sources/zip.js";
-import { requireInteger, requireKnownOptions, requireOptions } from "./validate.js";
+import { requireFunction, requireInteger, requireKnownOptions, requireOptions } from "./validate.js";
 import { CHOOSE_FROM_DATASETS_OPTIONS, ChooseFromDatasetsNode, type ChooseFromDatasetsOptions } from "./sources/choose-from-datasets.js";
 import { CounterNode } from "./sources/counter.js";
 import { FromTensorSlicesNode, type Column, type RowOf, type ShapedColumn, type TypedArray } from "./sources/from-tensor-slices.js";
 import { RANDOM_OPTIONS, RandomNode, type RandomOptions } from "./sources/random.js";
 import { SAMPLE_FROM_DATASETS_OPTIONS, SampleFromDatasetsNode, type SampleFromDatasetsOptions } from "./sources/sample-from-datasets.js";
+import { reduceIterator, type ReduceFn } from "./ops/reduce.js";
 import { MapInWorkersNode, type MapInWorkersOptions } from "./ops/map-in-workers.js";
 import { FromWorkersNode, type FromWorkersOptions } from "./sources/from-workers.js";
 
@@ -622,6 +623,21 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   scan<S, U>(initialState: S, fn: ScanFn<S, T, U>): Dataset<U> {
     return new Dataset(new ScanNode(this.node, initialState, fn));
+  }
+
+  /**
+   * Folds every element of one full iteration into one value (tf.data's `reduce`):
+   * `fn(state, element)` returns the new state, or a Promise of it. Resolves to the final
+   * state (`initial` for an empty dataset). When an element or `fn` fails, the iterator is
+   * closed before the error is thrown.
+   *
+   * @throws {InvalidArgumentError} when `fn` is not a function.
+   * @example await Dataset.range(5).reduce(0, (sum, x) => sum + x)   // 10
+   * @example await Dataset.range(5).reduce(0, (count) => count + 1)  // 5
+   */
+  reduce<S>(initial: S, fn: ReduceFn<S, T>): Promise<S> {
+    requireFunction("reduce(initial, fn)", fn, "Pass a function (state, element) => newState.");
+    return reduceIterator(outsideScope(() => this.iterator()), initial, fn);
   }
 
   /**
