@@ -14,6 +14,7 @@ export type { FromWorkersOptions, WorkerShard } from "./dataset/sources/from-wor
 export type { Predicate } from "./dataset/ops/filter.js";
 export type { ScanFn } from "./dataset/ops/scan.js";
 export type { ReduceFn } from "./dataset/ops/reduce.js";
+export type { ClassFn, RejectionResampleOptions } from "./dataset/ops/rejection-resample.js";
 export type { SampleFromDatasetsOptions } from "./dataset/sources/sample-from-datasets.js";
 export type { ChooseFromDatasetsOptions } from "./dataset/sources/choose-from-datasets.js";
 export type { Column, RowOf, ShapedColumn, TypedArray } from "./dataset/sources/from-tensor-slices.js";

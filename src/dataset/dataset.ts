@@ -40,6 +40,7 @@ import { CounterNode } from "./sources/counter.js";
 import { FromTensorSlicesNode, type Column, type RowOf, type ShapedColumn, type TypedArray } from "./sources/from-tensor-slices.js";
 import { RANDOM_OPTIONS, RandomNode, type RandomOptions } from "./sources/random.js";
 import { SAMPLE_FROM_DATASETS_OPTIONS, SampleFromDatasetsNode, type SampleFromDatasetsOptions } from "./sources/sample-from-datasets.js";
+import { REJECTION_RESAMPLE_OPTIONS, RejectionResampleNode, type ClassFn, type RejectionResampleOptions } from "./ops/rejection-resample.js";
 import { reduceIterator, type ReduceFn } from "./ops/reduce.js";
 import { MapInWorkersNode, type MapInWorkersOptions } from "./ops/map-in-workers.js";
 import { FromWorkersNode, type FromWorkersOptions } from "./sources/from-workers.js";
@@ -623,6 +624,39 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   scan<S, U>(initialState: S, fn: ScanFn<S, T, U>): Dataset<U> {
     return new Dataset(new ScanNode(this.node, initialState, fn));
+  }
+
+  /**
+   * Resamples to a target distribution of classes by rejection (tf.data's
+   * `rejection_resample`): an element of class `i` is kept with probability
+   * `(t_i / p_i) / max_j (t_j / p_j)`, `t` being `targetDist` and `p` the input's class
+   * distribution — `initialDist` when given, else estimated online as tf.data does (counts
+   * start at 10 per class and take in the classes of each 32 elements, read ahead, before
+   * those are resampled). The kept elements keep their order. The random generator's
+   * position, the counts and the elements read ahead are saved with the iterator.
+   *
+   * Differences from tf.data: it yields the elements, not `(class, element)` pairs (map
+   * `classFn` again if you need the class); and it reads the input once. tf.data mixes in
+   * the elements of a second pass over the input, unfiltered, with probability
+   * `min_j (t_j / p_j)`, so an element can come out twice; here each comes out at most once.
+   * Both reach the target distribution and read about `max_j (t_j / p_j)` input elements per
+   * output element.
+   *
+   * @param classFn The class of an element, an integer from 0 to `targetDist.length - 1` (it may be async).
+   * @param options `targetDist` (required), `initialDist`, `seed` (an integer; without one the
+   *   draws derive from the iterator's seed).
+   * @throws {InvalidArgumentError} for a bad distribution, a non-integer seed or an unknown
+   *   option; while iterating, for a class out of range, naming it and the element.
+   * @example
+   * // labels 60% 0 and 40% 1 → about half and half
+   * examples.rejectionResample((x) => x.label, { targetDist: [0.5, 0.5], initialDist: [0.6, 0.4], seed: 1 })
+   */
+  rejectionResample(classFn: ClassFn<T>, options: RejectionResampleOptions): Dataset<T> {
+    if (options === undefined) {
+      throw invalidArgument("rejectionResample(classFn, options)", "options with a targetDist", options, "Pass e.g. { targetDist: [0.5, 0.5] }.");
+    }
+    const opts = requireKnownOptions("rejectionResample(classFn, options)", options, REJECTION_RESAMPLE_OPTIONS) as RejectionResampleOptions;
+    return new Dataset(new RejectionResampleNode(this.node, classFn, opts));
   }
 
   /**
