@@ -195,14 +195,15 @@ export class Dataset<T> implements AsyncIterable<T> {
   /**
    * One element per row of equal-length columns (tf.data's `from_tensor_slices`): a record of
    * columns gives records of row values, an array of columns gives tuples (JavaScript has no
-   * tuple type: a plain array here is tf.data's tuple, not a tensor), and one typed array or
-   * `{ data, shape }` gives its rows. An array column's rows are its items (arrays of arrays
+   * tuple type: a plain array of columns here is tf.data's tuple, not a 2-D tensor), and one
+   * typed array, `{ data, shape }`, or plain array of which no item is a column (a 1-D list)
+   * gives its rows. An array column's rows are its items (arrays of arrays
    * give arrays), a typed array's are numbers (bigints for 64-bit integer arrays), and a
    * `{ data, shape }` column's are typed arrays of the values of each row (row-major, flat),
    * or numbers for a one-entry shape. The columns are copied. Random access: the saved state
    * is the row index.
    *
-   * @param columns A record or an array of columns, or one typed array or `{ data, shape }`.
+   * @param columns A record or an array of columns; or one typed array, `{ data, shape }` or list of values.
    * @throws {InvalidArgumentError} for no columns, a value that is not a column, a shape that
    *   does not fit its data, or columns of different lengths (naming each with its length).
    * @example Dataset.fromTensorSlices({ a: [1, 2], b: [3, 4] })     // { a: 1, b: 3 }, { a: 2, b: 4 }
@@ -210,6 +211,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @example Dataset.fromTensorSlices({ data: Int32Array.of(1, 2, 3, 4), shape: [2, 2] })  // Int32Array [1, 2], [3, 4]
    */
   static fromTensorSlices<C extends TypedArray | ShapedColumn>(tensor: C): Dataset<RowOf<C>>;
+  static fromTensorSlices<const C extends readonly (string | number | boolean | bigint | null | Record<string, unknown>)[]>(values: C): Dataset<C[number]>;
   static fromTensorSlices<const C extends readonly Column[]>(columns: C): Dataset<{ -readonly [K in keyof C]: RowOf<C[K]> }>;
   static fromTensorSlices<R extends Record<string, Column>>(columns: R): Dataset<{ [K in keyof R]: RowOf<R[K]> }>;
   static fromTensorSlices(columns: unknown): Dataset<unknown> {

@@ -7,6 +7,9 @@ describe("Dataset.fromTensorSlices", () => {
   // TensorFlow's documented examples, with tensors as typed arrays and Python tuples as arrays.
   it("slices a 1-D tensor into scalars (tf.data: from_tensor_slices([1, 2, 3]) → 1, 2, 3)", async () => {
     expect(await Dataset.fromTensorSlices(Int32Array.of(1, 2, 3)).toArray()).toEqual([1, 2, 3]);
+    // A plain array none of whose items is a column is such a list too.
+    expect(await Dataset.fromTensorSlices([1, 2, 3]).toArray()).toEqual([1, 2, 3]);
+    expect(await Dataset.fromTensorSlices(["a", { b: 1 }]).toArray()).toEqual(["a", { b: 1 }]);
   });
 
   it("slices a 2-D tensor into rows (tf.data: from_tensor_slices([[1, 2], [3, 4]]) → [1, 2], [3, 4])", async () => {
@@ -87,9 +90,10 @@ describe("Dataset.fromTensorSlices", () => {
   });
 
   it("rejects what is not a column, no columns, and a shape that does not fit its data", () => {
-    expect(() => Dataset.fromTensorSlices([1, 2, 3] as never)).toThrow(
-      "Dataset.fromTensorSlices(columns)[0] needs a column: an array, a typed array, or { data, shape }; got 1.",
+    expect(() => Dataset.fromTensorSlices([[1, 2], 3] as never)).toThrow(
+      "Dataset.fromTensorSlices(columns)[1] needs a column: an array, a typed array, or { data, shape }; got 3.",
     );
+    expect(() => Dataset.fromTensorSlices([])).toThrow("Dataset.fromTensorSlices(columns) needs at least one column");
     expect(() => Dataset.fromTensorSlices({})).toThrow("Dataset.fromTensorSlices(columns) needs at least one column");
     expect(() => Dataset.fromTensorSlices({ data: Float32Array.of(1, 2, 3), shape: [2, 2] })).toThrow("needs data of 4 values (shape [2, 2])");
     expect(() => Dataset.fromTensorSlices("abc" as never)).toThrow(InvalidArgumentError);

@@ -58,7 +58,7 @@ interface Slicer {
 /**
  * `Dataset.fromTensorSlices(columns)`: one element per row of equal-length columns — a record
  * of row values for a record of columns, a tuple for an array of columns, the value itself for
- * one typed array or shaped column.
+ * one typed array, shaped column, or array of which no item is a column (a 1-D list).
  */
 export class FromTensorSlicesNode<T> extends SourceNode<T> {
   readonly label = KIND;
@@ -72,7 +72,7 @@ export class FromTensorSlicesNode<T> extends SourceNode<T> {
     super();
     const call = "Dataset.fromTensorSlices(columns)";
     const fix = "Pass a record of columns ({ x: [...], y: Float32Array }), an array of columns ([xs, ys]), or one typed array.";
-    if (ArrayBuffer.isView(columns) || isShaped(columns)) {
+    if (ArrayBuffer.isView(columns) || isShaped(columns) || (Array.isArray(columns) && columns.length > 0 && !columns.some(isColumn))) {
       this.keys = null;
       this.single = true;
       this.slicers = [slicer(columns, call)];
@@ -118,6 +118,11 @@ export class FromTensorSlicesNode<T> extends SourceNode<T> {
   }
 }
 
+/** True for what a column can be: an array, a typed array, or a shaped column. */
+function isColumn(value: unknown): boolean {
+  return Array.isArray(value) || ArrayBuffer.isView(value) || isShaped(value);
+}
+
 function isShaped(value: unknown): value is ShapedColumn {
   return typeof value === "object" && value !== null && !Array.isArray(value) && ArrayBuffer.isView((value as { data?: unknown }).data) && "shape" in value;
 }
@@ -150,7 +155,7 @@ function slicer(column: unknown, subject: string): Slicer {
     subject,
     "a column: an array, a typed array, or { data, shape }",
     column,
-    "To slice one plain array into its items use Dataset.fromArray(items); here a plain array at the top level is a tuple of columns.",
+    "A plain array at the top level is a tuple of columns: make every item a column, or none (a list of values to slice).",
   );
 }
 
