@@ -163,9 +163,9 @@ export class Dataset<T> implements AsyncIterable<T> {
    * Dataset.sampleFromDatasets([Dataset.range(0, 3), Dataset.range(100, 103)], { weights: [0.5, 0.5], seed: 1 })
    * // some interleaving of 0, 1, 2 and 100, 101, 102, each in order
    */
-  static sampleFromDatasets<T>(datasets: readonly Dataset<T>[], options?: SampleFromDatasetsOptions): Dataset<T> {
+  static sampleFromDatasets<const D extends readonly Dataset<unknown>[]>(datasets: D, options?: SampleFromDatasetsOptions): Dataset<ElementOf<D[number]>> {
     const opts = requireKnownOptions("Dataset.sampleFromDatasets(datasets, options)", options, SAMPLE_FROM_DATASETS_OPTIONS);
-    return new Dataset(new SampleFromDatasetsNode(datasetNodes("Dataset.sampleFromDatasets(datasets)", datasets), opts));
+    return new Dataset(new SampleFromDatasetsNode(datasetNodes<ElementOf<D[number]>>("Dataset.sampleFromDatasets(datasets)", datasets), opts));
   }
 
   /**
@@ -184,12 +184,16 @@ export class Dataset<T> implements AsyncIterable<T> {
    * Dataset.chooseFromDatasets(datasets, Dataset.range(3).repeat(3))
    * // "foo", "bar", "baz", "foo", "bar", "baz", "foo", "bar", "baz"
    */
-  static chooseFromDatasets<T>(datasets: readonly Dataset<T>[], choiceDataset: Dataset<number>, options?: ChooseFromDatasetsOptions): Dataset<T> {
+  static chooseFromDatasets<const D extends readonly Dataset<unknown>[]>(
+    datasets: D,
+    choiceDataset: Dataset<number>,
+    options?: ChooseFromDatasetsOptions,
+  ): Dataset<ElementOf<D[number]>> {
     const opts = requireKnownOptions("Dataset.chooseFromDatasets(datasets, choiceDataset, options)", options, CHOOSE_FROM_DATASETS_OPTIONS);
     if (!(choiceDataset instanceof Dataset)) {
       throw invalidArgument("Dataset.chooseFromDatasets(datasets, choiceDataset)", "a Dataset of indices", choiceDataset, "Pass e.g. Dataset.range(3).repeat().");
     }
-    return new Dataset(new ChooseFromDatasetsNode(datasetNodes("Dataset.chooseFromDatasets(datasets)", datasets), choiceDataset.node, opts));
+    return new Dataset(new ChooseFromDatasetsNode(datasetNodes<ElementOf<D[number]>>("Dataset.chooseFromDatasets(datasets)", datasets), choiceDataset.node, opts));
   }
 
   /**
@@ -751,7 +755,7 @@ export class Dataset<T> implements AsyncIterable<T> {
   }
 }
 
-function datasetNodes<T>(call: string, datasets: readonly Dataset<T>[]): DatasetNode<T>[] {
+function datasetNodes<T>(call: string, datasets: readonly Dataset<unknown>[]): DatasetNode<T>[] {
   if (!Array.isArray(datasets)) throw invalidArgument(call, "an array of datasets", datasets, "Pass e.g. [a, b].");
   return datasets.map((d: unknown, i) => {
     if (!(d instanceof Dataset)) throw invalidArgument(`${call}[${i}]`, "a Dataset", d, "Pass datasets only, e.g. [Dataset.range(3), other].");

@@ -47,7 +47,7 @@ export const GOLDEN_PIPELINES: Readonly<Record<string, () => Dataset<unknown>>> 
       .batch(3),
   "tf-parity-combinators": () =>
     Dataset.zip([
-      Dataset.sampleFromDatasets<unknown>(
+      Dataset.sampleFromDatasets(
         [Dataset.fromTensorSlices({ a: Int16Array.from({ length: 20 }, (_, i) => i), b: [...Array(20).keys()].map((i) => [i, `r${i}`]) }), Dataset.counter(1000, 2).take(15)],
         { weights: [2, 1], seed: 5 },
       ),

@@ -10,6 +10,11 @@ describe("Dataset.chooseFromDatasets", () => {
     expect(await Dataset.chooseFromDatasets(datasets, choiceDataset).toArray()).toEqual(["foo", "bar", "baz", "foo", "bar", "baz", "foo", "bar", "baz"]);
   });
 
+  it("yields the union of its inputs' element types", async () => {
+    const mixed: Dataset<number | boolean> = Dataset.chooseFromDatasets([Dataset.range(2), Dataset.fromArray([true])], Dataset.fromArray([1, 0]));
+    expect(await mixed.toArray()).toEqual([true, 0]);
+  });
+
   it("reads each dataset in order and ends with the choices", async () => {
     const out = await Dataset.chooseFromDatasets([Dataset.range(10), Dataset.range(100, 110)], Dataset.fromArray([1, 1, 0, 1, 0])).toArray();
     expect(out).toEqual([100, 101, 0, 102, 1]);

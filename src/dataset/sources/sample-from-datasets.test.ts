@@ -11,6 +11,8 @@ async function drain<T>(it: DatasetIterator<T>): Promise<T[]> {
   return out;
 }
 
+const sorted = (xs: readonly unknown[]): unknown[] => [...xs].sort((a, b) => String(a).localeCompare(String(b)));
+
 const roundTrip = (state: IteratorState): IteratorState => JSON.parse(JSON.stringify(state)) as IteratorState;
 
 /** The elements of `out` that came from the input of index `k` (inputs are numbered k * 1000 + i). */
@@ -22,6 +24,11 @@ describe("Dataset.sampleFromDatasets", () => {
     expect([...out].sort((a, b) => a - b)).toEqual([0, 1, 2, 100, 101, 102]);
     expect(out.filter((x) => x < 100)).toEqual([0, 1, 2]);
     expect(out.filter((x) => x >= 100)).toEqual([100, 101, 102]);
+  });
+
+  it("yields the union of its inputs' element types", async () => {
+    const mixed: Dataset<number | string> = Dataset.sampleFromDatasets([Dataset.range(2), Dataset.fromArray(["a"])], { seed: 1 });
+    expect(sorted(await mixed.toArray())).toEqual([0, 1, "a"]);
   });
 
   it("draws from each input in proportion to its weight", async () => {
