@@ -36,6 +36,19 @@ describe("Dataset.chooseFromDatasets", () => {
     expect(out).toEqual([0, 0]);
   });
 
+  it("lets the event loop run while many choices in a row name a dataset that ended", async () => {
+    const choices = Dataset.fromArray([0]).repeat(50_001).concatenate(Dataset.fromArray([1]));
+    const it = Dataset.chooseFromDatasets([Dataset.range(1), Dataset.fromArray(["x"])], choices, { stopOnEmptyDataset: false }).iterator();
+    expect(await it.next()).toEqual({ value: 0, done: false });
+    let fired = false;
+    setTimeout(() => (fired = true), 0);
+    const firedBefore = await it.next().then((r) => {
+      expect(r).toEqual({ value: "x", done: false });
+      return fired;
+    });
+    expect(firedBefore).toBe(true);
+  });
+
   it("raises an InvalidArgumentError naming a choice out of range, and goes on with the next choice", async () => {
     const it = Dataset.chooseFromDatasets([Dataset.range(3), Dataset.range(10, 13)], Dataset.fromArray([0, 2, 1, -1, 0.5, 0])).iterator();
     expect(await it.next()).toEqual({ value: 0, done: false });

@@ -18,6 +18,9 @@ export function mergedOptions(inputs: readonly DatasetNode<unknown>[]): DatasetO
 /** Returned by `select()` when the choice it made names an input that already ended: choose again. */
 export const AGAIN: unique symbol = Symbol("checkpipe.again");
 
+/** How many choices of ended inputs in a row `next()` skips before it lets the event loop run. */
+const SKIPS_BEFORE_YIELDING = 10_000;
+
 /** An iterator that draws each element from the input its selector names. */
 export abstract class DirectedInterleaveIterator<T> implements OpIterator<T> {
   /** The inputs' iterators; null for one that ended (or is never read). */
@@ -47,8 +50,11 @@ export abstract class DirectedInterleaveIterator<T> implements OpIterator<T> {
   }
 
   next(): Pull<T> {
-    for (;;) {
+    for (let skipped = 0; ; skipped++) {
       if (this.ended) return END;
+      // Choices that keep naming ended inputs (an endless choice dataset, as in tf.data, may do
+      // so forever): let the event loop run now and then, so timers and signals still fire.
+      if (skipped === SKIPS_BEFORE_YIELDING) return new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.next());
       const chosen = this.select();
       if (chosen instanceof Promise) return chosen.then(this.afterSelect);
       if (chosen === AGAIN) continue;
