@@ -150,7 +150,8 @@ export class Dataset<T> implements AsyncIterable<T> {
    * order. When a dataset ends it leaves the choice and the weights of the others are
    * renormalized; the sequence ends when all have ended — or, with `stopOnEmptyDataset`, at
    * the first choice of one that has ended. The random generator's position and every
-   * dataset's state are saved with the iterator.
+   * dataset's state are saved with the iterator. (A seed makes other choices than it does in
+   * TensorFlow: the generators differ.)
    *
    * @param datasets The datasets to draw from, at least one.
    * @param options `weights` (default equal; non-negative, not all zero, one per dataset; a
@@ -238,7 +239,8 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /**
    * Uniformly distributed 32-bit unsigned integers (0 to 2^32 - 1) forever, from a seeded
-   * generator (tf.data's `Dataset.random`); cardinality `Infinity`. Without a seed, each
+   * generator (tf.data's `Dataset.random`, which yields int64s: these are 32-bit, and a seed
+   * gives other numbers than TensorFlow's); cardinality `Infinity`. Without a seed, each
    * iterator draws its own sequence, derived from the iterator's seed as an unseeded `shuffle`
    * does. The generator's position is saved with the iterator.
    *
