@@ -35,6 +35,11 @@ export class Rng {
     return uniformInt(this.generator, 0, n - 1);
   }
 
+  /** A uniform number in `[0, 1)` with 53 random bits (two draws). */
+  float(): number {
+    return (uniformInt(this.generator, 0, 0x3ff_ffff) * 0x800_0000 + uniformInt(this.generator, 0, 0x7ff_ffff)) / 2 ** 53;
+  }
+
   /** The generator's exact position: four 32-bit integers. */
   state(): number[] {
     return [...this.generator.getState()];

@@ -34,7 +34,14 @@ import { csvNode, type CsvOptions, type CsvRow, type CsvValue } from "./sources/
 import { jsonlNode, type JsonlOptions } from "./sources/jsonl.js";
 import { textLinesNode, type TextFileOptions } from "./sources/text-lines.js";
 import { ZipNode } from "./sources/zip.js";
-import { requireInteger, requireOptions } from "./validate.js";
+import { requireFunction, requireInteger, requireOptions } from "./validate.js";
+import { CHOOSE_FROM_DATASETS_OPTIONS, ChooseFromDatasetsNode, type ChooseFromDatasetsOptions } from "./sources/choose-from-datasets.js";
+import { CounterNode } from "./sources/counter.js";
+import { FromTensorSlicesNode, type Column, type RowOf, type ShapedColumn, type TypedArray } from "./sources/from-tensor-slices.js";
+import { RANDOM_OPTIONS, RandomNode, type RandomOptions } from "./sources/random.js";
+import { SAMPLE_FROM_DATASETS_OPTIONS, SampleFromDatasetsNode, type SampleFromDatasetsOptions } from "./sources/sample-from-datasets.js";
+import { REJECTION_RESAMPLE_OPTIONS, RejectionResampleNode, type ClassFn, type RejectionResampleOptions } from "./ops/rejection-resample.js";
+import { reduceIterator, type ReduceFn } from "./ops/reduce.js";
 import { MapInWorkersNode, type MapInWorkersOptions } from "./ops/map-in-workers.js";
 import { FromWorkersNode, type FromWorkersOptions } from "./sources/from-workers.js";
 import { FileCacheNode } from "./ops/file-cache.js";
@@ -144,6 +151,116 @@ export class Dataset<T> implements AsyncIterable<T> {
       return d.node;
     });
     return new Dataset(new ZipNode(nodes, keys));
+  }
+
+  /**
+   * Each element from a dataset chosen at random, `weights[i]` being the relative probability
+   * of `datasets[i]` (tf.data's `sample_from_datasets`). Each dataset's elements keep their
+   * order. When a dataset ends it leaves the choice and the weights of the others are
+   * renormalized; the sequence ends when all have ended — or, with `stopOnEmptyDataset`, at
+   * the first choice of one that has ended. The random generator's position and every
+   * dataset's state are saved with the iterator. (A seed makes other choices than it does in
+   * TensorFlow: the generators differ.)
+   *
+   * @param datasets The datasets to draw from, at least one.
+   * @param options `weights` (default equal; non-negative, not all zero, one per dataset; a
+   *   dataset of weight 0 is never read), `seed` (an integer; without one each iterator makes
+   *   its own choices, derived from the iterator's seed), `stopOnEmptyDataset` (default false),
+   *   `rerandomizeEachIteration` (default false: each epoch of a `repeat` makes the same choices).
+   * @throws {InvalidArgumentError} for no datasets, an entry that is not a Dataset, bad weights,
+   *   a non-integer seed or an unknown option.
+   * @example
+   * Dataset.sampleFromDatasets([Dataset.range(0, 3), Dataset.range(100, 103)], { weights: [0.5, 0.5], seed: 1 })
+   * // some interleaving of 0, 1, 2 and 100, 101, 102, each in order
+   */
+  static sampleFromDatasets<const D extends readonly Dataset<unknown>[]>(datasets: D, options?: SampleFromDatasetsOptions): Dataset<ElementOf<D[number]>> {
+    const opts = requireOptions("Dataset.sampleFromDatasets(datasets, options)", options, SAMPLE_FROM_DATASETS_OPTIONS);
+    return new Dataset(new SampleFromDatasetsNode(datasetNodes<ElementOf<D[number]>>("Dataset.sampleFromDatasets(datasets)", datasets), opts));
+  }
+
+  /**
+   * Each element from the dataset that the next element of `choiceDataset` names by index
+   * (tf.data's `choose_from_datasets`). Ends when the choices end; when a chosen dataset has
+   * ended, the sequence ends too (`stopOnEmptyDataset`, the default), or that choice is
+   * skipped. The choice dataset's state and every dataset's state are saved with the iterator.
+   *
+   * @param datasets The datasets to choose from, at least one.
+   * @param choiceDataset Integers from 0 to `datasets.length - 1`.
+   * @param options `stopOnEmptyDataset` (default true).
+   * @throws {InvalidArgumentError} for no datasets, an entry that is not a Dataset or an unknown
+   *   option; while iterating, for a choice that is not an index of `datasets`, naming it.
+   * @example
+   * const datasets = [Dataset.fromArray(["foo"]).repeat(), Dataset.fromArray(["bar"]).repeat(), Dataset.fromArray(["baz"]).repeat()];
+   * Dataset.chooseFromDatasets(datasets, Dataset.range(3).repeat(3))
+   * // "foo", "bar", "baz", "foo", "bar", "baz", "foo", "bar", "baz"
+   */
+  static chooseFromDatasets<const D extends readonly Dataset<unknown>[]>(
+    datasets: D,
+    choiceDataset: Dataset<number>,
+    options?: ChooseFromDatasetsOptions,
+  ): Dataset<ElementOf<D[number]>> {
+    const opts = requireOptions("Dataset.chooseFromDatasets(datasets, choiceDataset, options)", options, CHOOSE_FROM_DATASETS_OPTIONS);
+    if (!(choiceDataset instanceof Dataset)) {
+      throw invalidArgument("Dataset.chooseFromDatasets(datasets, choiceDataset)", "a Dataset of indices", choiceDataset, "Pass e.g. Dataset.range(3).repeat().");
+    }
+    return new Dataset(new ChooseFromDatasetsNode(datasetNodes<ElementOf<D[number]>>("Dataset.chooseFromDatasets(datasets)", datasets), choiceDataset.node, opts));
+  }
+
+  /**
+   * One element per row of equal-length columns (tf.data's `from_tensor_slices`): a record of
+   * columns gives records of row values, an array of columns gives tuples (JavaScript has no
+   * tuple type: a plain array of columns here is tf.data's tuple, not a 2-D tensor), and one
+   * typed array, `{ data, shape }`, or plain array of which no item is a column (a 1-D list)
+   * gives its rows. An array column's rows are its items (arrays of arrays
+   * give arrays), a typed array's are numbers (bigints for 64-bit integer arrays), and a
+   * `{ data, shape }` column's are typed arrays of the values of each row (row-major, flat),
+   * or numbers for a one-entry shape. The columns are copied. Random access: the saved state
+   * is the row index.
+   *
+   * @param columns A record or an array of columns; or one typed array, `{ data, shape }` or list of values.
+   * @throws {InvalidArgumentError} for no columns, a value that is not a column, a shape that
+   *   does not fit its data, or columns of different lengths (naming each with its length).
+   * @example Dataset.fromTensorSlices({ a: [1, 2], b: [3, 4] })     // { a: 1, b: 3 }, { a: 2, b: 4 }
+   * @example Dataset.fromTensorSlices([[1, 2], [3, 4], [5, 6]])      // [1, 3, 5], [2, 4, 6]
+   * @example Dataset.fromTensorSlices({ data: Int32Array.of(1, 2, 3, 4), shape: [2, 2] })  // Int32Array [1, 2], [3, 4]
+   */
+  static fromTensorSlices<C extends TypedArray | ShapedColumn>(tensor: C): Dataset<RowOf<C>>;
+  static fromTensorSlices<const C extends readonly (string | number | boolean | bigint | null | Record<string, unknown>)[]>(values: C): Dataset<C[number]>;
+  static fromTensorSlices<const C extends readonly Column[]>(columns: C): Dataset<{ -readonly [K in keyof C]: RowOf<C[K]> }>;
+  static fromTensorSlices<R extends Record<string, Column>>(columns: R): Dataset<{ [K in keyof R]: RowOf<R[K]> }>;
+  static fromTensorSlices(columns: unknown): Dataset<unknown> {
+    return new Dataset(new FromTensorSlicesNode(columns));
+  }
+
+  /**
+   * `start, start + step, start + 2 * step, ...` forever (tf.data's `Dataset.counter`);
+   * cardinality `Infinity`. The saved state is how many values it has handed out.
+   *
+   * @param start First value (default 0).
+   * @param step Increment (default 1), any finite number.
+   * @throws {InvalidArgumentError} for a non-finite start or step.
+   * @example Dataset.counter().take(5)         // 0, 1, 2, 3, 4
+   * @example Dataset.counter(2, 5).take(3)     // 2, 7, 12
+   */
+  static counter(start = 0, step = 1): Dataset<number> {
+    return new Dataset(new CounterNode(start, step));
+  }
+
+  /**
+   * Uniformly distributed 32-bit unsigned integers (0 to 2^32 - 1) forever, from a seeded
+   * generator (tf.data's `Dataset.random`, which yields int64s: these are 32-bit, and a seed
+   * gives other numbers than TensorFlow's); cardinality `Infinity`. Without a seed, each
+   * iterator draws its own sequence, derived from the iterator's seed as an unseeded `shuffle`
+   * does. The generator's position is saved with the iterator.
+   *
+   * @param options `seed` (an integer), `rerandomizeEachIteration` (default false: each epoch
+   *   of a `repeat` yields the same sequence).
+   * @throws {InvalidArgumentError} for a non-integer seed or an unknown option.
+   * @example Dataset.random({ seed: 4 }).take(2)   // two integers, the same on every run
+   * @example Dataset.random({ seed: 4 }).map((x) => x / 2 ** 32)  // uniform in [0, 1)
+   */
+  static random(options?: RandomOptions): Dataset<number> {
+    return new Dataset(new RandomNode(requireOptions("Dataset.random(options)", options, RANDOM_OPTIONS)));
   }
 
   /**
@@ -531,6 +648,54 @@ export class Dataset<T> implements AsyncIterable<T> {
   }
 
   /**
+   * Resamples to a target distribution of classes by rejection (tf.data's
+   * `rejection_resample`): an element of class `i` is kept with probability
+   * `(t_i / p_i) / max_j (t_j / p_j)`, `t` being `targetDist` and `p` the input's class
+   * distribution — `initialDist` when given, else estimated online as tf.data does (counts
+   * start at 10 per class and take in the classes of each 32 elements, read ahead, before
+   * those are resampled). The kept elements keep their order. The random generator's
+   * position, the counts and the elements read ahead are saved with the iterator.
+   *
+   * Differences from tf.data: it yields the elements, not `(class, element)` pairs (map
+   * `classFn` again if you need the class); and it reads the input once. tf.data mixes in
+   * the elements of a second pass over the input, unfiltered, with probability
+   * `min_j (t_j / p_j)`, so an element can come out twice; here each comes out at most once.
+   * Both reach the target distribution and read about `max_j (t_j / p_j)` input elements per
+   * output element.
+   *
+   * @param classFn The class of an element, an integer from 0 to `targetDist.length - 1` (it may be async).
+   * @param options `targetDist` (required), `initialDist`, `seed` (an integer; without one the
+   *   draws derive from the iterator's seed).
+   * @throws {InvalidArgumentError} for a bad distribution, a non-integer seed or an unknown
+   *   option; while iterating, for a class out of range, naming it and the element.
+   * @example
+   * // labels 60% 0 and 40% 1 → about half and half
+   * examples.rejectionResample((x) => x.label, { targetDist: [0.5, 0.5], initialDist: [0.6, 0.4], seed: 1 })
+   */
+  rejectionResample(classFn: ClassFn<T>, options: RejectionResampleOptions): Dataset<T> {
+    if (options === undefined) {
+      throw invalidArgument("rejectionResample(classFn, options)", "options with a targetDist", options, "Pass e.g. { targetDist: [0.5, 0.5] }.");
+    }
+    const opts = requireOptions("rejectionResample(classFn, options)", options, REJECTION_RESAMPLE_OPTIONS) as RejectionResampleOptions;
+    return new Dataset(new RejectionResampleNode(this.node, classFn, opts));
+  }
+
+  /**
+   * Folds every element of one full iteration into one value (tf.data's `reduce`):
+   * `fn(state, element)` returns the new state, or a Promise of it. Resolves to the final
+   * state (`initial` for an empty dataset). When an element or `fn` fails, the iterator is
+   * closed before the error is thrown.
+   *
+   * @throws {InvalidArgumentError} when `fn` is not a function.
+   * @example await Dataset.range(5).reduce(0, (sum, x) => sum + x)   // 10
+   * @example await Dataset.range(5).reduce(0, (count) => count + 1)  // 5
+   */
+  reduce<S>(initial: S, fn: ReduceFn<S, T>): Promise<S> {
+    requireFunction("reduce(initial, fn)", fn, "Pass a function (state, element) => newState.");
+    return reduceIterator(outsideScope(() => this.iterator()), initial, fn);
+  }
+
+  /**
    * Shuffles the whole dataset by index permutation, with no buffer: position `i` of an epoch
    * yields element `permutation(i)` of the input, a bijection on [0, n) computed per index (a
    * Feistel network with cycle walking, as TensorFlow's `index_shuffle` and Grain). The input
@@ -672,6 +837,14 @@ export class Dataset<T> implements AsyncIterable<T> {
   toString(): string {
     return this.node.describe();
   }
+}
+
+function datasetNodes<T>(call: string, datasets: readonly Dataset<unknown>[]): DatasetNode<T>[] {
+  if (!Array.isArray(datasets)) throw invalidArgument(call, "an array of datasets", datasets, "Pass e.g. [a, b].");
+  return datasets.map((d: unknown, i) => {
+    if (!(d instanceof Dataset)) throw invalidArgument(`${call}[${i}]`, "a Dataset", d, "Pass datasets only, e.g. [Dataset.range(3), other].");
+    return d.node as DatasetNode<T>;
+  });
 }
 
 function nestedNode<T, U>(call: string, fn: (value: T) => Nested<U>): (value: T) => DatasetNode<U> {

@@ -45,6 +45,15 @@ export const GOLDEN_PIPELINES: Readonly<Record<string, () => Dataset<unknown>>> 
     Dataset.fromWorkers<number>(new URL("../fixtures/workers/shards.mjs", import.meta.url), { workers: 2, export: "unseeded" })
       .mapInWorkers<number>(new URL("../fixtures/workers/square.mjs", import.meta.url), { workers: 2, export: "later" })
       .batch(3),
+  "tf-parity-combinators": () =>
+    Dataset.zip([
+      Dataset.sampleFromDatasets(
+        [Dataset.fromTensorSlices({ a: Int16Array.from({ length: 20 }, (_, i) => i), b: [...Array(20).keys()].map((i) => [i, `r${i}`]) }), Dataset.counter(1000, 2).take(15)],
+        { weights: [2, 1], seed: 5 },
+      ),
+      Dataset.chooseFromDatasets([Dataset.range(30), Dataset.random({ seed: 8 })], Dataset.fromArray([0, 1, 1, 0]).repeat()),
+      Dataset.range(300).rejectionResample((x) => x % 3, { targetDist: [1, 2, 1], seed: 4 }),
+    ]).take(25),
 };
 
 /**
