@@ -152,3 +152,11 @@ describe("elastic resume", () => {
     await expect(it.next()).rejects.toThrow(/Prefetch after shard holds \d+ element\(s\) in its buffer/);
   });
 });
+
+describe("globalShuffle over fromTensorSlices", () => {
+  it("shuffles the rows of columns by index", async () => {
+    const rows = await Dataset.fromTensorSlices({ x: Float32Array.from({ length: 20 }, (_, i) => i), y: Array.from({ length: 20 }, (_, i) => `r${i}`) }).globalShuffle({ seed: 6 }).toArray();
+    expect(rows.map((r) => (r as { x: number }).x).sort((a, b) => a - b)).toEqual(ints(20));
+    expect(rows.every((r) => (r as { y: string }).y === `r${(r as { x: number }).x}`)).toBe(true);
+  });
+});

@@ -2,6 +2,7 @@ import { END, SourceNode, type OpIterator, type Pull } from "../../core/iterator
 import { setOwn } from "../../core/own.js";
 import { integer, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
+import type { RandomAccess } from "../../core/random-access.js";
 import { InvalidArgumentError, describeValue, invalidArgument } from "../../errors.js";
 
 const KIND = "FromTensorSlices";
@@ -115,6 +116,10 @@ export class FromTensorSlicesNode<T> extends SourceNode<T> {
 
   makeIterator(): OpIterator<T> {
     return new FromTensorSlicesIterator(this, this.rows);
+  }
+
+  randomAccess(): RandomAccess<T> {
+    return { length: this.rows, get: (i) => this.row(i) };
   }
 }
 
