@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { misfit, pathTo, type Field } from "./schema.js";
-import type { JsonValue } from "./state.js";
-import { encodeHeld, held, type BlobSink, type Held } from "./value-codec.js";
+import { arrayOf, misfit, olderVersion, opState, optional, pathTo, stateSchema, type Field, type StateSchema } from "./schema.js";
+import type { JsonValue, OpState } from "./state.js";
+import { element, encodeHeld, held, savedError, type BlobSink, type Held } from "./value-codec.js";
 
 /** The `held` field of an op that keeps a {@link Leftover}: absent when nothing is held. */
 export const leftoverField: Field<Held<unknown>[]> = (value, path) => {
@@ -77,4 +77,24 @@ export class Leftover<T> {
   static fromVersion1(pending: readonly unknown[] | undefined, failure: Error | undefined): Held<unknown>[] {
     return [...(failure === undefined ? [] : [{ ok: false as const, error: failure }]), ...(pending ?? []).map((value) => ({ ok: true as const, value }))];
   }
+}
+
+/**
+ * The state of an op that holds nothing but a leftover (map, filter): version 2, `{ held,
+ * input }`; version 1 kept the leftover as `pending` (the elements) and `failure` (the error).
+ */
+export function leftoverStateSchema(kind: string): StateSchema<{ readonly held: Held<unknown>[]; readonly input: OpState }> {
+  return stateSchema(
+    kind,
+    2,
+    { held: leftoverField, input: opState },
+    {
+      older: [
+        olderVersion(1, { pending: optional(arrayOf(element)), failure: optional(savedError), input: opState }, ({ pending, failure, input }) => ({
+          held: Leftover.fromVersion1(pending, failure),
+          input,
+        })),
+      ],
+    },
+  );
 }

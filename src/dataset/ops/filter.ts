@@ -1,29 +1,12 @@
 import { END, UnaryIterator, UnaryNode, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { Leftover, leftoverField } from "../../core/leftover.js";
-import { arrayOf, olderVersion, opState, optional, stateSchema } from "../../core/schema.js";
+import { Leftover, leftoverStateSchema } from "../../core/leftover.js";
 import type { OpState } from "../../core/state.js";
-import { element, savedError } from "../../core/value-codec.js";
 import { requireFunction } from "../validate.js";
 
 const KIND = "Filter";
-/**
- * Version 1 kept a leftover of a failed bulk pull in \`pending\` (the elements) and \`failure\`
- * (the error); version 2 keeps it as held entries (see Leftover).
- */
-const VERSION = 2;
-const STATE = stateSchema(
-  KIND,
-  VERSION,
-  { held: leftoverField, input: opState },
-  {
-    older: [
-      olderVersion(1, { pending: optional(arrayOf(element)), failure: optional(savedError), input: opState }, ({ pending, failure, input }) => ({
-        held: Leftover.fromVersion1(pending, failure),
-        input,
-      })),
-    ],
-  },
-);
+/** Version 2 keeps a leftover of a failed bulk pull as held entries (see leftoverStateSchema). */
+const STATE = leftoverStateSchema(KIND);
+const VERSION = STATE.version;
 
 /** A test applied to each element; it may return a Promise of the answer (other thenables are not awaited). */
 export type Predicate<T> = (value: T) => unknown;

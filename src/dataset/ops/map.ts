@@ -1,31 +1,14 @@
 import { END, UnaryIterator, UnaryNode, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { Leftover, leftoverField } from "../../core/leftover.js";
-import { arrayOf, olderVersion, opState, optional, stateSchema } from "../../core/schema.js";
+import { Leftover, leftoverStateSchema } from "../../core/leftover.js";
 import type { OpState } from "../../core/state.js";
-import { element, savedError } from "../../core/value-codec.js";
 import { requireFunction } from "../validate.js";
 import { randomAccessOf, andThen, type RandomAccess } from "../../core/random-access.js";
 import { ParallelMapIterator } from "./parallel-map.js";
 
 const KIND = "Map";
-/**
- * Version 1 kept a leftover of a failed bulk pull in \`pending\` (the elements) and \`failure\`
- * (the error); version 2 keeps it as held entries (see Leftover).
- */
-const VERSION = 2;
-const STATE = stateSchema(
-  KIND,
-  VERSION,
-  { held: leftoverField, input: opState },
-  {
-    older: [
-      olderVersion(1, { pending: optional(arrayOf(element)), failure: optional(savedError), input: opState }, ({ pending, failure, input }) => ({
-        held: Leftover.fromVersion1(pending, failure),
-        input,
-      })),
-    ],
-  },
-);
+/** Version 2 keeps a leftover of a failed bulk pull as held entries (see leftoverStateSchema). */
+const STATE = leftoverStateSchema(KIND);
+const VERSION = STATE.version;
 
 /**
  * A function applied to each element. It may return a Promise (an `async` function does);
