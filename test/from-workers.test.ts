@@ -7,7 +7,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Dataset, InvalidArgumentError, UnavailableError, type IteratorState } from "../src/index.js";
-import { describeCheckpointing, drain, takeN } from "./harness.js";
+import { describeCheckpointing, drain, outcomes, takeN } from "./harness.js";
 
 const MODULE = fileURLToPath(new URL("./fixtures/workers/shards.mjs", import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -34,19 +34,8 @@ describe("fromWorkers", () => {
   });
 
   it("raises an element's error at its place, of its class, and goes on", async () => {
-    const it = Dataset.fromWorkers<number>(MODULE, { workers: 2, export: "failing" }).iterator();
-    const out: (number | string)[] = [];
-    for (;;) {
-      try {
-        const r = await it.next();
-        if (r.done === true) break;
-        out.push(r.value);
-      } catch (error) {
-        out.push(`${(error as Error).constructor.name}: ${(error as Error).message}`);
-      }
-    }
-    await it.close();
-    expect(out.slice(0, 10)).toEqual([0, 100, 1, 101, 2, 102, 3, 103, "RangeError: bad 4", 104]);
+    const out = await outcomes(Dataset.fromWorkers<number>(MODULE, { workers: 2, export: "failing" }));
+    expect(out.slice(0, 10)).toEqual([0, 100, 1, 101, 2, 102, 3, 103, "!RangeError: bad 4", 104]);
     expect(out).toHaveLength(20);
   });
 

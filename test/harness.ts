@@ -271,3 +271,27 @@ export function describeCheckpointing<T>(
     });
   });
 }
+
+/** Every outcome of one full iteration, in order, going on after errors; the iterator is closed at the end. */
+export async function settleAll<T>(dataset: Dataset<T>): Promise<({ readonly value: T } | { readonly error: Error })[]> {
+  const it = dataset.iterator();
+  const out: ({ readonly value: T } | { readonly error: Error })[] = [];
+  try {
+    for (;;) {
+      try {
+        const r = await it.next();
+        if (r.done === true) return out;
+        out.push({ value: r.value });
+      } catch (error) {
+        out.push({ error: error as Error });
+      }
+    }
+  } finally {
+    await it.close();
+  }
+}
+
+/** {@link settleAll}, with each error as `"!<Class>: <message>"`. */
+export async function outcomes<T>(dataset: Dataset<T>): Promise<(T | string)[]> {
+  return (await settleAll(dataset)).map((o) => ("value" in o ? o.value : `!${o.error.constructor.name}: ${o.error.message}`));
+}

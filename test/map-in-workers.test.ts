@@ -10,30 +10,11 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { Dataset, InvalidArgumentError, NotFoundError } from "../src/index.js";
 import * as fns from "./fixtures/workers/square.mjs";
-import { describeCheckpointing, drain } from "./harness.js";
+import { describeCheckpointing, drain, outcomes } from "./harness.js";
 
 const MODULE = fileURLToPath(new URL("./fixtures/workers/square.mjs", import.meta.url));
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Every value, and every error as `!Class: message`, in order. */
-async function outcomes<T>(ds: Dataset<T>): Promise<(T | string)[]> {
-  const it = ds.iterator();
-  const out: (T | string)[] = [];
-  try {
-    for (;;) {
-      try {
-        const r = await it.next();
-        if (r.done === true) return out;
-        out.push(r.value);
-      } catch (error) {
-        out.push(`!${(error as Error).constructor.name}: ${(error as Error).message}`);
-      }
-    }
-  } finally {
-    await it.close();
-  }
-}
 
 describe("mapInWorkers conformance", () => {
   describeCheckpointing("mapInWorkers with a sync function on 2 threads", () => Dataset.range(60).mapInWorkers<number>(MODULE, { workers: 2 }));

@@ -15,6 +15,7 @@ import { textLinesFormat } from "../src/dataset/sources/text-lines.js";
 import { maskedCrc32c } from "../src/formats/crc32c.js";
 import { encodeFrame } from "../src/formats/tfrecord-frame.js";
 import { DataLossError, Dataset, InvalidArgumentError } from "../src/index.js";
+import { settleAll } from "./harness.js";
 
 const DIR = mkdtempSync(join(tmpdir(), "checkpipe-limits-"));
 const write = (name: string, bytes: string | Uint8Array, gzip = false): string => {
@@ -23,22 +24,10 @@ const write = (name: string, bytes: string | Uint8Array, gzip = false): string =
   return file;
 };
 
-/** Every error of a pipeline after ignoreErrors-like collection: values and errors in order. */
+/** Values and errors of one full iteration, apart. */
 async function valuesAndErrors<T>(dataset: Dataset<T>): Promise<{ values: T[]; errors: Error[] }> {
-  const it = dataset.iterator();
-  const values: T[] = [];
-  const errors: Error[] = [];
-  for (;;) {
-    try {
-      const next = await it.next();
-      if (next.done === true) break;
-      values.push(next.value);
-    } catch (error) {
-      errors.push(error as Error);
-    }
-  }
-  await it.close();
-  return { values, errors };
+  const all = await settleAll(dataset);
+  return { values: all.flatMap((o) => ("value" in o ? [o.value] : [])), errors: all.flatMap((o) => ("error" in o ? [o.error] : [])) };
 }
 
 describe("a long line in a compressed file", () => {
