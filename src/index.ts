@@ -6,6 +6,10 @@
  */
 export { Dataset, type ElementOf, type MapOptions, type Nested } from "./dataset/dataset.js";
 export type { BatchOptions } from "./dataset/ops/batch.js";
+export type { PaddedBatch, PaddedBatchOptions, PaddedShape, PaddedShapes, PaddingValue, PaddingValues } from "./dataset/ops/padded-batch.js";
+export type { StackedBatch } from "./dataset/ops/stack-batch.js";
+export type { StackedArray, TypedArray } from "./dataset/ops/stacked.js";
+export type { WindowOptions } from "./dataset/ops/window.js";
 export type { IgnoreErrorsOptions } from "./dataset/ops/ignore-errors.js";
 export type { InterleaveOptions } from "./dataset/ops/interleave.js";
 export type { MapFn } from "./dataset/ops/map.js";

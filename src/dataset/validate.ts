@@ -29,3 +29,18 @@ export function requireOptions<O extends object>(subject: string, value: O | und
   }
   return value;
 }
+
+/**
+ * Requires an options object (or undefined) whose keys are all among `known`.
+ *
+ * @throws {InvalidArgumentError} for a non-object, or an unknown key (the message lists the known ones).
+ */
+export function requireKnownOptions<O extends object>(subject: string, value: O | undefined, known: readonly string[]): O | Record<string, never> {
+  const options = requireOptions(subject, value);
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw invalidArgument(`${subject}: option ${JSON.stringify(key)}`, `one of the known options ${known.join(", ")}`, key, "Remove the unknown option or correct its spelling.");
+    }
+  }
+  return options;
+}
