@@ -44,6 +44,11 @@ describe("paddedBatch", () => {
     ]);
   });
 
+  it("takes an empty array as of any rank, its missing dimensions 0", async () => {
+    const ds = Dataset.fromArray([[], [[1, 2]], [[3]]]).paddedBatch(3);
+    expect(await ds.toArray()).toEqual([[[[0, 0]], [[1, 2]], [[3, 0]]]]);
+  });
+
   it("makes a batch of typed arrays one typed array of their kind, with its shape", async () => {
     const ds = Dataset.range(1, 4).map((x) => Float32Array.from({ length: x }, (_, i) => x + i / 10)).paddedBatch(3, { paddingValues: -1 });
     const [batch] = await ds.toArray();
@@ -86,7 +91,7 @@ describe("paddedBatch", () => {
       await fails(elements().paddedBatch(2, { paddedShapes: [3] }), /^paddedBatch\(\) needs element 3 to be at most 3 long in dimension 0 \(paddedShapes\); got an array of length 4/);
     });
     it("refuses components of different ranks", async () => {
-      await fails(Dataset.fromArray<unknown>([{ x: [1] }, { x: [[1]] }]).paddedBatch(2), /component "x" of element 1 to be of rank 1/);
+      await fails(Dataset.fromArray<unknown>([{ x: [1] }, { x: [[1]] }]).paddedBatch(2), /component "x" of element 1 to be of rank 1 \(as element 0 of the batch\)/);
     });
     it("refuses a component ragged within one element", async () => {
       await fails(Dataset.fromArray([[[1, 2], [3]]]).paddedBatch(1), /element 0 to be a rectangular array .* got a ragged array/);

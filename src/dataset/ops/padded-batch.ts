@@ -199,18 +199,21 @@ function build(structure: Structure, shapes: PaddedShapes | undefined, values: P
 
 function padComponent(c: Component, fixed: PaddedShape | undefined, padding: PaddingValue | undefined, first: number): unknown {
   // Each element's shape, checked dense; the leaf type of the whole component.
-  let rank = -1;
+  // An empty array ([] or [[], []]) fits any rank above its own: its missing dimensions are 0.
   let type: Scalar | null = c.ctor === null ? null : c.ctor === BigInt64Array || c.ctor === BigUint64Array ? "bigint" : "number";
-  const max: number[] = [];
+  const shapes = c.values.map((value, i) => (c.kind === "scalar" ? [] : c.kind === "typed" ? [(value as TypedArray).length] : denseShape(value as unknown[], c.path, first + i)));
+  const open = (shape: readonly number[]): boolean => shape[shape.length - 1] === 0 && c.kind === "array";
+  const full = shapes.findIndex((shape) => !open(shape));
+  const rank = full === -1 ? Math.max(...shapes.map((shape) => shape.length)) : (shapes[full] as number[]).length;
+  const max: number[] = new Array<number>(rank).fill(0);
   for (let i = 0; i < c.values.length; i++) {
     const value = c.values[i];
-    const shape = c.kind === "scalar" ? [] : c.kind === "typed" ? [(value as TypedArray).length] : denseShape(value as unknown[], c.path, first + i);
-    if (rank === -1) rank = shape.length;
-    else if (shape.length !== rank) {
-      throw misfit(first + i, c.path, `of rank ${rank} (as the batch's first element)`, value, ` (rank ${shape.length})`, "Padding adds length, not dimensions: give every element's component the same number of dimensions.");
+    const shape = shapes[i] as number[];
+    if (shape.length !== rank && !(open(shape) && shape.length < rank)) {
+      throw misfit(first + i, c.path, `of rank ${rank} (as element ${first + full} of the batch)`, value, ` (rank ${shape.length})`, "Padding adds length, not dimensions: give every element's component the same number of dimensions.");
     }
     if (c.kind !== "typed") type = leafTypes(value, c.path, first + i, type);
-    for (let d = 0; d < rank; d++) max[d] = Math.max(max[d] ?? 0, shape[d] as number);
+    for (let d = 0; d < shape.length; d++) max[d] = Math.max(max[d] as number, shape[d] as number);
   }
   if (fixed !== undefined && fixed.length !== rank) {
     throw invalidArgument(`paddedBatch(size, { paddedShapes })`, `a shape of rank ${rank} for ${componentName(c.path)}`, fixed, `Give one length (or null for the longest) per dimension of the component, e.g. [${Array(rank).fill("null").join(", ")}].`);
