@@ -112,9 +112,13 @@ class StackBatchIterator<T> extends UnaryIterator<T, StackedBatch<T>> {
 export function stack(batch: readonly unknown[], first = 0): unknown {
   const layout = layoutOf(batch[0], "", first);
   const out = allocate(layout, batch.length);
-  for (let i = 0; i < batch.length; i++) put(layout, out, batch[i], i, "", first + i);
+  const write = writer(layout, out, "");
+  for (let i = 0; i < batch.length; i++) write(batch[i], i, first + i);
   return out;
 }
+
+/** Writes element `element`'s value into row `i` of a batch's output, checking it fits the layout. */
+type Write = (value: unknown, i: number, element: number) => void;
 
 function layoutOf(value: unknown, path: string, element: number): Layout {
   switch (typeof value) {
@@ -152,44 +156,61 @@ function allocate(layout: Layout, n: number): unknown {
   }
 }
 
-function put(layout: Layout, out: unknown, value: unknown, i: number, path: string, element: number): void {
+/** One writer per batch, made from the layout of its first element: no switch or path per element. */
+function writer(layout: Layout, out: unknown, path: string): Write {
   switch (layout.kind) {
-    case "number":
-      if (typeof value !== "number") throw misfit(element, path, "a number (as in the batch's first element)", value);
-      (out as StackedArray<Float64Array>).data[i] = value;
-      return;
-    case "boolean":
-      if (typeof value !== "boolean") throw misfit(element, path, "a boolean (as in the batch's first element)", value);
-      (out as StackedArray<Uint8Array>).data[i] = value ? 1 : 0;
-      return;
-    case "bigint":
-      if (typeof value !== "bigint") throw misfit(element, path, "a bigint (as in the batch's first element)", value);
-      if (value < -MAX_INT64 || value >= MAX_INT64) throw misfit(element, path, "a bigint that fits in 64 bits", value);
-      (out as StackedArray<BigInt64Array>).data[i] = value;
-      return;
+    case "number": {
+      const data = (out as StackedArray<Float64Array>).data;
+      return (value, i, element) => {
+        if (typeof value !== "number") throw misfit(element, path, "a number (as in the batch's first element)", value);
+        data[i] = value;
+      };
+    }
+    case "boolean": {
+      const data = (out as StackedArray<Uint8Array>).data;
+      return (value, i, element) => {
+        if (typeof value !== "boolean") throw misfit(element, path, "a boolean (as in the batch's first element)", value);
+        data[i] = value ? 1 : 0;
+      };
+    }
+    case "bigint": {
+      const data = (out as StackedArray<BigInt64Array>).data;
+      return (value, i, element) => {
+        if (typeof value !== "bigint") throw misfit(element, path, "a bigint (as in the batch's first element)", value);
+        if (value < -MAX_INT64 || value >= MAX_INT64) throw misfit(element, path, "a bigint that fits in 64 bits", value);
+        data[i] = value;
+      };
+    }
     case "typed": {
-      if (!isTypedArray(value) || typedArrayConstructor(value) !== layout.ctor || value.length !== layout.length) {
-        throw misfit(element, path, `a ${layout.ctor.name} of length ${layout.length} (as in the batch's first element)`, value,
-          "Give every element the same kind and length of typed array, or use paddedBatch() to pad different lengths.", isTypedArray(value) ? ` of length ${value.length}` : "");
-      }
-      ((out as StackedArray).data as { set(a: ArrayLike<unknown>, offset: number): void }).set(value as ArrayLike<unknown>, i * layout.length);
-      return;
+      const data = (out as StackedArray).data as { set(a: ArrayLike<unknown>, offset: number): void };
+      const { ctor, length } = layout;
+      return (value, i, element) => {
+        // The constructor check is the fast path; a Node.js Buffer (a Uint8Array) takes the slow one.
+        const fits = typeof value === "object" && value !== null && (value.constructor === ctor || (isTypedArray(value) && typedArrayConstructor(value) === ctor));
+        if (!fits || (value as TypedArray).length !== length) {
+          throw misfit(element, path, `a ${ctor.name} of length ${length} (as in the batch's first element)`, value,
+            "Give every element the same kind and length of typed array, or use paddedBatch() to pad different lengths.", isTypedArray(value) ? ` of length ${value.length}` : "");
+        }
+        data.set(value as ArrayLike<unknown>, i * length);
+      };
     }
     case "record": {
-      if (!isRecord(value)) throw misfit(element, path, "a record (as in the batch's first element)", value);
       const keys = layout.keys;
-      let count = 0;
-      for (const key in value) if (Object.hasOwn(value, key)) count++;
-      if (count !== keys.length) {
-        throw misfit(element, path, `a record of the keys ${keys.join(", ")} (as in the batch's first element)`, value, undefined, ` with the keys ${Object.keys(value).join(", ")}`);
-      }
       const record = out as Record<string, unknown>;
-      for (let k = 0; k < keys.length; k++) {
-        const key = keys[k] as string;
-        if (!Object.hasOwn(value, key)) throw misfit(element, componentPath(path, key), "present (as in the batch's first element)", undefined);
-        put(layout.children[k] as Layout, record[key], value[key], i, componentPath(path, key), element);
-      }
-      return;
+      const writes = keys.map((key, k) => writer(layout.children[k] as Layout, record[key], componentPath(path, key)));
+      return (value, i, element) => {
+        if (!isRecord(value)) throw misfit(element, path, "a record (as in the batch's first element)", value);
+        let count = 0;
+        for (const key in value) if (Object.hasOwn(value, key)) count++;
+        if (count !== keys.length) {
+          throw misfit(element, path, `a record of the keys ${keys.join(", ")} (as in the batch's first element)`, value, undefined, ` with the keys ${Object.keys(value).join(", ")}`);
+        }
+        for (let k = 0; k < keys.length; k++) {
+          const key = keys[k] as string;
+          if (!Object.hasOwn(value, key)) throw misfit(element, componentPath(path, key), "present (as in the batch's first element)", undefined);
+          (writes[k] as Write)(value[key], i, element);
+        }
+      };
     }
   }
 }
