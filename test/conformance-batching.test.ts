@@ -3,9 +3,9 @@
  * the stacking batch, window, rebatch, unique, takeWhile): each through the checkpoint harness
  * over sync, async and slow inputs, with a slow consumer, and in compositions.
  */
-import { describe, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Dataset } from "../src/index.js";
-import { describeCheckpointing } from "./harness.js";
+import { describeCheckpointing, resumed } from "./harness.js";
 
 // ---- helpers -----------------------------------------------------------------------------------
 
@@ -213,4 +213,65 @@ describe("compositions", () => {
       .batch(5, { stack: true })
       .map((b) => b.w.data)
       .unbatch());
+});
+
+// ---- errors handed to the consumer -------------------------------------------------------------
+
+function failsOnSome(x: number): number {
+  if (x % 5 === 1) throw new Error(`element ${x} is bad`);
+  return x;
+}
+
+/** Each next() of a run: the element, or the name and message of the error it raised. */
+type Outcome = { readonly value: unknown } | { readonly error: string };
+
+async function outcomes(it: AsyncIterator<unknown>, limit = 500): Promise<Outcome[]> {
+  const out: Outcome[] = [];
+  while (out.length < limit) {
+    try {
+      const result = await it.next();
+      if (result.done === true) return out;
+      out.push({ value: result.value });
+    } catch (error) {
+      out.push({ error: `${(error as Error).name}: ${(error as Error).message}` });
+    }
+  }
+  throw new Error(`more than ${limit} outcomes`);
+}
+
+async function advance(it: AsyncIterator<unknown>, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await it.next().catch(() => undefined);
+}
+
+// An error met while an op fills a window or a batch is handed to the consumer in that pull's
+// place; what the op had taken in stays held (window, rebatch) or goes with the failed pull
+// (paddedBatch and the stacking batch, as batch). Saving after it resumes after it.
+describe("errors handed to the consumer", () => {
+  const pipelines: [string, () => Dataset<unknown>][] = [
+    ["a window over a map that throws", () => Dataset.range(30).map(failsOnSome).window(3, { shift: 2 })],
+    ["a window that skips over an async map that rejects", () => asyncRange(30).map(failsOnSome).window(2, { shift: 4 })],
+    ["a rebatch over batches of a map that throws", () => Dataset.range(30).map(failsOnSome).batch(3).rebatch(4)],
+    ["a paddedBatch over a map that throws", () => sequences(Dataset.range(30).map(failsOnSome)).paddedBatch(4)],
+    ["a paddedBatch of elements some of which cannot be padded", () => Dataset.range(20).map((x) => (x % 7 === 3 ? [[x]] : [x])).paddedBatch(3)],
+    ["a stacking batch of elements some of which do not fit", () => Dataset.range(20).map((x) => (x % 7 === 3 ? "x" : x)).batch(3, { stack: true })],
+    ["a unique over a map that throws", () => slowRange(30).map((x) => failsOnSome(x) % 7).unique()],
+    ["a unique of elements some of which are not primitive", () => Dataset.range(20).map((x) => (x % 6 === 2 ? [x] : x % 4)).unique()],
+    ["a takeWhile whose predicate throws", () => Dataset.range(30).takeWhile((x) => failsOnSome(x) < 22)],
+    ["a takeWhile whose async predicate rejects", () => slowRange(30).takeWhile(async (x) => failsOnSome(x) < 17)],
+  ];
+  for (const [name, build] of pipelines) {
+    it(`resumes after a break at every position, failed ones included, with exactly the remaining outcomes: ${name}`, async () => {
+      const expected = await outcomes(build().iterator());
+      expect(expected.some((o) => "error" in o)).toBe(true);
+      for (let p = 0; p <= expected.length; p++) {
+        const it = build().iterator();
+        await advance(it, p);
+        const state = await it.save();
+        expect(await outcomes(resumed(build, state)), `after a break at ${p}`).toEqual(expected.slice(p));
+      }
+    });
+  }
+  describeCheckpointing("ignoreErrors after a window over a map that throws", () => Dataset.range(30).map(failsOnSome).window(4, { shift: 3 }).ignoreErrors());
+  describeCheckpointing("ignoreErrors after a paddedBatch of elements some of which cannot be padded", () =>
+    Dataset.range(20).map((x) => (x % 7 === 3 ? [[x]] : [x])).paddedBatch(3).ignoreErrors());
 });
