@@ -6,6 +6,10 @@
  */
 export { Dataset, type ElementOf, type MapOptions, type Nested } from "./dataset/dataset.js";
 export type { BatchOptions } from "./dataset/ops/batch.js";
+export type { PaddedBatch, PaddedBatchOptions, PaddedShape, PaddedShapes, PaddingValue, PaddingValues } from "./dataset/ops/padded-batch.js";
+export type { StackedBatch } from "./dataset/ops/stack-batch.js";
+export type { StackedArray, TypedArray } from "./dataset/ops/stacked.js";
+export type { WindowOptions } from "./dataset/ops/window.js";
 export type { IgnoreErrorsOptions } from "./dataset/ops/ignore-errors.js";
 export type { InterleaveOptions } from "./dataset/ops/interleave.js";
 export type { MapFn } from "./dataset/ops/map.js";
@@ -19,7 +23,7 @@ export type { ReduceFn } from "./dataset/ops/reduce.js";
 export type { ClassFn, RejectionResampleOptions } from "./dataset/ops/rejection-resample.js";
 export type { SampleFromDatasetsOptions } from "./dataset/sources/sample-from-datasets.js";
 export type { ChooseFromDatasetsOptions } from "./dataset/sources/choose-from-datasets.js";
-export type { Column, RowOf, ShapedColumn, TypedArray } from "./dataset/sources/from-tensor-slices.js";
+export type { Column, RowOf, ShapedColumn } from "./dataset/sources/from-tensor-slices.js";
 export type { RandomOptions } from "./dataset/sources/random.js";
 export type { ShuffleOptions } from "./dataset/ops/shuffle.js";
 export type { GeneratorFactory } from "./dataset/sources/from-generator.js";

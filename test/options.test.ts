@@ -7,7 +7,7 @@ import { Dataset, InvalidArgumentError } from "../src/index.js";
 
 const ds = Dataset.range(4);
 const calls: [string, () => unknown, RegExp][] = [
-  ["batch", () => ds.batch(2, { drop_remainder: true } as never), /batch\(size, options\) has no option "drop_remainder"; its options are: dropRemainder\./],
+  ["batch", () => ds.batch(2, { drop_remainder: true } as never), /batch\(size, options\) has no option "drop_remainder"; its options are: dropRemainder, stack\./],
   ["map", () => ds.map((x) => x, { numParallelCalls: 4 } as never), /map\(fn, options\) has no option "numParallelCalls"; its options are: parallel\./],
   ["shuffle", () => ds.shuffle(2, { reshuffle_each_iteration: false } as never), /its options are: seed, reshuffleEachIteration/],
   ["interleave", () => ds.interleave((x) => [x], { cycle_length: 2 } as never), /interleave\(fn, options\) has no option "cycle_length"; its options are: cycleLength, blockLength/],

@@ -8,7 +8,13 @@ import { outsideScope } from "../core/context.js";
 import { DatasetIterator, type IteratorOptions } from "../core/dataset-iterator.js";
 import type { DatasetNode, DatasetOptions } from "../core/iterator.js";
 import { invalidArgument } from "../errors.js";
-import { BatchNode, type BatchOptions } from "./ops/batch.js";
+import { BATCH_OPTIONS, BatchNode, type BatchOptions } from "./ops/batch.js";
+import { PaddedBatchNode, type PaddedBatch, type PaddedBatchOptions } from "./ops/padded-batch.js";
+import { RebatchNode } from "./ops/rebatch.js";
+import { StackBatchNode, type StackedBatch } from "./ops/stack-batch.js";
+import { TakeWhileNode } from "./ops/take-while.js";
+import { UniqueNode } from "./ops/unique.js";
+import { WindowNode, type WindowOptions } from "./ops/window.js";
 import { CacheNode } from "./ops/cache.js";
 import { ConcatenateNode } from "./ops/concatenate.js";
 import { EnumerateNode } from "./ops/enumerate.js";
@@ -37,7 +43,8 @@ import { ZipNode } from "./sources/zip.js";
 import { requireFunction, requireInteger, requireOptions } from "./validate.js";
 import { CHOOSE_FROM_DATASETS_OPTIONS, ChooseFromDatasetsNode, type ChooseFromDatasetsOptions } from "./sources/choose-from-datasets.js";
 import { CounterNode } from "./sources/counter.js";
-import { FromTensorSlicesNode, type Column, type RowOf, type ShapedColumn, type TypedArray } from "./sources/from-tensor-slices.js";
+import { FromTensorSlicesNode, type Column, type RowOf, type ShapedColumn } from "./sources/from-tensor-slices.js";
+import type { TypedArray } from "./ops/stacked.js";
 import { RANDOM_OPTIONS, RandomNode, type RandomOptions } from "./sources/random.js";
 import { SAMPLE_FROM_DATASETS_OPTIONS, SampleFromDatasetsNode, type SampleFromDatasetsOptions } from "./sources/sample-from-datasets.js";
 import { REJECTION_RESAMPLE_OPTIONS, RejectionResampleNode, type ClassFn, type RejectionResampleOptions } from "./ops/rejection-resample.js";
@@ -550,12 +557,91 @@ export class Dataset<T> implements AsyncIterable<T> {
    * Groups consecutive elements into arrays of `size`; the last one may be shorter unless
    * `dropRemainder` is set.
    *
+   * With `stack: true` the batch is stacked column-wise instead: elements that are numbers,
+   * booleans, bigints, typed arrays or records of them (nested records too) become one typed
+   * array per component with its shape, `{ data, shape: [batch, ...] }` — numbers a
+   * `Float64Array` (lossless whatever the values; `Float32Array.from(data)` for tfjs float32),
+   * booleans a `Uint8Array` of 0 and 1, bigints a `BigInt64Array`, typed arrays one array of
+   * their own kind, `shape [batch, length]`. `tf.tensor(data, shape)` then takes a whole batch
+   * with no per-element copy. Every element of a batch must have the structure, kinds and
+   * typed array lengths of its first (else `paddedBatch`). Nothing is held between batches:
+   * the saved state is the input's and a count of batches.
+   *
    * @param size Elements per batch, an integer ≥ 1.
-   * @throws {InvalidArgumentError} when `size` is not an integer ≥ 1.
+   * @param options `dropRemainder` (default false), `stack` (default false).
+   * @throws {InvalidArgumentError} when `size` is not an integer ≥ 1 or an option is unknown;
+   *   with `stack`, at iteration, naming the element and component that does not fit.
    * @example Dataset.range(5).batch(2)  // [0, 1], [2, 3], [4]
+   * @example
+   * Dataset.fromArray([{ x: new Float32Array([1, 2]), y: 0 }, { x: new Float32Array([3, 4]), y: 1 }]).batch(2, { stack: true })
+   * // { x: { data: Float32Array [1, 2, 3, 4], shape: [2, 2] }, y: { data: Float64Array [0, 1], shape: [2] } }
    */
-  batch(size: number, options?: BatchOptions): Dataset<T[]> {
-    return new Dataset(new BatchNode(this.node, size, requireOptions("batch(size, options)", options, ["dropRemainder"], "{ dropRemainder: true }")));
+  batch(size: number, options: BatchOptions & { readonly stack: true }): Dataset<StackedBatch<T>>;
+  batch(size: number, options?: BatchOptions & { readonly stack?: false }): Dataset<T[]>;
+  batch(size: number, options?: BatchOptions): Dataset<T[]> | Dataset<StackedBatch<T>>;
+  batch(size: number, options?: BatchOptions): Dataset<T[]> | Dataset<StackedBatch<T>> {
+    const opts = requireOptions("batch(size, options)", options, BATCH_OPTIONS, "{ dropRemainder: true }");
+    if (opts.stack === true) return new Dataset(new StackBatchNode(this.node, size, opts.dropRemainder ?? false));
+    return new Dataset(new BatchNode(this.node, size, opts));
+  }
+
+  /**
+   * Batches elements whose components have different lengths, padding each component to the
+   * longest in the batch (per dimension) or to `paddedShapes`, as tf.data's `padded_batch`.
+   *
+   * Elements are scalars (number, bigint, boolean, string), arrays of them nested to any depth
+   * (each element's array rectangular), typed arrays, or records of those (nested records
+   * too). Output: scalars → an array of them; arrays → an array of padded arrays (nested
+   * arrays stay nested arrays); a typed array → one typed array of its kind holding the whole
+   * padded batch, `{ data, shape: [batch, length] }` (see `StackedArray`); records → a record
+   * of the same keys. Plain arrays are always components (use records for several).
+   * Nothing is held between batches: the saved state is the input's and a count of batches.
+   *
+   * @param size Elements per batch, an integer ≥ 1.
+   * @param options `paddedShapes`: a shape per component (a record mirroring record
+   *   elements), each length an integer or -1/null for the longest (default: all longest);
+   *   `paddingValues`: one value or a record of them (default 0, 0n, false, "" by type);
+   *   `dropRemainder` (default false).
+   * @throws {InvalidArgumentError} for a bad size, option or unknown option; at iteration,
+   *   naming the element and component, for a component longer than its padded shape, of
+   *   another rank or kind than the batch's first, ragged within an element, or records with
+   *   other keys.
+   * @example
+   * Dataset.range(1, 5).map((x) => Array(x).fill(x)).paddedBatch(2)
+   * // [[1, 0], [2, 2]], [[3, 3, 3, 0], [4, 4, 4, 4]]
+   */
+  paddedBatch(size: number, options?: PaddedBatchOptions): Dataset<PaddedBatch<T>> {
+    return new Dataset(new PaddedBatchNode(this.node, size, options));
+  }
+
+  /**
+   * Sliding windows over the elements, as arrays: window `k` holds the elements at
+   * `k * shift + i * stride` for `i < size`. The last windows may be shorter (down to one
+   * element) unless `dropRemainder` is set. tf.data's `window` yields each window as a
+   * dataset (flattened with `flat_map`); here each is an array, as `window(...).flatMap(batch)`
+   * would give there. The saved state holds at most one window's span of input elements.
+   *
+   * @param size Elements per window, an integer ≥ 1.
+   * @param options `shift` (default `size`), `stride` (default 1), `dropRemainder` (default false).
+   * @throws {InvalidArgumentError} when `size`, `shift` or `stride` is not an integer ≥ 1, or an option is unknown.
+   * @example Dataset.range(7).window(3, { shift: 2, dropRemainder: true })  // [0, 1, 2], [2, 3, 4], [4, 5, 6]
+   */
+  window(size: number, options?: WindowOptions): Dataset<T[]> {
+    return new Dataset(new WindowNode(this.node, size, options));
+  }
+
+  /**
+   * The items of array (batch) elements, re-batched into arrays of `size` items, across input
+   * batch boundaries; the last may be shorter (tf.data's `rebatch` with `drop_remainder=False`:
+   * `unbatch().batch(size)` without making single items). With an array of sizes, the new
+   * batches take them in turn. Items taken from an input batch but not yet handed out are saved.
+   *
+   * @param size Items per new batch, an integer ≥ 1, or sizes to cycle through.
+   * @throws {InvalidArgumentError} for a size that is not an integer ≥ 1; at iteration, for an element that is not array-like.
+   * @example Dataset.range(8).batch(4).rebatch(2)  // [0, 1], [2, 3], [4, 5], [6, 7]
+   */
+  rebatch(size: number | readonly number[]): Dataset<T extends ArrayLike<infer U> ? U[] : never> {
+    return new Dataset(new RebatchNode(this.node as unknown as DatasetNode<ArrayLike<unknown>>, size)) as unknown as Dataset<T extends ArrayLike<infer U> ? U[] : never>;
   }
 
   /**
@@ -589,6 +675,34 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   repeat(count?: number): Dataset<T> {
     return new Dataset(new RepeatNode(this.node, count));
+  }
+
+  /**
+   * Each distinct element once, where it first occurs (tf.data's `unique`). Elements are
+   * compared by value as `Set` does: numbers (`0` and `-0` alike, `NaN` equal to itself),
+   * strings, bigints, booleans, null, undefined.
+   *
+   * Its state costs: every distinct element seen so far is saved with the iterator (as a
+   * list), so the state grows with the number of distinct elements: about 13 MB of JSON for a
+   * million 10-character strings. Saving and restoring it take time in proportion.
+   *
+   * @throws {InvalidArgumentError} at iteration for an element that is an object, array,
+   *   function or symbol (map it to a primitive key first).
+   * @example Dataset.fromArray([1, 37, 2, 37, 2, 1]).unique()  // 1, 37, 2
+   */
+  unique(): Dataset<T> {
+    return new Dataset(new UniqueNode(this.node));
+  }
+
+  /**
+   * The elements up to (not including) the first for which `predicate` is falsy; then the
+   * end. `predicate` may be async.
+   *
+   * @throws {InvalidArgumentError} when `predicate` is not a function.
+   * @example Dataset.range(10).takeWhile((x) => x < 5)  // 0, 1, 2, 3, 4
+   */
+  takeWhile(predicate: Predicate<T>): Dataset<T> {
+    return new Dataset(new TakeWhileNode(this.node, predicate));
   }
 
   /** The first `count` elements. @throws {InvalidArgumentError} when `count` is not an integer ≥ 0. */

@@ -12,7 +12,15 @@ const STATE = stateSchema(KIND, VERSION, { input: opState });
 export interface BatchOptions {
   /** Drop a last batch smaller than `size` (default false). */
   readonly dropRemainder?: boolean;
+  /**
+   * Stack the batch column-wise (default false): instead of an array of elements, one typed
+   * array `{ data, shape }` per component (see `StackedBatch`), ready for `tf.tensor(data, shape)`.
+   */
+  readonly stack?: boolean;
 }
+
+/** The options `batch` knows. */
+export const BATCH_OPTIONS: readonly string[] = ["dropRemainder", "stack"];
 
 /** `dataset.batch(size)`: arrays of `size` consecutive elements (the last may be shorter). */
 export class BatchNode<T> extends UnaryNode<T, T[]> {

@@ -3,6 +3,7 @@ import { setOwn } from "../../core/own.js";
 import { integer, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import type { RandomAccess } from "../../core/random-access.js";
+import type { TypedArray } from "../ops/stacked.js";
 import { InvalidArgumentError, describeValue, invalidArgument } from "../../errors.js";
 
 const KIND = "FromTensorSlices";
@@ -10,19 +11,6 @@ const KIND = "FromTensorSlices";
 const VERSION = 1;
 const STATE = stateSchema(KIND, VERSION, { index: integer(0) });
 
-/** A typed array of numbers or of bigints. */
-export type TypedArray =
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
 
 /**
  * A tensor in row-major order: `data` holds `shape[0]` rows of `shape[1] * shape[2] * ...`

@@ -21,5 +21,6 @@ export { tfjsModelFn, type TfjsModelFnOptions } from "./estimator-model-fn.js";
 export { makeModelSaveables, type ModelSaveablesOptions } from "./model-saveables.js";
 export { makeOptimizerSaveable } from "./optimizer-saveable.js";
 export { SAVED_TENSOR_KIND, SAVED_TENSOR_VERSION, type SavedDtype, type SavedTensor } from "./saved-tensor.js";
+export { stackedToTensors, type StackedTensors } from "./stacked-tensors.js";
 export { toTfjsDataset, type ToTfjsDatasetOptions } from "./tfjs-dataset.js";
 export { makeVariableSaveable } from "./variable-saveable.js";

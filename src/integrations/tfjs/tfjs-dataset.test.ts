@@ -7,7 +7,7 @@ import { makeSaveableFromIterator } from "../../checkpoint/saveable.js";
 import { Saver } from "../../checkpoint/saver.js";
 import { Dataset } from "../../dataset/dataset.js";
 import { InvalidArgumentError } from "../../errors.js";
-import { CheckpointCallback, makeModelSaveables, setBackendQuietly, toTfjsDataset } from "./index.js";
+import { CheckpointCallback, makeModelSaveables, setBackendQuietly, stackedToTensors, toTfjsDataset } from "./index.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -117,5 +117,35 @@ describe("CheckpointCallback", () => {
     expect(() => new CheckpointCallback({ saver: {} as Saver, savePath: "a", everyNBatches: 1 })).toThrow(/needs a Saver/);
     expect(() => new CheckpointCallback({ saver, savePath: "", everyNBatches: 1 })).toThrow(/needs a non-empty path prefix/);
     expect(() => new CheckpointCallback({ saver, savePath: "a", everyNBatches: 1, initialStep: -1 })).toThrow(/needs an integer ≥ 0/);
+  });
+});
+
+describe("toTfjsDataset of stacked batches (stackedToTensors)", () => {
+  const rows = (): Dataset<{ xs: Float32Array; ys: number }> => Dataset.range(10).map((i) => ({ xs: new Float32Array([i, i + 0.5, -i]), ys: i % 2 }));
+
+  it("makes one tensor per component of each batch, with the batch's shape", async () => {
+    const [first] = await take(toTfjsDataset(rows().batch(4, { stack: true }), { toTensors: stackedToTensors }), 1);
+    const { xs, ys } = first as { xs: tf.Tensor; ys: tf.Tensor };
+    expect(xs.shape).toEqual([4, 3]);
+    expect(xs.dtype).toBe("float32");
+    expect(Array.from(xs.dataSync())).toEqual([0, 0.5, -0, 1, 1.5, -1, 2, 2.5, -2, 3, 3.5, -3]);
+    expect(ys.shape).toEqual([4]);
+    expect(ys.dtype).toBe("float32");
+    expect(Array.from(ys.dataSync())).toEqual([0, 1, 0, 1]);
+  });
+
+  it("trains a model with fitDataset on stacked batches", async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [3] })] });
+    model.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+    const ds = rows().map((r) => ({ xs: r.xs, ys: new Float32Array([r.ys]) })).batch(5, { stack: true });
+    const history = await model.fitDataset(toTfjsDataset(ds, { toTensors: stackedToTensors }), { epochs: 1, verbose: 0 });
+    expect(history.history["loss"]).toHaveLength(1);
+  });
+
+  it("converts typed arrays tfjs does not take, and refuses 64-bit integers", () => {
+    const t = stackedToTensors({ data: new Int16Array([1, -2]), shape: [2] });
+    expect(t.dtype).toBe("int32");
+    expect(() => stackedToTensors({ data: new BigInt64Array(1), shape: [1] })).toThrow(/tfjs has no 64-bit integers/);
+    expect(() => stackedToTensors({ x: [1, 2] })).toThrow(InvalidArgumentError);
   });
 });

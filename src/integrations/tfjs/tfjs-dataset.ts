@@ -62,6 +62,10 @@ export interface ToTfjsDatasetOptions<T> {
  * });
  * const saver = new Saver([...makeModelSaveables(model), makeSaveableFromIterator(it)]);
  * await model.fitDataset(train, { epochs: 1, batchesPerEpoch: 100 });
+ * @example
+ * // Stacked batches need no collate: one typed array per component becomes one tensor.
+ * const stacked = Dataset.fromArray(rows).map((r) => ({ xs: r.pixels, ys: r.label })).repeat().batch(32, { stack: true });
+ * const train = toTfjsDataset(stacked, { toTensors: stackedToTensors });
  */
 export function toTfjsDataset<T extends tf.TensorContainer>(ds: Dataset<T>, options?: ToTfjsDatasetOptions<T> & { readonly toTensors?: undefined }): tf.data.Dataset<T>;
 export function toTfjsDataset<T, O extends tf.TensorContainer>(ds: Dataset<T>, options: ToTfjsDatasetOptions<T> & { readonly toTensors: (element: T) => O }): tf.data.Dataset<O>;
