@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { Dataset, type ElementOf, type MapOptions, type Nested } from "./dataset/dataset.js";
+export { Dataset, type BucketBySequenceLengthOptions, type ElementOf, type MapOptions, type Nested } from "./dataset/dataset.js";
 export type { BatchOptions } from "./dataset/ops/batch.js";
 export type { PaddedBatch, PaddedBatchOptions, PaddedShape, PaddedShapes, PaddingValue, PaddingValues } from "./dataset/ops/padded-batch.js";
 export type { StackedBatch } from "./dataset/ops/stack-batch.js";

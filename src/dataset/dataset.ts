@@ -9,7 +9,7 @@ import { DatasetIterator, type IteratorOptions } from "../core/dataset-iterator.
 import type { DatasetNode, DatasetOptions } from "../core/iterator.js";
 import { invalidArgument } from "../errors.js";
 import { BATCH_OPTIONS, BatchNode, type BatchOptions } from "./ops/batch.js";
-import { PaddedBatchNode, type PaddedBatch, type PaddedBatchOptions } from "./ops/padded-batch.js";
+import { PaddedBatchNode, type PaddedBatch, type PaddedBatchOptions, type PaddedShapes, type PaddingValues } from "./ops/padded-batch.js";
 import { RebatchNode } from "./ops/rebatch.js";
 import { StackBatchNode, type StackedBatch } from "./ops/stack-batch.js";
 import { TakeWhileNode } from "./ops/take-while.js";
@@ -55,6 +55,22 @@ import { FileCacheNode } from "./ops/file-cache.js";
 import { GroupByWindowNode, type GroupKey } from "./ops/group-by-window.js";
 import { GlobalShuffleNode, type GlobalShuffleOptions } from "./ops/global-shuffle.js";
 import { mergeWorkerStates } from "./elastic.js";
+
+/** Options of `bucketBySequenceLength`. */
+export interface BucketBySequenceLengthOptions {
+  /** Increasing lengths where buckets part: bucket i holds lengths in [boundaries[i - 1], boundaries[i]). */
+  readonly bucketBoundaries: readonly number[];
+  /** The batch size of each bucket: one more than the boundaries. */
+  readonly bucketBatchSizes: readonly number[];
+  /** As `paddedBatch`'s (ignored with `padToBucketBoundary`). */
+  readonly paddedShapes?: PaddedShapes;
+  /** As `paddedBatch`'s. */
+  readonly paddingValues?: PaddingValues;
+  /** Pad sequences to their bucket's boundary − 1 instead of the longest in the batch (default false). */
+  readonly padToBucketBoundary?: boolean;
+  /** Drop the last, smaller batch of each bucket (default false). */
+  readonly dropRemainder?: boolean;
+}
 
 /** The options every text reader takes. */
 const TEXT_OPTIONS = ["compression", "maxRecordBytes", "index"] as const;
@@ -848,20 +864,85 @@ export class Dataset<T> implements AsyncIterable<T> {
    *
    * The state holds the elements of the groups still filling, and the window being reduced
    * (its elements and its dataset's iterator state): `reduceFn` must be deterministic.
+   * `windowSizeFunc: (key) => size` gives each key its own window size instead (tf.data's
+   * `window_size_func`).
    *
    * @example
    * // tf.data's example: windows of 5 of the even and odd numbers, each batched whole
    * Dataset.range(10).groupByWindow((x) => x % 2, (key, window) => window.batch(5), { windowSize: 5 })
    * // [0, 2, 4, 6, 8], [1, 3, 5, 7, 9]
    */
-  groupByWindow<U>(keyFn: (value: T) => GroupKey, reduceFn: (key: GroupKey, window: Dataset<T>) => Dataset<U>, options: { readonly windowSize: number }): Dataset<U> {
-    const { windowSize } = requireOptions("groupByWindow(keyFn, reduceFn, options)", options, ["windowSize"], "{ windowSize: 4 }") as { windowSize: number };
+  groupByWindow<U>(
+    keyFn: (value: T) => GroupKey,
+    reduceFn: (key: GroupKey, window: Dataset<T>) => Dataset<U>,
+    options: { readonly windowSize: number } | { readonly windowSizeFunc: (key: GroupKey) => number },
+  ): Dataset<U> {
+    const opts = requireOptions("groupByWindow(keyFn, reduceFn, options)", options, ["windowSize", "windowSizeFunc"], "{ windowSize: 4 }") as { windowSize?: number; windowSizeFunc?: (key: GroupKey) => number };
+    if ((opts.windowSize === undefined) === (opts.windowSizeFunc === undefined)) {
+      throw invalidArgument("groupByWindow(keyFn, reduceFn, options)", "either windowSize or windowSizeFunc", options, "Pass { windowSize: 4 }, or { windowSizeFunc: (key) => size }.");
+    }
+    const windowSize = opts.windowSizeFunc ?? (opts.windowSize as number);
     const reduce = (key: GroupKey, window: readonly T[]): DatasetNode<U> => {
       const made: unknown = reduceFn(key, new Dataset(new FromArrayNode(window)));
       if (made instanceof Dataset) return (made as Dataset<U>).node;
       throw invalidArgument("groupByWindow(keyFn, reduceFn)", "reduceFn to return a Dataset", made, "Return a Dataset made from the window, e.g. (key, window) => window.batch(4).");
     };
     return new Dataset(new GroupByWindowNode(this.node, keyFn, typeof reduceFn === "function" ? reduce : (reduceFn as never), windowSize));
+  }
+
+  /**
+   * tf.data's `bucket_by_sequence_length`: each element goes to a bucket by its length —
+   * bucket `i` holds lengths in `[bucketBoundaries[i - 1], bucketBoundaries[i])` (the first from
+   * 0, the last to infinity) — and each bucket yields `paddedBatch`es of its
+   * `bucketBatchSizes[i]` elements (one size per bucket: boundaries + 1 of them). With
+   * `padToBucketBoundary`, sequences are padded to their bucket's boundary − 1 instead of the
+   * longest in the batch, and an element as long as the last boundary or longer is an error.
+   * Batches come as buckets fill; at the end, the partial ones in bucket order (unless
+   * `dropRemainder`). Built from `groupByWindow` and `paddedBatch`, so it resumes exactly.
+   *
+   * @param lengthFn The element's length, an integer ≥ 0.
+   * @throws {InvalidArgumentError} for boundaries that are not increasing integers ≥ 1, a batch
+   *   size count other than boundaries + 1, or an unknown option; at iteration, for a bad length.
+   * @example
+   * // TensorFlow's example: boundaries [3, 5], batches of 2
+   * Dataset.fromArray([[0], [1, 2, 3, 4], [5, 6, 7], [7, 8, 9, 10, 11], [13, 14, 15, 16, 19, 20], [21, 22]])
+   *   .bucketBySequenceLength((x) => x.length, { bucketBoundaries: [3, 5], bucketBatchSizes: [2, 2, 2] })
+   * // [[1, 2, 3, 4], [5, 6, 7, 0]], [[7, 8, 9, 10, 11, 0], [13, 14, 15, 16, 19, 20]], [[0, 0], [21, 22]]
+   */
+  bucketBySequenceLength(lengthFn: (value: T) => number, options: BucketBySequenceLengthOptions): Dataset<PaddedBatch<T>> {
+    const known = ["bucketBoundaries", "bucketBatchSizes", "paddedShapes", "paddingValues", "padToBucketBoundary", "dropRemainder"];
+    const opts = requireOptions("bucketBySequenceLength(lengthFn, options)", options, known, "{ bucketBoundaries: [10, 20], bucketBatchSizes: [32, 32, 16] }") as Partial<BucketBySequenceLengthOptions>;
+    requireFunction("bucketBySequenceLength(lengthFn)", lengthFn, "Pass a function from an element to its length, e.g. (x) => x.length.");
+    const boundaries = opts.bucketBoundaries;
+    const fix = "Pass increasing integers ≥ 1, e.g. { bucketBoundaries: [10, 20] }.";
+    if (!Array.isArray(boundaries) || boundaries.some((b, i) => !Number.isInteger(b) || b < 1 || (i > 0 && b <= (boundaries[i - 1] as number)))) {
+      throw invalidArgument("bucketBySequenceLength(lengthFn, { bucketBoundaries })", "increasing integers ≥ 1", boundaries, fix);
+    }
+    const sizes = opts.bucketBatchSizes;
+    if (!Array.isArray(sizes) || sizes.length !== boundaries.length + 1 || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+      throw invalidArgument("bucketBySequenceLength(lengthFn, { bucketBatchSizes })", `${boundaries.length + 1} integers ≥ 1 (one per bucket: the boundaries + 1)`, sizes, "Give one batch size per bucket.");
+    }
+    const pad = opts.padToBucketBoundary ?? false;
+    const bucketOf = (value: T): number => {
+      const length = lengthFn(value);
+      if (!Number.isInteger(length) || length < 0) throw invalidArgument("bucketBySequenceLength(lengthFn)", "a length, an integer ≥ 0", length, "Return the element's length.");
+      let bucket = 0;
+      while (bucket < boundaries.length && length >= (boundaries[bucket] as number)) bucket++;
+      if (pad && bucket === boundaries.length) {
+        throw invalidArgument("bucketBySequenceLength(lengthFn, { padToBucketBoundary: true })", `an element shorter than the last boundary (${boundaries.at(-1)})`, length, "Add a larger boundary, or pad to the longest in the batch.");
+      }
+      return bucket;
+    };
+    const batch = (key: GroupKey, window: Dataset<T>): Dataset<PaddedBatch<T>> => {
+      const bucket = key as number;
+      const paddedShapes = pad ? [(boundaries[bucket] as number) - 1] : opts.paddedShapes;
+      return window.paddedBatch(sizes[bucket] as number, {
+        ...(paddedShapes === undefined ? {} : { paddedShapes }),
+        ...(opts.paddingValues === undefined ? {} : { paddingValues: opts.paddingValues }),
+        dropRemainder: opts.dropRemainder ?? false,
+      });
+    };
+    return this.groupByWindow(bucketOf, batch, { windowSizeFunc: (key) => sizes[key as number] as number });
   }
 
   /**

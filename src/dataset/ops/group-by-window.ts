@@ -40,13 +40,13 @@ export class GroupByWindowNode<T, U> extends UnaryNode<T, U> {
     input: DatasetNode<T>,
     private readonly keyFn: (value: T) => GroupKey,
     private readonly reduceFn: (key: GroupKey, window: readonly T[]) => DatasetNode<U>,
-    private readonly windowSize: number,
+    private readonly windowSize: number | ((key: GroupKey) => number),
   ) {
     super(input);
     requireFunction("groupByWindow(keyFn)", keyFn, "Pass a function from an element to its group key, e.g. (x) => x % 2.");
     requireFunction("groupByWindow(keyFn, reduceFn)", reduceFn, "Pass a function from (key, window) to a Dataset, e.g. (key, window) => window.batch(4).");
-    requireInteger("groupByWindow(keyFn, reduceFn, { windowSize })", windowSize, 1, "Pass how many elements of a key make a window, e.g. { windowSize: 4 }.");
-    this.label = `${KIND}(${windowSize})`;
+    if (typeof windowSize !== "function") requireInteger("groupByWindow(keyFn, reduceFn, { windowSize })", windowSize, 1, "Pass how many elements of a key make a window, e.g. { windowSize: 4 }.");
+    this.label = `${KIND}(${typeof windowSize === "function" ? "windowSizeFunc" : windowSize})`;
   }
 
   override cardinality(): null {
@@ -68,7 +68,7 @@ class GroupByWindowIterator<T, U> extends UnaryIterator<T, U> {
     input: OpIterator<T>,
     private readonly keyFn: (value: T) => GroupKey,
     private readonly open: (key: GroupKey, window: readonly T[]) => OpIterator<U>,
-    private readonly windowSize: number,
+    private readonly windowSize: number | ((key: GroupKey) => number),
   ) {
     super(input);
   }
@@ -103,8 +103,14 @@ class GroupByWindowIterator<T, U> extends UnaryIterator<T, U> {
       let group = this.groups.get(id);
       if (group === undefined) this.groups.set(id, (group = { key, elements: [] }));
       group.elements.push(value);
-      if (group.elements.length === this.windowSize) this.reduce(group);
+      if (group.elements.length >= this.sizeOf(key)) this.reduce(group);
     }
+  }
+
+  /** The window size of `key`: fixed, or from `windowSizeFunc` (an integer ≥ 1). */
+  private sizeOf(key: GroupKey): number {
+    if (typeof this.windowSize === "number") return this.windowSize;
+    return requireInteger(`groupByWindow windowSizeFunc(${String(key)})`, this.windowSize(key), 1, "Return how many elements of that key make a window.");
   }
 
   private keyOf(value: T): GroupKey {
