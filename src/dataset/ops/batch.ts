@@ -1,5 +1,5 @@
 import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { opState, stateSchema } from "../../core/schema.js";
+import { integer, opState, stateSchema, type StateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { gather, randomAccessOf, type RandomAccess } from "../../core/random-access.js";
 import { requireInteger } from "../validate.js";
@@ -39,9 +39,7 @@ export class BatchNode<T> extends UnaryNode<T, T[]> {
   }
 
   override cardinality(): number | null {
-    const n = this.input.cardinality();
-    if (n === null || n === Infinity) return n;
-    return this.dropRemainder ? Math.floor(n / this.size) : Math.ceil(n / this.size);
+    return batchCount(this.input.cardinality(), this.size, this.dropRemainder);
   }
 
   makeIterator(ctx: IteratorContext): OpIterator<T[]> {
@@ -52,38 +50,56 @@ export class BatchNode<T> extends UnaryNode<T, T[]> {
     const input = randomAccessOf(this.input, ctx);
     if (input === null) return null;
     const size = this.size;
-    const length = this.dropRemainder ? Math.floor(input.length / size) : Math.ceil(input.length / size);
     return {
-      length,
+      length: batchCount(input.length, size, this.dropRemainder) as number,
       get: (i) => gather(Array.from({ length: Math.min(size, input.length - i * size) }, (_, k) => input.get(i * size + k))),
     };
   }
 }
 
-class BatchIterator<T> extends UnaryIterator<T, T[]> {
+/** How many batches of `size` a pass of `n` elements makes (null and Infinity pass through). */
+export function batchCount(n: number | null, size: number, dropRemainder: boolean): number | null {
+  if (n === null || n === Infinity) return n;
+  return dropRemainder ? Math.floor(n / size) : Math.ceil(n / size);
+}
+
+/**
+ * Gathers `size` input elements (fewer at the end, none with `dropRemainder`) through bulk
+ * pulls, and makes them one output element: what every batching op shares.
+ */
+abstract class GatheringIterator<T, B> extends UnaryIterator<T, B> {
   constructor(
     input: OpIterator<T>,
-    private readonly size: number,
+    protected readonly size: number,
     private readonly dropRemainder: boolean,
   ) {
     super(input);
   }
 
-  next(): Pull<T[]> {
+  /** The output element of a gathered batch (not empty). */
+  protected abstract emit(batch: T[]): B;
+
+  next(): Pull<B> {
     return this.fill([]);
   }
 
-  private fill(batch: T[]): Pull<T[]> {
+  private fill(batch: T[]): Pull<B> {
     while (batch.length < this.size) {
       const pulled = pullMany(this.input, batch, this.size - batch.length);
       if (pulled instanceof Promise) return pulled.then((n) => (n === 0 ? this.finish(batch) : this.fill(batch)));
       if (pulled === 0) return this.finish(batch);
     }
-    return batch;
+    return this.emit(batch);
   }
 
-  private finish(batch: T[]): T[] | typeof END {
-    return batch.length === 0 || (this.dropRemainder && batch.length < this.size) ? END : batch;
+  private finish(batch: T[]): B | typeof END {
+    return batch.length === 0 || (this.dropRemainder && batch.length < this.size) ? END : this.emit(batch);
+  }
+}
+
+class BatchIterator<T> extends GatheringIterator<T, T[]> {
+  protected emit(batch: T[]): T[] {
+    return batch;
   }
 
   async save(ctx: SaveContext): Promise<OpState> {
@@ -92,5 +108,44 @@ class BatchIterator<T> extends UnaryIterator<T, T[]> {
 
   async restore(state: OpState): Promise<void> {
     await this.input.restore(STATE.read(state).input);
+  }
+}
+
+/** The state of a batching op that numbers its batches for messages: `{ batches, input }`. */
+export function collatedBatchState(kind: string): StateSchema<{ readonly batches: number; readonly input: OpState }> {
+  return stateSchema(kind, 1, { batches: integer(0), input: opState });
+}
+
+/**
+ * A batch made into one value by `collate(batch, first)` (`first` numbers its first element in
+ * the whole sequence, for messages): `paddedBatch` and the stacking batch.
+ */
+export class CollatedBatchIterator<T, B> extends GatheringIterator<T, B> {
+  private batches = 0;
+
+  constructor(
+    input: OpIterator<T>,
+    size: number,
+    dropRemainder: boolean,
+    private readonly schema: StateSchema<{ readonly batches: number; readonly input: OpState }>,
+    private readonly collate: (batch: readonly T[], first: number) => B,
+  ) {
+    super(input, size, dropRemainder);
+  }
+
+  protected emit(batch: T[]): B {
+    const first = this.batches * this.size;
+    this.batches++;
+    return this.collate(batch, first);
+  }
+
+  async save(ctx: SaveContext): Promise<OpState> {
+    return { kind: this.schema.kind, version: this.schema.version, batches: this.batches, input: await this.input.save(ctx) };
+  }
+
+  async restore(state: OpState): Promise<void> {
+    const { batches, input } = this.schema.read(state);
+    this.batches = batches;
+    await this.input.restore(input);
   }
 }

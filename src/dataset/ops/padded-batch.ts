@@ -1,14 +1,12 @@
-import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { integer, opState, stateSchema } from "../../core/schema.js";
-import type { OpState } from "../../core/state.js";
+import { UnaryNode, type DatasetNode, type IteratorContext, type OpIterator } from "../../core/iterator.js";
 import { describeValue, invalidArgument, InvalidArgumentError } from "../../errors.js";
 import { requireInteger, requireOptions } from "../validate.js";
+import { CollatedBatchIterator, batchCount, collatedBatchState } from "./batch.js";
 import { componentName, componentOf, componentPath, isRecord, isTypedArray, typedArrayConstructor, type StackedArray, type TypedArray, type TypedArrayConstructor } from "./stacked.js";
 
 const KIND = "PaddedBatch";
-const VERSION = 1;
 /** `batches`: how many batches were handed out (it numbers the elements in error messages). */
-const STATE = stateSchema(KIND, VERSION, { batches: integer(0), input: opState });
+const STATE = collatedBatchState(KIND);
 
 /** The shape to pad one component to: a length per dimension, -1 or null meaning "the longest in the batch". */
 export type PaddedShape = readonly (number | null)[];
@@ -75,57 +73,12 @@ export class PaddedBatchNode<T> extends UnaryNode<T, PaddedBatch<T>> {
   }
 
   override cardinality(): number | null {
-    const n = this.input.cardinality();
-    if (n === null || n === Infinity) return n;
-    return this.dropRemainder ? Math.floor(n / this.size) : Math.ceil(n / this.size);
+    return batchCount(this.input.cardinality(), this.size, this.dropRemainder);
   }
 
   makeIterator(ctx: IteratorContext): OpIterator<PaddedBatch<T>> {
-    const pad = (batch: readonly unknown[], first: number): unknown => padBatch(batch, first, this.paddedShapes, this.paddingValues);
-    return new PaddedBatchIterator(this.input.makeIterator(ctx), this.size, this.dropRemainder, pad);
-  }
-}
-
-class PaddedBatchIterator<T> extends UnaryIterator<T, PaddedBatch<T>> {
-  private batches = 0;
-
-  constructor(
-    input: OpIterator<T>,
-    private readonly size: number,
-    private readonly dropRemainder: boolean,
-    private readonly pad: (batch: readonly unknown[], first: number) => unknown,
-  ) {
-    super(input);
-  }
-
-  next(): Pull<PaddedBatch<T>> {
-    return this.fill([]);
-  }
-
-  private fill(batch: T[]): Pull<PaddedBatch<T>> {
-    while (batch.length < this.size) {
-      const pulled = pullMany(this.input, batch, this.size - batch.length);
-      if (pulled instanceof Promise) return pulled.then((n) => (n === 0 ? this.finish(batch) : this.fill(batch)));
-      if (pulled === 0) return this.finish(batch);
-    }
-    return this.finish(batch);
-  }
-
-  private finish(batch: T[]): PaddedBatch<T> | typeof END {
-    if (batch.length === 0 || (this.dropRemainder && batch.length < this.size)) return END;
-    const first = this.batches * this.size;
-    this.batches++;
-    return this.pad(batch, first) as PaddedBatch<T>;
-  }
-
-  async save(ctx: SaveContext): Promise<OpState> {
-    return { kind: KIND, version: VERSION, batches: this.batches, input: await this.input.save(ctx) };
-  }
-
-  async restore(state: OpState): Promise<void> {
-    const { batches, input } = STATE.read(state);
-    this.batches = batches;
-    await this.input.restore(input);
+    const pad = (batch: readonly unknown[], first: number): PaddedBatch<T> => padBatch(batch, first, this.paddedShapes, this.paddingValues) as PaddedBatch<T>;
+    return new CollatedBatchIterator(this.input.makeIterator(ctx), this.size, this.dropRemainder, STATE, pad);
   }
 }
 

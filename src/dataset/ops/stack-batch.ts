@@ -1,14 +1,12 @@
-import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
-import { integer, opState, stateSchema } from "../../core/schema.js";
-import type { OpState } from "../../core/state.js";
+import { UnaryNode, type DatasetNode, type IteratorContext, type OpIterator } from "../../core/iterator.js";
 import { describeValue, InvalidArgumentError } from "../../errors.js";
 import { requireInteger } from "../validate.js";
+import { CollatedBatchIterator, batchCount, collatedBatchState } from "./batch.js";
 import { componentOf, componentPath, isRecord, isTypedArray, typedArrayConstructor, type StackedArray, type TypedArray, type TypedArrayConstructor } from "./stacked.js";
 
 const KIND = "StackBatch";
-const VERSION = 1;
 /** `batches`: how many batches were handed out (it numbers the elements in error messages). */
-const STATE = stateSchema(KIND, VERSION, { batches: integer(0), input: opState });
+const STATE = collatedBatchState(KIND);
 
 /**
  * What `batch(size, { stack: true })` makes of elements of type `T`: numbers become a
@@ -51,55 +49,11 @@ export class StackBatchNode<T> extends UnaryNode<T, StackedBatch<T>> {
   }
 
   override cardinality(): number | null {
-    const n = this.input.cardinality();
-    if (n === null || n === Infinity) return n;
-    return this.dropRemainder ? Math.floor(n / this.size) : Math.ceil(n / this.size);
+    return batchCount(this.input.cardinality(), this.size, this.dropRemainder);
   }
 
   makeIterator(ctx: IteratorContext): OpIterator<StackedBatch<T>> {
-    return new StackBatchIterator(this.input.makeIterator(ctx), this.size, this.dropRemainder);
-  }
-}
-
-class StackBatchIterator<T> extends UnaryIterator<T, StackedBatch<T>> {
-  private batches = 0;
-
-  constructor(
-    input: OpIterator<T>,
-    private readonly size: number,
-    private readonly dropRemainder: boolean,
-  ) {
-    super(input);
-  }
-
-  next(): Pull<StackedBatch<T>> {
-    return this.fill([]);
-  }
-
-  private fill(batch: T[]): Pull<StackedBatch<T>> {
-    while (batch.length < this.size) {
-      const pulled = pullMany(this.input, batch, this.size - batch.length);
-      if (pulled instanceof Promise) return pulled.then((n) => (n === 0 ? this.finish(batch) : this.fill(batch)));
-      if (pulled === 0) return this.finish(batch);
-    }
-    return this.finish(batch);
-  }
-
-  private finish(batch: T[]): StackedBatch<T> | typeof END {
-    if (batch.length === 0 || (this.dropRemainder && batch.length < this.size)) return END;
-    const first = this.batches * this.size;
-    this.batches++;
-    return stack(batch, first) as StackedBatch<T>;
-  }
-
-  async save(ctx: SaveContext): Promise<OpState> {
-    return { kind: KIND, version: VERSION, batches: this.batches, input: await this.input.save(ctx) };
-  }
-
-  async restore(state: OpState): Promise<void> {
-    const { batches, input } = STATE.read(state);
-    this.batches = batches;
-    await this.input.restore(input);
+    return new CollatedBatchIterator(this.input.makeIterator(ctx), this.size, this.dropRemainder, STATE, (batch, first) => stack(batch, first) as StackedBatch<T>);
   }
 }
 
