@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Dataset } from "../src/index.js";
-import { describeCheckpointing, resumed } from "./harness.js";
+import { describeCheckpointing, describeErrorPositions } from "./harness.js";
 
 // ---- helpers -----------------------------------------------------------------------------------
 
@@ -222,27 +222,6 @@ function failsOnSome(x: number): number {
   return x;
 }
 
-/** Each next() of a run: the element, or the name and message of the error it raised. */
-type Outcome = { readonly value: unknown } | { readonly error: string };
-
-async function outcomes(it: AsyncIterator<unknown>, limit = 500): Promise<Outcome[]> {
-  const out: Outcome[] = [];
-  while (out.length < limit) {
-    try {
-      const result = await it.next();
-      if (result.done === true) return out;
-      out.push({ value: result.value });
-    } catch (error) {
-      out.push({ error: `${(error as Error).name}: ${(error as Error).message}` });
-    }
-  }
-  throw new Error(`more than ${limit} outcomes`);
-}
-
-async function advance(it: AsyncIterator<unknown>, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) await it.next().catch(() => undefined);
-}
-
 // An error met while an op fills a window or a batch is handed to the consumer in that pull's
 // place; what the op had taken in stays held (window, rebatch) or goes with the failed pull
 // (paddedBatch and the stacking batch, as batch). Saving after it resumes after it.
@@ -259,18 +238,7 @@ describe("errors handed to the consumer", () => {
     ["a takeWhile whose predicate throws", () => Dataset.range(30).takeWhile((x) => failsOnSome(x) < 22)],
     ["a takeWhile whose async predicate rejects", () => slowRange(30).takeWhile(async (x) => failsOnSome(x) < 17)],
   ];
-  for (const [name, build] of pipelines) {
-    it(`resumes after a break at every position, failed ones included, with exactly the remaining outcomes: ${name}`, async () => {
-      const expected = await outcomes(build().iterator());
-      expect(expected.some((o) => "error" in o)).toBe(true);
-      for (let p = 0; p <= expected.length; p++) {
-        const it = build().iterator();
-        await advance(it, p);
-        const state = await it.save();
-        expect(await outcomes(resumed(build, state)), `after a break at ${p}`).toEqual(expected.slice(p));
-      }
-    });
-  }
+  describeErrorPositions(pipelines);
   describeCheckpointing("ignoreErrors after a window over a map that throws", () => Dataset.range(30).map(failsOnSome).window(4, { shift: 3 }).ignoreErrors());
   describeCheckpointing("ignoreErrors after a paddedBatch of elements some of which cannot be padded", () =>
     Dataset.range(20).map((x) => (x % 7 === 3 ? [[x]] : [x])).paddedBatch(3).ignoreErrors());

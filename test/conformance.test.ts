@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Dataset, FailedPreconditionError, type IteratorState } from "../src/index.js";
-import { describeCheckpointing, drain, resumed, takeN, uninterrupted } from "./harness.js";
+import { describeCheckpointing, describeErrorPositions, drain, resumed, takeN, uninterrupted } from "./harness.js";
 
 // ---- helpers -----------------------------------------------------------------------------------
 
@@ -702,27 +702,6 @@ describe("a slow consumer", () => {
 
 // ---- errors as positions ----------------------------------------------------------------------------
 
-/** Each next() of a run: the element, or the name and message of the error it raised. */
-type Outcome = { readonly value: unknown } | { readonly error: string };
-
-async function outcomes(it: AsyncIterator<unknown>, limit = 500): Promise<Outcome[]> {
-  const out: Outcome[] = [];
-  while (out.length < limit) {
-    try {
-      const result = await it.next();
-      if (result.done === true) return out;
-      out.push({ value: result.value });
-    } catch (error) {
-      out.push({ error: `${(error as Error).name}: ${(error as Error).message}` });
-    }
-  }
-  throw new Error(`more than ${limit} outcomes`);
-}
-
-async function advance(it: AsyncIterator<unknown>, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) await it.next().catch(() => undefined);
-}
-
 // Without ignoreErrors, an error is handed to the consumer in its place; iteration may go on
 // after it. Saving after a failed next() must resume after the failing element.
 describe("errors handed to the consumer", () => {
@@ -739,18 +718,7 @@ describe("errors handed to the consumer", () => {
     ["a scan over an async map that rejects", () => asyncRange(15).map(failsOnSome).scan(0, (n, x) => [n + x, n])],
     ["a repeat of a map that throws", () => Dataset.range(6).map(failsOnSome).repeat(3)],
   ];
-  for (const [name, build] of pipelines) {
-    it(`resumes after a break at every position, failed ones included, with exactly the remaining outcomes: ${name}`, async () => {
-      const expected = await outcomes(build().iterator());
-      expect(expected.some((o) => "error" in o)).toBe(true);
-      for (let p = 0; p <= expected.length; p++) {
-        const it = build().iterator();
-        await advance(it, p);
-        const state = await it.save();
-        expect(await outcomes(resumed(build, state)), `after a break at ${p}`).toEqual(expected.slice(p));
-      }
-    });
-  }
+  describeErrorPositions(pipelines);
 });
 
 // ---- the iterator ---------------------------------------------------------------------------------

@@ -295,3 +295,39 @@ export async function settleAll<T>(dataset: Dataset<T>): Promise<({ readonly val
 export async function outcomes<T>(dataset: Dataset<T>): Promise<(T | string)[]> {
   return (await settleAll(dataset)).map((o) => ("value" in o ? o.value : `!${o.error.constructor.name}: ${o.error.message}`));
 }
+
+/** Each next() of a run: the element, or the name and message of the error it raised. */
+type Outcome = { readonly value: unknown } | { readonly error: string };
+
+async function nextOutcomes(it: AsyncIterator<unknown>, limit = 500): Promise<Outcome[]> {
+  const out: Outcome[] = [];
+  while (out.length < limit) {
+    try {
+      const result = await it.next();
+      if (result.done === true) return out;
+      out.push({ value: result.value });
+    } catch (error) {
+      out.push({ error: `${(error as Error).name}: ${(error as Error).message}` });
+    }
+  }
+  throw new Error(`more than ${limit} outcomes`);
+}
+
+/**
+ * For pipelines whose errors are handed to the consumer in their place: a break at every
+ * position, failed ones included, resumes with exactly the remaining outcomes.
+ */
+export function describeErrorPositions(pipelines: readonly (readonly [string, Build<unknown>])[]): void {
+  for (const [name, build] of pipelines) {
+    it(`resumes after a break at every position, failed ones included, with exactly the remaining outcomes: ${name}`, async () => {
+      const expected = await nextOutcomes(build().iterator());
+      expect(expected.some((o) => "error" in o)).toBe(true);
+      for (let p = 0; p <= expected.length; p++) {
+        const it = build().iterator();
+        for (let i = 0; i < p; i++) await it.next().catch(() => undefined);
+        const state = await it.save();
+        expect(await nextOutcomes(resumed(build, state)), `after a break at ${p}`).toEqual(expected.slice(p));
+      }
+    });
+  }
+}
