@@ -13,7 +13,6 @@
  * @module
  */
 import { closeSync, constants, copyFileSync, existsSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import { BackgroundCloser, END, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
@@ -23,6 +22,7 @@ import { DataLossError, FailedPreconditionError, describeValue } from "../../err
 import { decodeFrame, encodeFrame } from "../../formats/tfrecord-frame.js";
 import { errnoCode, fileSystemError } from "../../io/fs-errors.js";
 import { RecordFileNode } from "../sources/record-file-source.js";
+import { temporaryPathFor } from "../../io/file-plan.js";
 import { tfrecordFormat } from "../sources/tfrecord.js";
 
 const KIND = "FileCache";
@@ -58,12 +58,14 @@ export class FileCacheNode<T> extends UnaryNode<T, T> {
     super(input);
     this.label = `Cache(${JSON.stringify(filename)})`;
     this.reader = new RecordFileNode([filename], tfrecordFormat(true), "none");
+    this.header = new TextEncoder().encode(JSON.stringify({ format: FORMAT, version: 1, pipeline: input.describe() }));
+    this.firstRecord = encodeFrame(this.header).length;
   }
 
   /** The header record this pipeline's cache file starts with. */
-  header(): Uint8Array {
-    return new TextEncoder().encode(JSON.stringify({ format: FORMAT, version: 1, pipeline: this.input.describe() }));
-  }
+  readonly header: Uint8Array;
+  /** Where the first element's record starts in the file: just after the header's frame. */
+  readonly firstRecord: number;
 
   makeIterator(ctx: IteratorContext): OpIterator<T> {
     return new FileCacheIterator(this, ctx);
@@ -72,7 +74,7 @@ export class FileCacheNode<T> extends UnaryNode<T, T> {
   /** True when the complete cache file is there (checked against this pipeline). */
   complete(): boolean {
     if (!existsSync(this.filename)) return false;
-    checkHeader(this.filename, this.header());
+    checkHeader(this.filename, this.header);
     return true;
   }
 
@@ -237,7 +239,7 @@ class FileCacheIterator<T> implements OpIterator<T> {
   /** A reader of the file, at `state` or just after the header record. */
   private async openReader(state?: OpState): Promise<OpIterator<Uint8Array>> {
     const reader = this.node.openReader();
-    await reader.restore(state ?? { kind: "TFRecord", version: 1, fileIndex: 0, offset: encodeFrame(this.node.header()).length });
+    await reader.restore(state ?? { kind: "TFRecord", version: 1, fileIndex: 0, offset: this.node.firstRecord });
     this.reader = reader;
     return reader;
   }
@@ -245,7 +247,7 @@ class FileCacheIterator<T> implements OpIterator<T> {
   private openInput(): OpIterator<T> {
     if (this.input === null) {
       this.input = this.node.openInput(this.ctx);
-      if (this.mode === "write") this.writer = new CacheWriter(this.node.filename, temporaryName(this.node.filename), 0, 0, this.node.header());
+      if (this.mode === "write") this.writer = new CacheWriter(this.node.filename, temporaryPathFor(this.node.filename), 0, 0, this.node.header);
     }
     return this.input;
   }
@@ -325,7 +327,7 @@ class FileCacheIterator<T> implements OpIterator<T> {
  */
 function resumeWriter(filename: string, written: { readonly temp: string; readonly bytes: number; readonly count: number }): CacheWriter | null {
   if (!existsSync(written.temp) || statSync(written.temp).size < written.bytes) return null;
-  const temp = temporaryName(filename);
+  const temp = temporaryPathFor(filename);
   try {
     copyFileSync(written.temp, temp, constants.COPYFILE_FICLONE);
   } catch (error) {
@@ -333,8 +335,4 @@ function resumeWriter(filename: string, written: { readonly temp: string; readon
     throw fileSystemError(error, { access: "write", doing: "copying", path: written.temp, purpose: `Resuming the cache ${JSON.stringify(filename)}` });
   }
   return new CacheWriter(filename, temp, written.bytes, written.count, null);
-}
-
-function temporaryName(filename: string): string {
-  return `${filename}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
 }

@@ -8,10 +8,10 @@
  * @module
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import type { RandomAccess } from "../../core/random-access.js";
 import { DataLossError } from "../../errors.js";
 import { fileSystemError } from "../../io/fs-errors.js";
+import { temporaryPathFor } from "../../io/file-plan.js";
 import { READ_BUFFER_BYTES, oversizedRecordError, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
 
 /** The suffix of an index file beside its data file. */
@@ -160,7 +160,7 @@ function load(path: string, header: object): FileIndex | null {
 function save(path: string, header: object, index: FileIndex): void {
   const count = index.starts.length;
   const head = Buffer.from(`${JSON.stringify({ ...header, count })}\n`);
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const temp = temporaryPathFor(path);
   try {
     writeFileSync(temp, Buffer.concat([head, Buffer.from(index.starts.buffer, index.starts.byteOffset, count * 8), Buffer.from(index.ends.buffer, index.ends.byteOffset, count * 8)]));
     renameSync(temp, path);
