@@ -7,47 +7,9 @@
 import { describe, expect, it } from "vitest";
 import { Dataset, FailedPreconditionError, type IteratorState } from "../src/index.js";
 import { describeCheckpointing, describeErrorPositions, drain, resumed, takeN, uninterrupted } from "./harness.js";
+import { tick, hash, jitter, asyncRange, slowRange } from "./inputs.js";
 
 // ---- helpers -----------------------------------------------------------------------------------
-
-/** One turn of the event loop. */
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** A well-mixed, deterministic hash of a number, for per-element choices. */
-function hash(x: number): number {
-  let h = Math.imul(Math.round(x * 1000) ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** A deterministic, uneven delay per element: none, one or three event-loop turns, or a 1 ms timer. */
-async function jitter(x: number): Promise<void> {
-  switch (hash(x) % 4) {
-    case 0:
-      return;
-    case 1:
-      return tick();
-    case 2:
-      for (let i = 0; i < 3; i++) await tick();
-      return;
-    default:
-      return new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
-/** `Dataset.range` whose elements arrive through a Promise (the async paths of every op). */
-function asyncRange(start: number, stop?: number, step?: number): Dataset<number> {
-  const base = stop === undefined ? Dataset.range(start) : Dataset.range(start, stop, step);
-  return base.map(async (x) => x);
-}
-
-/** `Dataset.range` whose elements each wait a few event-loop turns: a slow async input. */
-function slowRange(n: number): Dataset<number> {
-  return Dataset.range(n).map(async (x) => {
-    await jitter(x);
-    return x;
-  });
-}
 
 const sorted = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
 const ints = (n: number): number[] => [...Array(n).keys()];
