@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { END, UnaryIterator, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import { BackgroundCloser, END, UnaryIterator, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
 import { arrayOf, boolean, nullable, opState, record, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { element, elements, encodeValue, encodeValues } from "../../core/value-codec.js";
@@ -63,6 +63,7 @@ class GroupByWindowIterator<T, U> extends UnaryIterator<T, U> {
   private groups = new Map<string, Window<T>>();
   private current: (Window<T> & { readonly iterator: OpIterator<U> }) | null = null;
   private inputEnded = false;
+  private readonly closer = new BackgroundCloser();
 
   constructor(
     input: OpIterator<T>,
@@ -73,18 +74,15 @@ class GroupByWindowIterator<T, U> extends UnaryIterator<T, U> {
     super(input);
   }
 
+  /** Synchronous while the input and the windows' datasets are; a Promise only where one waits. */
   next(): Pull<U> {
-    return this.pull();
-  }
-
-  private async pull(): Promise<U | typeof END> {
     for (;;) {
-      if (this.current !== null) {
-        const value = await this.current.iterator.next();
+      const current = this.current;
+      if (current !== null) {
+        const value = current.iterator.next();
+        if (value instanceof Promise) return value.then((v) => this.fromWindow(v));
         if (value !== END) return value;
-        const done = this.current.iterator;
-        this.current = null;
-        await done.close();
+        this.windowDone();
         continue;
       }
       if (this.inputEnded) {
@@ -93,18 +91,37 @@ class GroupByWindowIterator<T, U> extends UnaryIterator<T, U> {
         this.reduce(smallest);
         continue;
       }
-      const value = await this.input.next();
-      if (value === END) {
-        this.inputEnded = true;
-        continue;
-      }
-      const key = this.keyOf(value);
-      const id = canonical(key);
-      let group = this.groups.get(id);
-      if (group === undefined) this.groups.set(id, (group = { key, elements: [] }));
-      group.elements.push(value);
-      if (group.elements.length >= this.sizeOf(key)) this.reduce(group);
+      const value = this.input.next();
+      if (value instanceof Promise) return value.then((v) => (this.accept(v), this.next()));
+      this.accept(value);
     }
+  }
+
+  private fromWindow(value: U | typeof END): Pull<U> {
+    if (value !== END) return value;
+    this.windowDone();
+    return this.next();
+  }
+
+  /** The window's dataset ended: its iterator closes in the background (close() waits for it). */
+  private windowDone(): void {
+    const done = this.current?.iterator;
+    this.current = null;
+    if (done !== undefined) this.closer.close(done);
+  }
+
+  /** An input element joins its key's group; a group that fills is reduced. */
+  private accept(value: T | typeof END): void {
+    if (value === END) {
+      this.inputEnded = true;
+      return;
+    }
+    const key = this.keyOf(value);
+    const id = canonical(key);
+    let group = this.groups.get(id);
+    if (group === undefined) this.groups.set(id, (group = { key, elements: [] }));
+    group.elements.push(value);
+    if (group.elements.length >= this.sizeOf(key)) this.reduce(group);
   }
 
   /** The window size of `key`: fixed, or from `windowSizeFunc` (an integer ≥ 1). */
@@ -140,7 +157,8 @@ class GroupByWindowIterator<T, U> extends UnaryIterator<T, U> {
 
   async restore(state: OpState): Promise<void> {
     const { inputEnded, groups, current, input } = STATE.read(state);
-    if (this.current !== null) await this.current.iterator.close();
+    this.windowDone();
+    await this.closer.drain();
     this.inputEnded = inputEnded;
     this.groups = new Map(groups.map((g) => [canonical(g.key as GroupKey), { key: g.key as GroupKey, elements: g.elements as T[] }]));
     this.current = null;
@@ -153,9 +171,8 @@ class GroupByWindowIterator<T, U> extends UnaryIterator<T, U> {
   }
 
   override async close(): Promise<void> {
-    const current = this.current;
-    this.current = null;
-    await current?.iterator.close();
+    this.windowDone();
+    await this.closer.drain();
     await this.input.close();
   }
 }
