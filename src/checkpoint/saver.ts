@@ -361,6 +361,23 @@ export class Saver {
   }
 
   /**
+   * Reads the checkpoint at `prefix` without restoring it: every saveable's value by name,
+   * verified as {@link restore} verifies them. For states that are combined before they are
+   * restored, e.g. other workers' input checkpoints.
+   *
+   * @param prefix a checkpoint prefix.
+   * @throws as {@link restore}.
+   * @example
+   * const values = await saver.read("runs/a/input_worker_1.ckpt-300");
+   */
+  read(prefix: string): Promise<ReadonlyMap<string, unknown>> {
+    return this.enqueue(async () => {
+      await this.settled();
+      return await this.load(prefix);
+    });
+  }
+
+  /**
    * Deletes checkpoints, after every save called before: drops them from the ones kept,
    * rewrites the state file without them (naming the newest one left as the latest, or deleted
    * when none is left), then deletes their files. For retention decided outside the Saver, e.g.

@@ -44,6 +44,17 @@ export interface SaveOptions {
 }
 
 /**
+ * How an iterator resumes from the states of several workers (given by the dataset layer, see
+ * `dataset/elastic.ts`).
+ */
+export interface ElasticResume {
+  /** This iterator's state from `fresh` (its own, unused) and one state of each old worker. */
+  merge(fresh: IteratorState, states: readonly IteratorState[]): IteratorState;
+  /** The state to resume from among the states of the workers' files (each newest first), or null to restore `own[0]` as it is. */
+  resume(fresh: IteratorState, own: readonly IteratorState[], others: readonly (readonly IteratorState[])[]): IteratorState | null;
+}
+
+/**
  * One run over a dataset. Use it with `for await`, or call `next()`; `save()` captures the
  * position as of the last element handed out, and `restore()` (or `iterator({ state })`) puts a
  * fresh iterator there, in this process or another.
@@ -77,12 +88,12 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
   /**
    * Use `dataset.iterator()`.
    *
-   * @param merge - Turns an array of old workers' states into this iterator's (given by the dataset layer).
+   * @param elastic - Turns old workers' states into this iterator's (given by the dataset layer).
    */
   constructor(
     private readonly node: DatasetNode<T>,
     options: IteratorOptions = {},
-    merge?: (fresh: IteratorState, states: readonly IteratorState[]) => IteratorState,
+    private readonly elastic?: ElasticResume,
   ) {
     const name = options.name ?? "Iterator";
     this.name = currentScope()?.registerIterator(this, name) ?? name;
@@ -95,8 +106,7 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
     }
     void this.enqueue(async () => {
       try {
-        if (merge === undefined) throw new InvalidArgumentError("An array of states restores only through Dataset.iterator({ state }).");
-        await this.restoreNow(merge(await this.saveNow(undefined), state));
+        await this.restoreNow(this.requireElastic().merge(await this.saveNow(undefined), state));
       } catch (error) {
         this.broken = error;
       }
@@ -169,6 +179,26 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
     return this.enqueue(() => this.restoreNow(state));
   }
 
+  /**
+   * Resumes from the states in every worker's checkpoint files, for a job whose worker count
+   * may have changed: `own` from this worker's file, `others` one array for each other
+   * worker's file (of this job or an older one), each newest first. The input hook calls it;
+   * see `Dataset.globalShuffle` for the pipelines this applies to.
+   *
+   * @returns false when there is nothing to do but restore `own[0]` as it is (the worker count
+   *   is unchanged, or the pipeline does not shard a global shuffle); true when it has resumed.
+   * @throws {InvalidArgumentError} when the states cannot be combined (see `mergeWorkerStates`).
+   */
+  resumeWorkers(own: readonly (IteratorState | EncodedState)[], others: readonly (readonly (IteratorState | EncodedState)[])[]): Promise<boolean> {
+    return this.enqueue(async () => {
+      const decode = (s: IteratorState | EncodedState): IteratorState => (s instanceof EncodedState ? (attachBlobs(s) as IteratorState) : s);
+      const state = this.requireElastic().resume(await this.saveNow(undefined), own.map(decode), others.map((file) => file.map(decode)));
+      if (state === null) return false;
+      await this.restoreNow(state);
+      return true;
+    });
+  }
+
   /** Releases everything the iterator holds; later `next()` calls report the end. */
   close(): Promise<void> {
     return this.enqueue(async () => {
@@ -187,6 +217,11 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
 
   toString(): string {
     return `DatasetIterator(${this.node.describe()})`;
+  }
+
+  private requireElastic(): ElasticResume {
+    if (this.elastic !== undefined) return this.elastic;
+    throw new InvalidArgumentError("The states of several workers restore only an iterator made by Dataset.iterator().");
   }
 
   private pull(): Promise<IteratorResult<T, undefined>> {

@@ -54,7 +54,7 @@ import { FromWorkersNode, type FromWorkersOptions } from "./sources/from-workers
 import { FileCacheNode } from "./ops/file-cache.js";
 import { GroupByWindowNode, type GroupKey } from "./ops/group-by-window.js";
 import { GlobalShuffleNode, type GlobalShuffleOptions } from "./ops/global-shuffle.js";
-import { mergeWorkerStates } from "./elastic.js";
+import { ELASTIC_RESUME } from "./elastic.js";
 
 /** Options of `bucketBySequenceLength`. */
 export interface BucketBySequenceLengthOptions {
@@ -991,7 +991,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @throws {InvalidArgumentError} (on the first `next()`) when `state` does not fit the pipeline.
    */
   iterator(options?: IteratorOptions): DatasetIterator<T> {
-    return new DatasetIterator(this.node, requireOptions("iterator(options)", options, ["state", "name"], "{ state }"), mergeWorkerStates);
+    return new DatasetIterator(this.node, requireOptions("iterator(options)", options, ["state", "name"], "{ state }"), ELASTIC_RESUME);
   }
 
   /**

@@ -6,13 +6,18 @@
  *
  * @module
  */
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { checkpointStep, getCheckpointState } from "../checkpoint/checkpoint-state.js";
 import { isNotWhole, warnSkipped, type SkippedCheckpoint } from "../checkpoint/newest-whole.js";
 import { makeSaveableFromIterator, type Saveable } from "../checkpoint/saveable.js";
 import { Saver } from "../checkpoint/saver.js";
+import type { DatasetIterator } from "../core/dataset-iterator.js";
 import { EXTERNAL_STATE_POLICIES, type ExternalStatePolicy } from "../core/iterator.js";
-import { describeValue, RuntimeError, ValueError } from "../errors.js";
+import type { IteratorState } from "../core/state.js";
+import type { EncodedState } from "../core/value-codec.js";
+import { CheckpipeError, DataLossError, describeValue, NotFoundError, RuntimeError, ValueError } from "../errors.js";
+import { fileSystemError } from "../io/fs-errors.js";
 import type { Coordinator } from "../session/coordinator.js";
 import { getGlobalStep } from "../session/global-step.js";
 import { Graph, GraphKeys } from "../session/graph.js";
@@ -97,6 +102,7 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
   private readonly latestFilename: string;
   private readonly policy: ExternalStatePolicy;
   private readonly logger: Logger;
+  private iterators: readonly DatasetIterator<unknown>[] = [];
   private saveables: Saveable[] | null = null;
   private saver: Saver | null = null;
   private globalStep: Variable<number> | null = null;
@@ -168,6 +174,7 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
         { expected: `at least one iterator in the "${GraphKeys.ITERATORS}" collection`, received: "none", fix },
       );
     }
+    this.iterators = iterators;
     this.saveables = iterators.map((iterator) => makeSaveableFromIterator(iterator, this.policy));
     await this.saverHook.begin();
     this.globalStep = getGlobalStep(graph);
@@ -283,6 +290,13 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
     const saver = (this.saver ??= this.makeSaver(false));
     this.restoredIn = session;
     this.savedStep = null;
+    if (await this.resumeWorkers()) {
+      const state = await getCheckpointState(this.checkpointDir, this.latestFilename);
+      if (state !== null) await saver.recoverLastCheckpoints(state.allModelCheckpointPaths);
+      // This worker's file holds the resumed state at once, and the timer starts from here.
+      await this.saverHook.saveAt(session, await session.run(this.requireGlobalStep()));
+      return;
+    }
     const restored = await saver.restoreLatest(this.checkpointDir, this.latestFilename);
     if (restored === null) {
       // The checkpoint saved here is the input's state at the current global step.
@@ -311,7 +325,8 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
       .sort((a, b) => (checkpointStep(b) ?? 0) - (checkpointStep(a) ?? 0));
     const passedOver: SkippedCheckpoint[] = [];
     let restored: string | null = null;
-    for (const path of [exact, ...older]) {
+    const resumed = await this.resumeWorkers();
+    for (const path of resumed ? [] : [exact, ...older]) {
       try {
         await saver.restore(path);
         restored = path;
@@ -324,7 +339,7 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
     this.savedStep = restored === exact ? step : null;
     if (restored !== null) this.logger.info(`Restoring the input pipeline from ${restored}.`);
     // Nothing is expected at a first start: no input checkpoint, and the model at step 0.
-    if (restored !== exact && (listed.length > 0 || step > 0)) {
+    if (!resumed && restored !== exact && (listed.length > 0 || step > 0)) {
       warnSkipped(passedOver);
       const from = restored === null ? 0 : (checkpointStep(restored) ?? 0);
       const instead = restored === null ? "The input starts from its beginning" : `Restoring ${restored} instead`;
@@ -343,6 +358,57 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
       this.logger.info(`Deleting input checkpoints no model checkpoint pairs with: ${unpaired.join(", ")}.`);
       await saver.remove(unpaired, this.latestFilename);
     }
+  }
+
+  /**
+   * Elastic resume: when the directory holds other workers' input state files (of this job, or
+   * of an older one that had another number of workers), hands each iterator the newest whole
+   * state of every one of them, and its own. True when the iterators resumed from them (see
+   * `DatasetIterator.resumeWorkers`); false when this worker's own input checkpoint is the one
+   * to restore as usual.
+   */
+  private async resumeWorkers(): Promise<boolean> {
+    const names = await inputStateFiles(this.checkpointDir);
+    const others = names.filter((name) => name !== this.latestFilename);
+    if (others.length === 0) return false;
+    const own = names.includes(this.latestFilename) ? await this.historyOf(this.latestFilename) : [];
+    const theirs = await Promise.all(others.map((name) => this.historyOf(name)));
+    const statesOf = (history: readonly Read[], iterator: DatasetIterator<unknown>): (IteratorState | EncodedState)[] =>
+      history.map((read) => read.values.get(`${iterator.name}_STATE`) as IteratorState | EncodedState | undefined).filter((state) => state !== undefined);
+    const asIs: DatasetIterator<unknown>[] = [];
+    for (const iterator of this.iterators) {
+      if (!(await iterator.resumeWorkers(statesOf(own, iterator), theirs.map((history) => statesOf(history, iterator))))) asIs.push(iterator);
+    }
+    if (asIs.length === this.iterators.length) return false;
+    // An iterator that is not sharded that way restores from this worker's own newest checkpoint.
+    for (const iterator of asIs) {
+      const state = statesOf(own.slice(0, 1), iterator)[0];
+      if (state !== undefined) await makeSaveableFromIterator(iterator, this.policy).restore(state);
+    }
+    const read = [own, ...theirs].filter((history) => history.length > 0).map((history) => (history[0] as Read).path);
+    this.logger.info(`Resuming the input pipeline from the input checkpoints of ${read.length} worker(s) (newest: ${read.join(", ")}): the number of workers changed, or this worker had not saved since it did.`);
+    return true;
+  }
+
+  /** The whole input checkpoints a state file lists, newest first; damaged ones are passed over with a warning. */
+  private async historyOf(latestFilename: string): Promise<Read[]> {
+    const saver = this.requireSaver();
+    const state = await getCheckpointState(this.checkpointDir, latestFilename).catch((error: unknown) => {
+      if (!(error instanceof DataLossError || error instanceof NotFoundError)) throw error;
+      this.logger.warn(`Passing over ${join(this.checkpointDir, latestFilename)} for an elastic resume: ${error.message}`);
+      return null;
+    });
+    if (state === null) return [];
+    const read: Read[] = [];
+    for (const path of new Set([state.modelCheckpointPath, ...[...state.allModelCheckpointPaths].reverse()])) {
+      try {
+        read.push({ path, values: await saver.read(path) });
+      } catch (error) {
+        if (!(await isNotWhole(error, path))) throw error;
+        this.logger.warn(`Passing over the input checkpoint ${path} for an elastic resume: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return read;
   }
 
   private makeSaver(paired: boolean): Saver {
@@ -366,6 +432,23 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
   private requireGlobalStep(): Variable<number> {
     if (this.globalStep !== null) return this.globalStep;
     throw usedBeforeBegin();
+  }
+}
+
+/** An input checkpoint read: its prefix and its values by name. */
+interface Read {
+  readonly path: string;
+  readonly values: ReadonlyMap<string, unknown>;
+}
+
+/** The input state files in `dir`: `checkpoint_input`, and `checkpoint_input_<taskType>_<taskId>` of each worker. */
+async function inputStateFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((name) => /^checkpoint_input(_[a-z]+_\d+)?$/.test(name)).sort();
+  } catch (error) {
+    if (error instanceof CheckpipeError) throw error;
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw fileSystemError(error, { access: "read", doing: "listing", path: dir, purpose: "Looking for the input checkpoints of other workers" });
   }
 }
 
