@@ -50,7 +50,7 @@ export const MAX_STATE_BYTES = 16 * 1024 * 1024;
  * @throws {InvalidArgumentError} when it names a path outside `dir`.
  * @throws {FailedPreconditionError} naming the file, when it is not a regular file (a
  *   directory, a FIFO, a socket, a device: never opened so as to block), is larger than
- *   {@link MAX_STATE_BYTES}, or cannot be read (permissions: EACCES; the file system's error is
+ *   `MAX_STATE_BYTES`, or cannot be read (permissions: EACCES; the file system's error is
  *   the `cause`).
  * @throws {DataLossError} naming the file, when the disk fails reading it (EIO).
  * @example

@@ -111,6 +111,14 @@ export class Dataset<T> implements AsyncIterable<T> {
   // ---- sources -------------------------------------------------------------------------------
 
   /**
+   * The numbers `0, 1, ...` below `stop`.
+   *
+   * @param stop End, not included.
+   * @throws {InvalidArgumentError} for a non-numeric bound.
+   * @example Dataset.range(5)          // 0, 1, 2, 3, 4
+   */
+  static range(stop: number): Dataset<number>;
+  /**
    * The numbers `start, start + step, ...` below `stop` (above it for a negative step).
    *
    * @param start First value (default 0 when only `stop` is given).
@@ -120,7 +128,6 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @example Dataset.range(5)          // 0, 1, 2, 3, 4
    * @example Dataset.range(10, 0, -3)  // 10, 7, 4, 1
    */
-  static range(stop: number): Dataset<number>;
   static range(start: number, stop: number, step?: number): Dataset<number>;
   static range(a: number, b?: number, step = 1): Dataset<number> {
     return b === undefined ? new Dataset(new RangeNode(0, a, 1)) : new Dataset(new RangeNode(a, b, step));
@@ -247,8 +254,8 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @example Dataset.fromTensorSlices([[1, 2], [3, 4], [5, 6]])      // [1, 3, 5], [2, 4, 6]
    * @example Dataset.fromTensorSlices({ data: Int32Array.of(1, 2, 3, 4), shape: [2, 2] })  // Int32Array [1, 2], [3, 4]
    */
-  static fromTensorSlices<C extends TypedArray | ShapedColumn>(tensor: C): Dataset<RowOf<C>>;
-  static fromTensorSlices<const C extends readonly (string | number | boolean | bigint | null | Record<string, unknown>)[]>(values: C): Dataset<C[number]>;
+  static fromTensorSlices<C extends TypedArray | ShapedColumn>(columns: C): Dataset<RowOf<C>>;
+  static fromTensorSlices<const C extends readonly (string | number | boolean | bigint | null | Record<string, unknown>)[]>(columns: C): Dataset<C[number]>;
   static fromTensorSlices<const C extends readonly Column[]>(columns: C): Dataset<{ -readonly [K in keyof C]: RowOf<C[K]> }>;
   static fromTensorSlices<R extends Record<string, Column>>(columns: R): Dataset<{ [K in keyof R]: RowOf<R[K]> }>;
   static fromTensorSlices(columns: unknown): Dataset<unknown> {

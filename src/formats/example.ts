@@ -47,7 +47,6 @@ export type ExampleRecord = Record<string, ExampleFeature>;
  * whatever the record has (none when it is missing).
  *
  * @param bytes - One serialized tf.train.Example, e.g. a record of a TFRecord file.
- * @param spec - Which features to read and how; none for all of them.
  * @throws {DataLossError} when `bytes` is not a well-formed Example, naming the byte offset
  *   and, where it can, the feature.
  * @throws {InvalidArgumentError} when the spec is malformed, or the record does not match it: a
@@ -61,6 +60,15 @@ export type ExampleRecord = Record<string, ExampleFeature>;
  * });                                                // row.sepal_length: Float32Array
  */
 export function parseExample(bytes: Uint8Array): ExampleRecord;
+/**
+ * The features of a serialized tf.train.Example that `spec` names, typed per its `dtype` (see
+ * the overload without a spec for the record form).
+ *
+ * @param bytes - One serialized tf.train.Example, e.g. a record of a TFRecord file.
+ * @param spec - Which features to read and how.
+ * @throws {DataLossError} when `bytes` is not a well-formed Example.
+ * @throws {InvalidArgumentError} when the spec is malformed, or the record does not match it.
+ */
 export function parseExample<const S extends ExampleSpec>(bytes: Uint8Array, spec: S): ParsedExample<S>;
 export function parseExample(bytes: Uint8Array, spec?: ExampleSpec): ExampleRecord | Record<string, unknown> {
   if (!(bytes instanceof Uint8Array)) {

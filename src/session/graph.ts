@@ -215,7 +215,7 @@ export class Graph implements IteratorScope {
 
   /**
    * Records a dataset iterator created while this graph is default (called by the iterator's
-   * constructor) in {@link GraphKeys.ITERATORS} and returns its unique name.
+   * constructor) in `GraphKeys.ITERATORS` and returns its unique name.
    *
    * @param iterator the new iterator; a `DatasetIterator`.
    * @param name the name asked for, e.g. `"Iterator"`.

@@ -29,7 +29,7 @@ export interface ModelSaveablesOptions {
  * Saveables over a `tf.LayersModel`: one per weight, named by its position (`"model/weights/0"`,
  * `"model/weights/1"`, ...) in the order the model created its weights, and one for the
  * optimizer's state (`"model/optimizer"`: iteration count, slots, Adam's `accBeta1`/`accBeta2`).
- * Give them to a {@link Saver} with the input pipeline's iterator to checkpoint a training run.
+ * Give them to a `Saver` with the input pipeline's iterator to checkpoint a training run.
  *
  * Positions, not tfjs's weight names, identify the weights: names depend on how many layers the
  * process built before (`"dense_Dense3/kernel"`), so a model rebuilt in a new process, or a

@@ -31,7 +31,7 @@ export interface ToTfjsDatasetOptions<T> {
 
 /**
  * A tfjs dataset (`tf.data.generator`) whose elements are those of a checkpipe iterator over
- * `ds`. Hand it to `model.fitDataset`, and the iterator to a {@link Saver} (through
+ * `ds`. Hand it to `model.fitDataset`, and the iterator to a `Saver` (through
  * `makeSaveableFromIterator`) beside the model's saveables: a checkpoint then holds the exact
  * position in the data along with the weights.
  *
