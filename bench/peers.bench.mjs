@@ -47,7 +47,7 @@ let T;
 try {
   T = await import("./tfjs-peer.mjs");
 } catch (error) {
-  throw new Error(`the tfjs-data peer is not installed in bench/node_modules (run: npm --prefix bench ci): ${error.message}`);
+  throw new Error(`the tfjs-data peer is not installed in bench/node_modules (run: npm --prefix bench ci): ${error.message}`, { cause: error });
 }
 
 const DIR = mkdtempSync(join(os.tmpdir(), "checkpipe-peers-bench-"));

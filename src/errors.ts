@@ -139,6 +139,6 @@ export function describeValue(value: unknown): string {
   if (value === null || typeof value !== "object") return String(value);
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
-  const ctor = (value as object).constructor;
+  const ctor = (value).constructor;
   return ctor && ctor !== Object ? `an instance of ${ctor.name}` : "an object";
 }

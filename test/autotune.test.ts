@@ -4,7 +4,7 @@
  * resumes stay exact (the conformance suite), and the choice stays within its bounds.
  */
 import { describe, expect, it } from "vitest";
-import { Dataset, type IteratorState } from "../src/index.js";
+import { Dataset } from "../src/index.js";
 import { AUTO_PARALLEL } from "../src/dataset/ops/parallel-map.js";
 import { AUTO_PREFETCH } from "../src/dataset/ops/prefetch.js";
 import { describeCheckpointing, takeN } from "./harness.js";
@@ -43,7 +43,7 @@ describe('prefetch("auto")', () => {
     const it = ds.iterator();
     await takeN(it, 40); // each pull waits on the slow map: the buffer grows
     await sleep(150); // the producer fills it
-    const state = (await it.save()) as IteratorState;
+    const state = (await it.save());
     const buffered = (state.root as unknown as { buffer: unknown[] }).buffer.length;
     expect(buffered).toBeGreaterThan(AUTO_PREFETCH.start);
     expect(buffered).toBeLessThanOrEqual(AUTO_PREFETCH.max);

@@ -3,7 +3,7 @@
  * the stacking batch, window, rebatch, unique, takeWhile): each through the checkpoint harness
  * over sync, async and slow inputs, with a slow consumer, and in compositions.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { Dataset } from "../src/index.js";
 import { describeCheckpointing, describeErrorPositions } from "./harness.js";
 import { hash, jitter, asyncRange, slowRange } from "./inputs.js";

@@ -94,7 +94,7 @@ describe("cache(filename)", () => {
   });
 
   it("checks its filename", () => {
-    expect(() => Dataset.range(3).cache("" as string)).toThrow(/cache\(filename\) needs a file path/);
+    expect(() => Dataset.range(3).cache("")).toThrow(/cache\(filename\) needs a file path/);
     expect(String(Dataset.range(3).cache("a.cache"))).toBe('Range -> Cache("a.cache")');
   });
 });

@@ -82,10 +82,10 @@ describe("mapInWorkers", () => {
 
   it("fails the elements of a thread that dies with an UnavailableError naming the module and the elements, then goes on", async () => {
     const out = await outcomes(Dataset.range(12).mapInWorkers<number>(MODULE, { workers: 2, export: "exitOn", parallel: 4 }));
-    const failures = out.filter((o) => typeof o === "string") as string[];
+    const failures = out.filter((o): o is string => typeof o === "string");
     expect(failures.length).toBeGreaterThan(0);
     for (const failure of failures) expect(failure).toMatch(/^!UnavailableError: mapInWorkers\(".*square\.mjs"\): the worker thread mapping elements \d+ to \d+ died \(it exited with code 3/);
-    expect(out.filter((o) => typeof o === "number")).toEqual(out.filter((o) => typeof o === "number").sort((a, b) => (a as number) - (b as number)));
+    expect(out.filter((o) => typeof o === "number")).toEqual(out.filter((o) => typeof o === "number").sort((a, b) => (a) - (b)));
     expect(out).toHaveLength(12);
     expect(out.at(-1)).toBe(11);
   });

@@ -596,8 +596,6 @@ describe("tf.train.Example bytes, damaged", () => {
 // ---------------------------------------------------------------------------------------------
 // 3. Text files: lines, JSONL, CSV.
 
-const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
-
 /** Bytes as text readers meet them: mostly quotes, delimiters and line ends; a BOM, bad UTF-8. */
 const textByte = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(...Array.from('",\n\r;a1 x{}[]:', (ch) => ch.charCodeAt(0))) },
@@ -710,7 +708,7 @@ function csvOptions(c: TextCase, common: { compression: Compression; maxRecordBy
   if (c.csv.selectCols !== undefined) o["selectCols"] = c.csv.selectCols;
   if (c.csv.columns !== undefined) o["columns"] = ownRecord(c.csv.columns);
   if (c.csv.delimiter !== undefined) o["delimiter"] = c.csv.delimiter;
-  return o as CsvOptions;
+  return o;
 }
 
 describe("text files, damaged: textLines, jsonl, csv", () => {

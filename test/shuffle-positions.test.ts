@@ -65,7 +65,7 @@ describe('saveBuffer: "positions"', () => {
     const state = JSON.parse(JSON.stringify(await it.save())) as IteratorState;
     expect((state.root as unknown as { positions: unknown }).positions).toBeNull();
     const rest = await drain(ds.iterator({ state }));
-    expect([...out.filter((o) => typeof o === "number"), ...rest].sort((x, y) => (x as number) - (y as number))).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((x) => x !== 12));
+    expect([...out.filter((o) => typeof o === "number"), ...rest].sort((x, y) => (x) - (y))).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((x) => x !== 12));
   });
 
   it("is refused over an input without random access, naming the op", () => {

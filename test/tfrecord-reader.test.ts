@@ -125,10 +125,8 @@ describe("Dataset.tfrecord reading TensorFlow's Iris files", () => {
     const direct: Uint8Array[] = [];
     for (const file of IRIS_FILES) {
       const bytes = new Uint8Array(await readFile(file));
-      let offset = 0;
-      for (let f = decodeFrame(bytes, 0, { source: file, position: 0 }); f !== null; f = decodeFrame(bytes, offset, { source: file, position: offset })) {
+      for (let f = decodeFrame(bytes, 0, { source: file, position: 0 }); f !== null; f = decodeFrame(bytes, f.end, { source: file, position: f.end })) {
         direct.push(f.data);
-        offset = f.end;
       }
     }
     const train = await Dataset.tfrecord(IRIS_FILES.slice(0, 3)).toArray();

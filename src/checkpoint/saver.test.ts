@@ -2,7 +2,7 @@
  * The Saver, after TensorFlow's saver tests (TF_REFERENCE.md §4): file names, retention,
  * the state file it keeps, restore, and the validation errors.
  */
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import fc from "fast-check";
@@ -338,13 +338,13 @@ describe("Saver.remove", () => {
   it("drops the checkpoints from the state file, then deletes their files; removing the latest names the newest left", async () => {
     const saver = new Saver([counter().saveable], { maxToKeep: Infinity });
     const [s1, s2, s3] = [await saver.save(join(dir, "s"), { globalStep: 1 }), await saver.save(join(dir, "s"), { globalStep: 2 }), await saver.save(join(dir, "s"), { globalStep: 3 })];
-    await saver.remove([s1 as string]);
+    await saver.remove([s1]);
     expect(await checkpointFiles()).toEqual(["s-2.data-00000-of-00001", "s-2.index", "s-3.data-00000-of-00001", "s-3.index"]);
     expect((await getCheckpointState(dir))?.allModelCheckpointPaths).toEqual([s2, s3]);
-    await saver.remove([s3 as string]);
+    await saver.remove([s3]);
     expect(await latestCheckpoint(dir)).toBe(s2);
     expect(saver.lastCheckpoints).toEqual([s2]);
-    await saver.remove([s2 as string]);
+    await saver.remove([s2]);
     expect(await readdir(dir)).toEqual(["checkpoint.lock"]); // the Saver still writes there, until closed
     expect(await getCheckpointState(dir)).toBeNull();
     await saver.close();
@@ -629,6 +629,7 @@ describe("saveInBackground", () => {
       void written.then(() => onDisk.push(step));
       // A step that keeps the thread busy for 5 ms and awaits only Promises: no macrotask runs.
       const until = Date.now() + 5;
+      // eslint-disable-next-line @typescript-eslint/await-thenable -- yields to the event loop while the clock runs
       while (Date.now() < until) await null;
     }
     // Without reading the writer's answers at each save, none but the first batch would be

@@ -894,7 +894,7 @@ export class Dataset<T> implements AsyncIterable<T> {
       if (made instanceof Dataset) return (made as Dataset<U>).node;
       throw invalidArgument("groupByWindow(keyFn, reduceFn)", "reduceFn to return a Dataset", made, "Return a Dataset made from the window, e.g. (key, window) => window.batch(4).");
     };
-    return new Dataset(new GroupByWindowNode(this.node, keyFn, typeof reduceFn === "function" ? reduce : (reduceFn as never), windowSize));
+    return new Dataset(new GroupByWindowNode(this.node, keyFn, typeof reduceFn === "function" ? reduce : (reduceFn), windowSize));
   }
 
   /**
@@ -1050,7 +1050,7 @@ function datasetNodes<T>(call: string, datasets: readonly Dataset<unknown>[]): D
 }
 
 function nestedNode<T, U>(call: string, fn: (value: T) => Nested<U>): (value: T) => DatasetNode<U> {
-  if (typeof fn !== "function") return fn as never; // the op reports it
+  if (typeof fn !== "function") return fn; // the op reports it
   return (value) => {
     const made = fn(value);
     if (made instanceof Dataset) return made.node;

@@ -45,12 +45,6 @@ function fail(message: string, fix = FIX): never {
   throw new InvalidArgumentError(`Cannot resume elastically: ${message}. ${fix}`, { fix });
 }
 
-interface Sharded {
-  readonly state: IteratorState;
-  readonly numShards: number;
-  readonly index: number;
-}
-
 /** The shard parameters in a pipeline description, `Shard(n, i)`, or null when it has not exactly one. */
 function shardIn(pipeline: string): { numShards: number; index: number } | null {
   const found = [...pipeline.matchAll(/Shard\((\d+), (\d+)\)/g)];
@@ -74,7 +68,7 @@ function isIteratorState(state: unknown): state is IteratorState {
 /** The generation of a state: how many layers its global shuffle has (-1: ended, unknown). */
 function generationOf(state: IteratorState): number {
   if (state.ended || state.root === null) return -1;
-  for (let node: Node | undefined = state.root as Node; node !== undefined && node !== null; node = node["input"] as Node | undefined) {
+  for (let node: Node | undefined = state.root; node !== undefined && node !== null; node = node["input"] as Node | undefined) {
     if (node.kind === GLOBAL_SHUFFLE_KIND) return Array.isArray(node["layers"]) ? node["layers"].length : -1;
   }
   return -1;
@@ -160,7 +154,7 @@ export function resumeWorkerStates(fresh: IteratorState, own: readonly IteratorS
 }
 
 function leftBy(state: IteratorState): Left {
-  return state.ended || state.root === null ? "ended" : (state.root as Node);
+  return state.ended || state.root === null ? "ended" : (state.root);
 }
 
 /**
@@ -170,7 +164,7 @@ function leftBy(state: IteratorState): Left {
 function combine(fresh: IteratorState, left: readonly Left[], sample: IteratorState | undefined, how: Mode): IteratorState {
   if (fresh.root === null) return fresh;
   if (sample === undefined || sample.root === null || !left.some((o) => o !== "ended")) return { ...fresh, ended: true, root: null };
-  return { ...fresh, ...(sample.seed === undefined ? {} : { seed: sample.seed }), ended: false, root: above(fresh.root as Node, left, how, sample.root as Node) };
+  return { ...fresh, ...(sample.seed === undefined ? {} : { seed: sample.seed }), ended: false, root: above(fresh.root, left, how, sample.root) };
 }
 
 /** Each old worker's input state, where it has one. */
@@ -202,7 +196,7 @@ function above(fresh: Node, left: readonly Left[], how: Mode, sample: Node): Nod
   let node: Node = fresh;
   if (fresh.kind === "Repeat") {
     const epochs = new Set(live.map((o) => o["epoch"]));
-    if (epochs.size > 1) fail(`the old workers are in different epochs of the repeat (${[...epochs].join(", ")})`, "Resume from states saved within one epoch.");
+    if (epochs.size > 1) fail(`the old workers are in different epochs of the repeat (${[...epochs].map((e) => JSON.stringify(e)).join(", ")})`, "Resume from states saved within one epoch.");
     if (sample["input"] === null) return { ...sample };
     node = { ...fresh, epoch: sample["epoch"] as number, yielded: how === "merge" ? (sample["yielded"] as boolean) : false };
   }

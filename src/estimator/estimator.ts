@@ -21,7 +21,7 @@ import { LoggingTensorHook } from "../session/hooks/logging-tensor-hook.js";
 import { NanTensorHook } from "../session/hooks/nan-tensor-hook.js";
 import { StopAtStepHook } from "../session/hooks/stop-at-step-hook.js";
 import { consoleLogger, type Logger } from "../session/logger.js";
-import { MonitoredSession, SingularMonitoredSession, withMonitoredSession } from "../session/monitored-session.js";
+import { type MonitoredSession, SingularMonitoredSession, withMonitoredSession } from "../session/monitored-session.js";
 import { MonitoredTrainingSession } from "../session/monitored-training-session.js";
 import { ChiefSessionCreator, Scaffold } from "../session/scaffold.js";
 import type { SessionRunHook } from "../session/session-run-hook.js";
@@ -182,7 +182,7 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
     const trainOp = spec.trainOp as NonNullable<EstimatorSpec["trainOp"]>;
     const step = graph.asDefault(() => getOrCreateGlobalStep());
     const hooks: SessionRunHook[] = [...(options.hooks ?? []), ...spec.trainingHooks];
-    if (steps !== undefined || maxSteps !== undefined) hooks.push(new StopAtStepHook(steps !== undefined ? { numSteps: steps } : { lastStep: maxSteps as number }));
+    if (steps !== undefined || maxSteps !== undefined) hooks.push(new StopAtStepHook(steps !== undefined ? { numSteps: steps } : { lastStep: maxSteps }));
     hooks.push(new NanTensorHook(loss, true, { logger: this.logger }));
     if (this.config.logStepCountSteps !== null) {
       hooks.push(new LoggingTensorHook({ loss, step }, { everyNIter: this.config.logStepCountSteps, logger: this.logger }));

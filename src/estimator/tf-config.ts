@@ -80,7 +80,7 @@ export function parseTfConfig(raw: string | TfConfigJson | undefined, source: st
     }
   }
   if (!isRecord(parsed)) throw tfConfigError(source, "TF_CONFIG", "an object with \"cluster\" and \"task\"", describeValue(parsed), `Set it to e.g. ${EXAMPLE_TF_CONFIG}.`);
-  return parsed as TfConfigJson;
+  return parsed;
 }
 
 /**

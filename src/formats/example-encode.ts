@@ -111,7 +111,7 @@ function planFeature(name: string, values: unknown): Planned {
     } else if (typeof first === "number") {
       if (!values.every((v) => typeof v === "number")) throw mixed(name, values, "numbers");
       plan.kind = FLOAT;
-      plan.floats = values as number[];
+      plan.floats = values;
       plan.payload = 4 * values.length;
     } else if (typeof first === "bigint") {
       plan.kind = INT64;

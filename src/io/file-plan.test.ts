@@ -30,7 +30,7 @@ function unlink(paths: readonly string[], sync = true): FilePhase {
 
 /** Every name in `at` (default: the test's directory), recursively, sorted. */
 async function namesIn(at = dir): Promise<string[]> {
-  return ((await readdir(at, { recursive: true })) as string[]).sort();
+  return ((await readdir(at, { recursive: true }))).sort();
 }
 
 /** Matches a checkpipe error whose cause is the file system's error, with this `code` and `path`. */

@@ -256,7 +256,7 @@ function thisHolder(): LockHolder {
 }
 
 /** A process's start time as the kernel counts it (Linux), "zombie" for one that ended unreaped, null where unknown. */
-function processStartOf(pid: number): string | "zombie" | null {
+function processStartOf(pid: number): string | null {
   let stat: string;
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -144,14 +144,14 @@ async function finishResults(fetches: Fetches, run: Run, leaves: readonly Fetch[
 function collectLeaves(fetches: Fetches, into: Fetch[]): void {
   if (fetches instanceof Operation || fetches instanceof Tensor) into.push(fetches);
   else if (Array.isArray(fetches)) for (const item of fetches as readonly Fetches[]) collectLeaves(item, into);
-  else for (const key in fetches) collectLeaves((fetches as { readonly [key: string]: Fetches })[key] as Fetches, into);
+  else for (const key of Object.keys(fetches)) collectLeaves((fetches as { readonly [key: string]: Fetches })[key] as Fetches, into);
 }
 
 function rebuild(fetches: Fetches, values: readonly unknown[], next: { index: number }): unknown {
   if (fetches instanceof Operation || fetches instanceof Tensor) return values[next.index++];
   if (Array.isArray(fetches)) return (fetches as readonly Fetches[]).map((item) => rebuild(item, values, next));
   const results: Record<string, unknown> = {};
-  for (const key in fetches) results[key] = rebuild((fetches as { readonly [key: string]: Fetches })[key] as Fetches, values, next);
+  for (const key of Object.keys(fetches)) results[key] = rebuild((fetches as { readonly [key: string]: Fetches })[key] as Fetches, values, next);
   return results;
 }
 

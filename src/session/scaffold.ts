@@ -8,7 +8,7 @@ import { getCheckpointState } from "../checkpoint/checkpoint-state.js";
 import { Saver } from "../checkpoint/saver.js";
 import type { Saveable } from "../checkpoint/saveable.js";
 import { RuntimeError, ValueError } from "../errors.js";
-import { Graph, GraphKeys } from "./graph.js";
+import { type Graph, GraphKeys } from "./graph.js";
 import type { Logger } from "./logger.js";
 import { consoleLogger } from "./logger.js";
 import type { Operation } from "./operation.js";
@@ -72,6 +72,7 @@ export class Scaffold {
   finalize(graph: Graph): void {
     if (this.finalized) return;
     if (this.savers === undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion reads better than the call's type argument
       const savers = graph.getCollection(GraphKeys.SAVERS) as Saver[];
       if (savers.length > 1) {
         throw new RuntimeError("More than one item in collection savers. Please indicate which one to use by passing it to the Scaffold.", {

@@ -313,7 +313,7 @@ class FileCacheIterator<T> implements OpIterator<T> {
     // An unfinished cache is of no use to anyone: a state saved from it restores as "bypass".
     this.writer?.discard();
     this.writer = null;
-    for (const it of [this.input, this.reader]) if (it !== null) this.closer.close(it as OpIterator<unknown>);
+    for (const it of [this.input, this.reader]) if (it !== null) this.closer.close(it);
     this.input = null;
     this.reader = null;
     await this.closer.drain();

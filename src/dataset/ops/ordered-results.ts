@@ -89,6 +89,7 @@ export class OrderedResults<U> {
 
   /** Waits until every held call settled. */
   async settled(): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/await-thenable -- a mix of values and Promises: Promise.all waits for those that are Promises
     await Promise.all(this.calls.toArray().map((call) => call.done));
   }
 

@@ -189,6 +189,7 @@ function padComponent(c: Component, fixed: PaddedShape | undefined, padding: Pad
   if (c.kind === "scalar") return c.values.slice();
   if (c.kind === "typed") {
     const length = target[0] as number;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: fill and set take the union of every typed array's element types
     const data = new (c.ctor as TypedArrayConstructor)(n * length) as TypedArray & { fill(v: unknown): unknown; set(a: ArrayLike<unknown>, o: number): void };
     if (pad !== 0 && pad !== 0n) data.fill(pad);
     for (let i = 0; i < n; i++) data.set(c.values[i] as ArrayLike<unknown>, i * length);

@@ -82,6 +82,8 @@ function layoutOf(value: unknown, path: string, element: number): Layout {
       return { kind: "boolean" };
     case "bigint":
       return { kind: "bigint" };
+    default:
+      break;
   }
   if (isTypedArray(value)) return { kind: "typed", ctor: typedArrayConstructor(value), length: value.length };
   if (isRecord(value)) {

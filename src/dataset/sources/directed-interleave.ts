@@ -89,6 +89,7 @@ export abstract class DirectedInterleaveIterator<T> implements OpIterator<T> {
 
   /** The inputs' states, null for those that ended. */
   protected saveInputs(ctx: SaveContext): Promise<(OpState | null)[]> {
+    // eslint-disable-next-line @typescript-eslint/await-thenable -- a mix of values and Promises: Promise.all waits for those that are Promises
     return Promise.all(this.inputs.map((input) => (input === null ? null : input.save(ctx))));
   }
 

@@ -145,7 +145,7 @@ class FromWorkersIterator<T> implements OpIterator<T> {
     out.push(first);
     let n = 1;
     for (let worker = this.current(); n < max && worker !== null && worker.buffer.length > 0 && (worker.buffer.peekFirst() as Held<T>).ok; worker = this.current()) {
-      out.push(this.take(worker) as T);
+      out.push(this.take(worker));
       n++;
     }
     return n;

@@ -121,7 +121,7 @@ class ListFilesIterator implements OpIterator<string> {
     } finally {
       if (this.listing === listing) this.listing = null;
     }
-    return this.next() as string | typeof END;
+    return this.next();
   }
 }
 

@@ -90,7 +90,7 @@ export function tfjsModelFn<F, L, P = Record<string, unknown>>(options: TfjsMode
     const loss = computed("loss", async (run) => {
       const x = toInput(await run.eval(features));
       const y = toTarget(await run.eval(labels));
-      const result = model.evaluate(x, y) as tf.Scalar | tf.Scalar[];
+      const result = model.evaluate(x, y);
       const first = Array.isArray(result) ? (result[0] as tf.Scalar) : result;
       const value = (await first.data())[0] as number;
       tf.dispose([x, y, result]);

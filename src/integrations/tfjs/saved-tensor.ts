@@ -68,6 +68,7 @@ export interface TensorSpec {
  */
 export async function readTensor(tensor: tf.Tensor, name: string): Promise<SavedTensor> {
   const dtype = savedDtype(tensor.dtype, name);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion reads better than the call's type argument
   const data = (await tensor.data()) as Float32Array | Int32Array | Uint8Array;
   const values = new TYPED_ARRAY_OF[dtype](data.length);
   values.set(data);

@@ -35,6 +35,7 @@ export class HookedSession {
     requests.forEach((request, i) => {
       if (request !== null) hookFetches[i] = request.fetches;
     });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion reads better than the call's type argument
     const out = (await this.session.run({ caller: fetches, hooks: hookFetches }, feedDict)) as { caller: unknown; hooks: Record<string, unknown> };
     for (const [i, hook] of this.hooks.entries()) await hook.afterRun?.(ctx, new SessionRunValues(i in hookFetches ? out.hooks[i] : null));
     if (ctx.stopRequested) this.shouldStop = true;

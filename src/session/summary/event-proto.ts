@@ -333,12 +333,18 @@ function skipField(r: Reader, tag: number, message: string, depth: number): void
   const field = tag >>> 3;
   const wire = tag & 7;
   if (wire === VARINT) readVarint(r, message);
-  else if (wire === FIXED64) (need(r, 8, message, `8 bytes of field ${field}`), (r.pos += 8));
+  else if (wire === FIXED64) {
+    need(r, 8, message, `8 bytes of field ${field}`);
+    r.pos += 8;
+  }
   else if (wire === LEN) {
     const len = readLength(r, message); // (not `r.pos += readLength(r)`: that adds to the old pos)
     r.pos += len;
   }
-  else if (wire === FIXED32) (need(r, 4, message, `4 bytes of field ${field}`), (r.pos += 4));
+  else if (wire === FIXED32) {
+    need(r, 4, message, `4 bytes of field ${field}`);
+    r.pos += 4;
+  }
   else if (wire === START_GROUP) {
     if (depth >= MAX_DEPTH) throw malformed(r, at, message, `groups nested at most ${MAX_DEPTH} deep`, "deeper ones");
     for (;;) {
