@@ -65,14 +65,20 @@ const CASES = [
   {
     id: "records",
     label: "10 000 records { id, v, name }",
-    dataset: () => Dataset.range(N).map((i) => ({ id: i, v: i % 7, name: "x" + i })).shuffle(BUFFER, { seed: SEED }),
+    dataset: () =>
+      Dataset.range(N)
+        .map((i) => ({ id: i, v: i % 7, name: "x" + i }))
+        .shuffle(BUFFER, { seed: SEED }),
     same: (a, b) => a.id === b.id && a.v === b.v && a.name === b.name,
     json: true,
   },
   {
     id: "float32",
     label: "10 000 Float32Array(784)",
-    dataset: () => Dataset.range(N).map((i) => new Float32Array(784).fill(i)).shuffle(BUFFER, { seed: SEED }),
+    dataset: () =>
+      Dataset.range(N)
+        .map((i) => new Float32Array(784).fill(i))
+        .shuffle(BUFFER, { seed: SEED }),
     same: (a, b) => a instanceof Float32Array && a.length === b.length && a[0] === b[0] && a[783] === b[783],
     json: false,
   },
@@ -317,7 +323,11 @@ function fmtRate(x) {
 
 function table(head, body, right) {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells) => cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (cells) =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)];
 }
 
@@ -367,7 +377,9 @@ function printTable(rows, totalSec) {
   const j = rows.find((r) => r.jsonState !== null)?.jsonState;
   if (j) {
     out.push("");
-    out.push(`for reference, records case as JSON: iterator.save() ${j.saveMs.toFixed(1)} ms, JSON.stringify ${j.stringifyMs.toFixed(1)} ms, ${fmtBytes(j.bytes)}`);
+    out.push(
+      `for reference, records case as JSON: iterator.save() ${j.saveMs.toFixed(1)} ms, JSON.stringify ${j.stringifyMs.toFixed(1)} ms, ${fmtBytes(j.bytes)}`,
+    );
   }
   out.push("");
   out.push(`total ${totalSec} s. Targets are reported, not enforced: only a wrong restored element, or saves of one state differing in size, fail the run.`);

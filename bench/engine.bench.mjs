@@ -21,8 +21,26 @@ import { performance } from "node:perf_hooks";
 import { Dataset } from "../dist/index.js";
 import { JSON_OUT, intArg, log } from "./cli.mjs";
 import {
-  N1, N3, N6, double, floorForAwait, floorSync, p1Checkpipe, p1Dataset, p1Plain, p2Checkpipe, p2Dataset, p2Plain,
-  p3Checkpipe, p3Dataset, p3Plain, p5Checkpipe, p5Dataset, p6Checkpipe, p6Dataset, p6Plain,
+  N1,
+  N3,
+  N6,
+  double,
+  floorForAwait,
+  floorSync,
+  p1Checkpipe,
+  p1Dataset,
+  p1Plain,
+  p2Checkpipe,
+  p2Dataset,
+  p2Plain,
+  p3Checkpipe,
+  p3Dataset,
+  p3Plain,
+  p5Checkpipe,
+  p5Dataset,
+  p6Checkpipe,
+  p6Dataset,
+  p6Plain,
 } from "./pipelines.mjs";
 
 // ---- command line --------------------------------------------------------------------------
@@ -224,10 +242,46 @@ const CASES = [
   { id: "floor-sync", label: "floor: sync loop, sum 1e6", elements: N1, plain: () => floorSync(N1), expect: (N1 * (N1 - 1)) / 2 },
   { id: "floor-await", label: "floor: for await, trivial iter 1e6", elements: N1, plain: () => floorForAwait(N1), expect: (N1 * (N1 - 1)) / 2 },
   { id: "P1", label: "P1 range(1e6).map(2x), for await", elements: N1, checkpipe: p1Checkpipe, plain: p1Plain, dataset: p1Dataset },
-  { id: "P2", label: "P2 map→filter→batch(32)", elements: N1, checkpipe: p2Checkpipe, plain: p2Plain, dataset: p2Dataset, keys: ["batches", "elements", "checksum"], maxRatio: 3 },
-  { id: "P3", label: "P3 range(2e5).shuffle(1e4).batch(64)", elements: N3, checkpipe: p3Checkpipe, plain: p3Plain, dataset: p3Dataset, keys: ["batches", "elements", "checksum"], maxRatio: 3 },
-  { id: "P5", label: "P5 P2 + prefetch(100)", elements: N1, checkpipe: p5Checkpipe, plain: p2Plain, dataset: p5Dataset, keys: ["batches", "elements", "checksum"], maxRatio: 3 },
-  { id: "P6", label: "P6 async map(parallel 8).batch(64)", elements: N6, checkpipe: p6Checkpipe, plain: p6Plain, dataset: p6Dataset, keys: ["batches", "elements", "checksum"], reportOnly: true },
+  {
+    id: "P2",
+    label: "P2 map→filter→batch(32)",
+    elements: N1,
+    checkpipe: p2Checkpipe,
+    plain: p2Plain,
+    dataset: p2Dataset,
+    keys: ["batches", "elements", "checksum"],
+    maxRatio: 3,
+  },
+  {
+    id: "P3",
+    label: "P3 range(2e5).shuffle(1e4).batch(64)",
+    elements: N3,
+    checkpipe: p3Checkpipe,
+    plain: p3Plain,
+    dataset: p3Dataset,
+    keys: ["batches", "elements", "checksum"],
+    maxRatio: 3,
+  },
+  {
+    id: "P5",
+    label: "P5 P2 + prefetch(100)",
+    elements: N1,
+    checkpipe: p5Checkpipe,
+    plain: p2Plain,
+    dataset: p5Dataset,
+    keys: ["batches", "elements", "checksum"],
+    maxRatio: 3,
+  },
+  {
+    id: "P6",
+    label: "P6 async map(parallel 8).batch(64)",
+    elements: N6,
+    checkpipe: p6Checkpipe,
+    plain: p6Plain,
+    dataset: p6Dataset,
+    keys: ["batches", "elements", "checksum"],
+    reportOnly: true,
+  },
 ];
 
 async function main() {
@@ -337,7 +391,11 @@ function printTable(rows, cp, floor, totalSec) {
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const right = [false, true, true, true, true, false, false];
-  const line = (cells) => cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (cells) =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   const out = [];
   out.push("");
   out.push(`checkpipe engine bench — node ${process.version}, ${os.cpus()[0]?.model ?? "unknown cpu"} ×${os.cpus().length}`);

@@ -129,7 +129,7 @@ function plainTFRecord(path) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   const t = newTally();
   let batch = [];
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     const length = view.getUint32(at, true);
     if (view.getUint32(at + 4, true) !== 0) throw new Error("record too long");
     if (view.getUint32(at + 8, true) !== maskedCrc32c(bytes.subarray(at, at + 8))) throw new Error(`length CRC at ${at}`);
@@ -404,10 +404,21 @@ function fmtRate(x) {
 
 function printTable(rows, restore, notAvailable, totalSec) {
   const head = ["case", "checkpipe", "plain JS", "of plain", "target", ""];
-  const body = rows.map((r) => [r.label, fmtRate(r.checkpipeElemPerSec), fmtRate(r.plainElemPerSec), `${(r.ofPlain * 100).toFixed(0)}%`, "≥ 50%", r.met ? "ok" : "MISSED"]);
+  const body = rows.map((r) => [
+    r.label,
+    fmtRate(r.checkpipeElemPerSec),
+    fmtRate(r.plainElemPerSec),
+    `${(r.ofPlain * 100).toFixed(0)}%`,
+    "≥ 50%",
+    r.met ? "ok" : "MISSED",
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const right = [false, true, true, true, false, false];
-  const line = (cells) => cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (cells) =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   const out = [""];
   out.push(`checkpipe formats bench — node ${process.version}, ${os.cpus()[0]?.model ?? "unknown cpu"} ×${os.cpus().length}`);
   out.push(`elements/s, median of ${RUNS} interleaved passes over 1e6 elements; plain JS reads the whole file, splits and parses`);
@@ -419,9 +430,13 @@ function printTable(rows, restore, notAvailable, totalSec) {
   const p = restore.plain;
   out.push(`restore + first next(), TFRecord file of ${(p.fileBytes / 1e6).toFixed(1)} MB (median of 150):`);
   out.push(`  near the start (byte ${p.earlyOffset})       ${p.earlyMs.toFixed(3)} ms`);
-  out.push(`  near the end (byte ${p.lateOffset})   ${p.lateMs.toFixed(3)} ms   ${p.lateOverEarly.toFixed(2)}× the early one (target ≤ 1.5×) ${p.met ? "ok" : "MISSED"}`);
+  out.push(
+    `  near the end (byte ${p.lateOffset})   ${p.lateMs.toFixed(3)} ms   ${p.lateOverEarly.toFixed(2)}× the early one (target ≤ 1.5×) ${p.met ? "ok" : "MISSED"}`,
+  );
   const g = restore.gzip;
-  out.push(`restore + first next(), gzip TFRecord (${(g.compressedBytes / 1e6).toFixed(1)} MB, ${(g.decompressedBytes / 1e6).toFixed(1)} MB decompressed; grows with the offset):`);
+  out.push(
+    `restore + first next(), gzip TFRecord (${(g.compressedBytes / 1e6).toFixed(1)} MB, ${(g.decompressedBytes / 1e6).toFixed(1)} MB decompressed; grows with the offset):`,
+  );
   for (const r of g.rows) out.push(`  at byte ${String(r.offset).padStart(9)}   ${r.ms.toFixed(2).padStart(8)} ms`);
   out.push(`  ≈ ${g.decompressMBPerSec} MB/s of decompressed bytes skipped`);
   out.push("");

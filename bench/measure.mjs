@@ -102,6 +102,10 @@ export function fmtRate(x) {
 /** A plain-text table: `right[i]` right-aligns column i. */
 export function table(head, body, right) {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => String(row[i]).length)));
-  const line = (cells) => cells.map((c, i) => (right[i] ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (cells) =>
+    cells
+      .map((c, i) => (right[i] ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)];
 }

@@ -162,7 +162,9 @@ function times(x) {
 
 async function main() {
   const started = performance.now();
-  log(`checkpipe peers bench — node ${process.version}, ${os.cpus()[0]?.model ?? "cpu?"} ×${os.cpus().length}, tfjs-data ${T.versions["tfjs-data"]}, ${RUNS} runs ≥ ${MIN_MS} ms each`);
+  log(
+    `checkpipe peers bench — node ${process.version}, ${os.cpus()[0]?.model ?? "cpu?"} ×${os.cpus().length}, tfjs-data ${T.versions["tfjs-data"]}, ${RUNS} runs ≥ ${MIN_MS} ms each`,
+  );
   if (CASES.some((c) => c.id === "P4")) {
     log(`writing ${JSONL} (${P.N4} lines) ...`);
     P.writeJsonl(JSONL, P.N4);
@@ -208,7 +210,9 @@ async function main() {
       tfjs: rate("tfjs"),
       plain: rate("plain"),
       floor: rate("floor"),
-      runs: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { passes: v.passes, medianMs: v.medianMs, shortestRunMs: v.shortestRunMs, runsMs: v.runsMs }])),
+      runs: Object.fromEntries(
+        Object.entries(m).map(([k, v]) => [k, { passes: v.passes, medianMs: v.medianMs, shortestRunMs: v.shortestRunMs, runsMs: v.runsMs }]),
+      ),
     };
     row.ofFloor = row.floor ? row.checkpipe / row.floor : null;
     row.targets = TARGETS[c.id].map((t) => {
@@ -233,7 +237,14 @@ async function main() {
       runs: RUNS,
       minRunMs: MIN_MS,
       jsonlBytes: CASES.some((c) => c.id === "P4") ? statSync(JSONL).size : null,
-      rows: rows.map((r) => ({ ...r, checkpipe: Math.round(r.checkpipe), tfjs: r.tfjs && Math.round(r.tfjs), plain: Math.round(r.plain), floor: r.floor && Math.round(r.floor), ofFloor: r.ofFloor && round(r.ofFloor, 3) })),
+      rows: rows.map((r) => ({
+        ...r,
+        checkpipe: Math.round(r.checkpipe),
+        tfjs: r.tfjs && Math.round(r.tfjs),
+        plain: Math.round(r.plain),
+        floor: r.floor && Math.round(r.floor),
+        ofFloor: r.ofFloor && round(r.ofFloor, 3),
+      })),
       totalSec,
     };
     await saveJsonResult("peers", out);
@@ -258,7 +269,9 @@ function printTable(rows, totalSec) {
     r.targets.forEach((t, i) => body.push([...(i === 0 ? first : first.map(() => "")), `${t.target}: ${t.shown}`, t.met ? "met" : "NOT MET"]));
   }
   const out = [""];
-  out.push(`checkpipe vs tfjs-data ${T.versions["tfjs-data"]} (tfjs-core ${T.versions["tfjs-core"]}, ${T.versions.backend} backend) vs plain JS — node ${process.version}, ${os.cpus()[0]?.model ?? "cpu?"} ×${os.cpus().length}`);
+  out.push(
+    `checkpipe vs tfjs-data ${T.versions["tfjs-data"]} (tfjs-core ${T.versions["tfjs-core"]}, ${T.versions.backend} backend) vs plain JS — node ${process.version}, ${os.cpus()[0]?.model ?? "cpu?"} ×${os.cpus().length}`,
+  );
   out.push(`elements/s counted at the source, median of ${RUNS} interleaved runs of ≥ ${MIN_MS} ms each; every side's elements checked equal`);
   out.push(...table(head, body, [false, true, true, true, true, true, false, false]));
   const p1 = rows.find((r) => r.id === "P1");

@@ -231,7 +231,7 @@ async function p6Loop(consume) {
   let head = 0;
   let size = 0;
   let batch = [];
-  for (let i = 0; i < N6 || size > 0; ) {
+  for (let i = 0; i < N6 || size > 0;) {
     if (i < N6 && size < 8) {
       window[(head + size) & 7] = asyncDouble(i++);
       size++;

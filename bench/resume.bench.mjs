@@ -307,7 +307,9 @@ async function sessionRun(mode, makeDataset) {
     });
     return { train };
   });
-  const hooks = withHook ? [new CheckpointSaverHook(dir, { saveSteps: mode === "idle" ? 1e9 : SAVE_STEPS, async: mode === "async", logger: silentLogger })] : [];
+  const hooks = withHook
+    ? [new CheckpointSaverHook(dir, { saveSteps: mode === "idle" ? 1e9 : SAVE_STEPS, async: mode === "async", logger: silentLogger })]
+    : [];
   const sess = await MonitoredSession.create({ graph, sessionCreator: new ChiefSessionCreator(), hooks, logger: silentLogger });
   const t0 = performance.now();
   for (let i = 0; i < STEPS; i++) await sess.run(train);
@@ -370,7 +372,7 @@ async function sessionCase(name, makeDataset, target) {
     hookUsPerStep: round(((idle - a) / STEPS) * 1000, 2),
     msPerCheckpoint: round(perSaveMs, 3),
     // The step time at which one checkpoint per 100 steps would cost 2 %: per-save cost ÷ (0.02 × 100).
-    stepMsFor98: round(((b - a) / saves) / (0.02 * SAVE_STEPS), 3),
+    stepMsFor98: round((b - a) / saves / (0.02 * SAVE_STEPS), 3),
     runsMs: Object.fromEntries(modes.map((m) => [m, runs[m].map((x) => round(x, 1))])),
     target: target ? "with hook ≥ 98% of the steps/s without" : null,
     met: target ? a / b >= 0.98 : null,
@@ -380,8 +382,19 @@ async function sessionCase(name, makeDataset, target) {
 
 async function sessionCases() {
   return [
-    await sessionCase("trivial step, small iterator state", () => Dataset.range(1e12).map((x) => ({ id: x, v: x % 7 })).batch(32), true),
-    await sessionCase("trivial step, 10 000-element shuffle buffer", () => Dataset.range(1e12).map(smallObject).shuffle(BUFFER, { seed: SEED }).batch(32), false),
+    await sessionCase(
+      "trivial step, small iterator state",
+      () =>
+        Dataset.range(1e12)
+          .map((x) => ({ id: x, v: x % 7 }))
+          .batch(32),
+      true,
+    ),
+    await sessionCase(
+      "trivial step, 10 000-element shuffle buffer",
+      () => Dataset.range(1e12).map(smallObject).shuffle(BUFFER, { seed: SEED }).batch(32),
+      false,
+    ),
   ];
 }
 
@@ -429,7 +442,10 @@ async function pairedRun(mode, makeDataset) {
 }
 
 async function pairedCases() {
-  const makeDataset = () => Dataset.range(1e12).map((x) => ({ id: x, v: x % 7 })).batch(32);
+  const makeDataset = () =>
+    Dataset.range(1e12)
+      .map((x) => ({ id: x, v: x % 7 }))
+      .batch(32);
   const modes = ["model", "paired"];
   for (let i = 0; i < 2; i++) for (const mode of modes) await pairedRun(mode, makeDataset);
   const runs = { model: [], paired: [] };
@@ -477,7 +493,18 @@ async function main() {
   log("input checkpoints next to the model's ...");
   const paired = await pairedCases();
   const totalSec = round((performance.now() - started) / 1000, 1);
-  const result = { bench: "resume", node: process.version, cpu: os.cpus()[0]?.model ?? null, cores: os.cpus().length, runs: RUNS, shuffle, restore, sessions, paired, totalSec };
+  const result = {
+    bench: "resume",
+    node: process.version,
+    cpu: os.cpus()[0]?.model ?? null,
+    cores: os.cpus().length,
+    runs: RUNS,
+    shuffle,
+    restore,
+    sessions,
+    paired,
+    totalSec,
+  };
   await saveJsonResult("resume", result);
   if (JSON_OUT) {
     const out = result;
@@ -488,8 +515,12 @@ async function main() {
   const out = [""];
   out.push(`checkpipe resume bench — node ${process.version}, ${os.cpus()[0]?.model ?? "cpu?"} ×${os.cpus().length}`);
   out.push(`1. ${shuffle.pipeline}, ${shuffle.position} (medians of 15; target: each < 20 ms) ${ok(shuffle.met)}`);
-  out.push(`   JSON state (${shuffle.jsonStateBytes.toLocaleString("en-US")} bytes):  save + stringify ${shuffle.jsonSaveMs.toFixed(2)} ms   parse + restore + next ${shuffle.jsonRestoreMs.toFixed(2)} ms`);
-  out.push(`   Saver checkpoint (${shuffle.checkpointBytes.toLocaleString("en-US")} bytes on disk):  save ${shuffle.saverSaveMs.toFixed(2)} ms   restore + next ${shuffle.saverRestoreMs.toFixed(2)} ms`);
+  out.push(
+    `   JSON state (${shuffle.jsonStateBytes.toLocaleString("en-US")} bytes):  save + stringify ${shuffle.jsonSaveMs.toFixed(2)} ms   parse + restore + next ${shuffle.jsonRestoreMs.toFixed(2)} ms`,
+  );
+  out.push(
+    `   Saver checkpoint (${shuffle.checkpointBytes.toLocaleString("en-US")} bytes on disk):  save ${shuffle.saverSaveMs.toFixed(2)} ms   restore + next ${shuffle.saverRestoreMs.toFixed(2)} ms`,
+  );
   out.push(`2. restore + first next() at position 1e6 vs 1e3 (medians of 31 alternating samples; target ≤ 1.2×)`);
   for (const r of restore.rows) {
     out.push(

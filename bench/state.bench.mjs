@@ -64,7 +64,13 @@ log("S2: range(1e9).globalShuffle: state size and restore time at 10^3 and 10^6"
   };
   const at1e3 = await restore(early);
   const at1e6 = await restore(late);
-  results.cases.S2 = { bytesAt1e3: JSON.stringify(early).length, bytesAt1e6: JSON.stringify(late).length, restoreMsAt1e3: at1e3, restoreMsAt1e6: at1e6, ratio: round(at1e6 / at1e3, 2) };
+  results.cases.S2 = {
+    bytesAt1e3: JSON.stringify(early).length,
+    bytesAt1e6: JSON.stringify(late).length,
+    restoreMsAt1e3: at1e3,
+    restoreMsAt1e6: at1e6,
+    ratio: round(at1e6 / at1e3, 2),
+  };
 }
 
 log("S3: the state of shuffle(10 000) of Float32Array(784) elements, against globalShuffle");
@@ -80,7 +86,10 @@ log("S3: the state of shuffle(10 000) of Float32Array(784) elements, against glo
     await it.close();
     return { bytes, saveMs: round(ms, 1) };
   };
-  results.cases.S3 = { "shuffle(10000)": await measureState(vectors().shuffle(10_000, { seed: 2, saveBuffer: "elements" })), globalShuffle: await measureState(vectors().globalShuffle({ seed: 2 })) };
+  results.cases.S3 = {
+    "shuffle(10000)": await measureState(vectors().shuffle(10_000, { seed: 2, saveBuffer: "elements" })),
+    globalShuffle: await measureState(vectors().globalShuffle({ seed: 2 })),
+  };
 }
 
 log("S4: shuffle(10 000) of ~3 KB TFRecord Examples, positions versus elements");
@@ -94,13 +103,17 @@ log("S4: shuffle(10 000) of ~3 KB TFRecord Examples, positions versus elements")
   try {
     const files = [0, 1, 2, 3].map((f) => {
       const frames = [];
-      for (let i = f; i < 30_000; i += 4) frames.push(encodeFrame(serializeExample({ id: [BigInt(i)], pixels: Float32Array.from({ length: 750 }, (_, k) => ((i + k) % 255) / 255) })));
+      for (let i = f; i < 30_000; i += 4)
+        frames.push(encodeFrame(serializeExample({ id: [BigInt(i)], pixels: Float32Array.from({ length: 750 }, (_, k) => ((i + k) % 255) / 255) })));
       const file = join(dir, `part-${f}.tfrecord`);
       writeFileSync(file, Buffer.concat(frames));
       return file;
     });
     const spec = { id: { kind: "fixed", dtype: "int64", shape: [1] }, pixels: { kind: "fixed", dtype: "float32", shape: [750] } };
-    const build = (saveBuffer) => Dataset.tfrecord(files, { index: true }).map((bytes) => parseExample(bytes, spec)).shuffle(10_000, { seed: 1, saveBuffer });
+    const build = (saveBuffer) =>
+      Dataset.tfrecord(files, { index: true })
+        .map((bytes) => parseExample(bytes, spec))
+        .shuffle(10_000, { seed: 1, saveBuffer });
     const side = async (saveBuffer) => {
       const it = build(saveBuffer).iterator();
       for (let i = 0; i < 2000; i++) await it.next();
@@ -136,9 +149,17 @@ if (JSON_OUT) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
 else {
   const { S1, S2, S3 } = results.cases;
   console.log("\nstate bench");
-  console.log(`  S1 globalShuffle ${round(S1.globalShuffle.perSecond / 1e6, 2)} M/s, shuffle(10000) ${round(S1["shuffle(10000)"].perSecond / 1e6, 2)} M/s (×${S1.ratio})`);
-  console.log(`  S2 state ${S2.bytesAt1e3} B at 10^3, ${S2.bytesAt1e6} B at 10^6 (target < 2 KB); restore + next ${S2.restoreMsAt1e3} ms at 10^3, ${S2.restoreMsAt1e6} ms at 10^6 (×${S2.ratio}, target ≤ 1.2)`);
+  console.log(
+    `  S1 globalShuffle ${round(S1.globalShuffle.perSecond / 1e6, 2)} M/s, shuffle(10000) ${round(S1["shuffle(10000)"].perSecond / 1e6, 2)} M/s (×${S1.ratio})`,
+  );
+  console.log(
+    `  S2 state ${S2.bytesAt1e3} B at 10^3, ${S2.bytesAt1e6} B at 10^6 (target < 2 KB); restore + next ${S2.restoreMsAt1e3} ms at 10^3, ${S2.restoreMsAt1e6} ms at 10^6 (×${S2.ratio}, target ≤ 1.2)`,
+  );
   const { S4 } = results.cases;
-  console.log(`  S4 shuffle(10000) of 3 KB TFRecord Examples: positions ${round(S4.positions.bytes / 1e3, 1)} kB (save ${S4.positions.saveMs} ms, restore + 100 elements ${S4.positions.restoreMs} ms); elements ${round(S4.elements.bytes / 1e6, 1)} MB (save ${S4.elements.saveMs} ms, restore ${S4.elements.restoreMs} ms); resumed streams checked`);
-  console.log(`  S3 state of shuffle(10000) of Float32Array(784): ${round(S3["shuffle(10000)"].bytes / 1e6, 1)} MB (save ${S3["shuffle(10000)"].saveMs} ms); globalShuffle: ${S3.globalShuffle.bytes} B (save ${S3.globalShuffle.saveMs} ms)`);
+  console.log(
+    `  S4 shuffle(10000) of 3 KB TFRecord Examples: positions ${round(S4.positions.bytes / 1e3, 1)} kB (save ${S4.positions.saveMs} ms, restore + 100 elements ${S4.positions.restoreMs} ms); elements ${round(S4.elements.bytes / 1e6, 1)} MB (save ${S4.elements.saveMs} ms, restore ${S4.elements.restoreMs} ms); resumed streams checked`,
+  );
+  console.log(
+    `  S3 state of shuffle(10000) of Float32Array(784): ${round(S3["shuffle(10000)"].bytes / 1e6, 1)} MB (save ${S3["shuffle(10000)"].saveMs} ms); globalShuffle: ${S3.globalShuffle.bytes} B (save ${S3.globalShuffle.saveMs} ms)`,
+  );
 }

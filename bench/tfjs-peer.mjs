@@ -12,7 +12,21 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import * as tfd from "@tensorflow/tfjs-data";
-import { N1, N3, SEED, SHUFFLE_BUFFER, P4_BATCH, double, keep, newTally, toRecord, collectJsonRecord, newJsonCollector, newNumberCollector, newRecordCollector } from "./pipelines.mjs";
+import {
+  N1,
+  N3,
+  SEED,
+  SHUFFLE_BUFFER,
+  P4_BATCH,
+  double,
+  keep,
+  newTally,
+  toRecord,
+  collectJsonRecord,
+  newJsonCollector,
+  newNumberCollector,
+  newRecordCollector,
+} from "./pipelines.mjs";
 
 tf.enableProdMode();
 await tf.setBackend("cpu");

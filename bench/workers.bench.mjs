@@ -61,7 +61,17 @@ async function sides(all, elements, check) {
       runs[name].push(performance.now() - t0);
     }
   }
-  return Object.fromEntries(names.map((n) => [n, { warmMs: round(warm[n], 1), medianMs: round(median(runs[n]), 1), perSecond: Math.round((elements * 1000) / median(runs[n])), runs: runs[n].map((x) => round(x, 1)) }]));
+  return Object.fromEntries(
+    names.map((n) => [
+      n,
+      {
+        warmMs: round(warm[n], 1),
+        medianMs: round(median(runs[n]), 1),
+        perSecond: Math.round((elements * 1000) / median(runs[n])),
+        runs: runs[n].map((x) => round(x, 1)),
+      },
+    ]),
+  );
 }
 
 function same(expected) {
@@ -113,16 +123,25 @@ log(`W2: 8 TFRecord files, ${N} Examples → parseExample → the CPU work`);
   try {
     for (let f = 0; f < 8; f++) {
       const frames = [];
-      for (let i = f; i < N; i += 8) frames.push(encodeFrame(serializeExample({ id: [BigInt(i)], values: Float32Array.from({ length: 32 }, (_, k) => ((i * 31 + k) % 97) / 97) })));
+      for (let i = f; i < N; i += 8)
+        frames.push(encodeFrame(serializeExample({ id: [BigInt(i)], values: Float32Array.from({ length: 32 }, (_, k) => ((i * 31 + k) % 97) / 97) })));
       writeFileSync(join(dir, `shard-${f}.tfrecord`), Buffer.concat(frames));
     }
-    const one = () => Dataset.fromArray(shardFiles()).interleave((file) => Dataset.tfrecord(file), { cycleLength: 2 }).map(parseAndMix).toArray();
+    const one = () =>
+      Dataset.fromArray(shardFiles())
+        .interleave((file) => Dataset.tfrecord(file), { cycleLength: 2 })
+        .map(parseAndMix)
+        .toArray();
     const expected = await one();
     const w = await sides(
       {
         "one thread": one,
         "fromWorkers=2": () => Dataset.fromWorkers(SHARDS_MODULE, { workers: 2 }).toArray(),
-        "tfrecord → mapInWorkers=2": () => Dataset.fromArray(shardFiles()).interleave((file) => Dataset.tfrecord(file), { cycleLength: 2 }).mapInWorkers(SHARDS_MODULE, { workers: 2, export: "parse" }).toArray(),
+        "tfrecord → mapInWorkers=2": () =>
+          Dataset.fromArray(shardFiles())
+            .interleave((file) => Dataset.tfrecord(file), { cycleLength: 2 })
+            .mapInWorkers(SHARDS_MODULE, { workers: 2, export: "parse" })
+            .toArray(),
       },
       N,
       sameMultiset(expected),
@@ -216,10 +235,15 @@ if (JSON_OUT) {
   process.stdout.write(JSON.stringify(results, null, 2) + "\n");
 } else {
   const fmt = (x) => (x >= 1e6 ? `${round(x / 1e6, 2)} M/s` : `${round(x / 1e3, 1)} k/s`);
-  console.log(`\nworkers bench — ${results.machine.cpus} cores, Node ${results.machine.node}; thread start-up (4 threads, first iterator): ${results.startupMs} ms`);
+  console.log(
+    `\nworkers bench — ${results.machine.cpus} cores, Node ${results.machine.node}; thread start-up (4 threads, first iterator): ${results.startupMs} ms`,
+  );
   for (const name of ["W1", "W2", "W3"]) {
     console.log(`\n${name}`);
-    for (const [side, r] of Object.entries(results.cases[name])) console.log(`  ${side.padEnd(28)} ${fmt(r.perSecond).padStart(10)}${r.speedup === undefined ? "" : `  ×${r.speedup}`}   (median ${r.medianMs} ms; runs ${r.runs.join(", ")})`);
+    for (const [side, r] of Object.entries(results.cases[name]))
+      console.log(
+        `  ${side.padEnd(28)} ${fmt(r.perSecond).padStart(10)}${r.speedup === undefined ? "" : `  ×${r.speedup}`}   (median ${r.medianMs} ms; runs ${r.runs.join(", ")})`,
+      );
   }
   const w1 = results.cases.W1["workers=2"].speedup;
   const w2 = results.cases.W2["fromWorkers=2"].speedup;
@@ -227,6 +251,8 @@ if (JSON_OUT) {
   console.log(`  target W2: fromWorkers(2) ≥ 1.7× one thread: ×${w2} ${w2 >= 1.7 ? "met" : "NOT met"}`);
   console.log("\nW4 (elements/s, µs per message)");
   for (const row of results.cases.W4) {
-    console.log(`  batch ${String(row.batch).padStart(3)}: ${["worker_threads", "piscina", "tinypool"].map((n) => `${n} ${fmt(row[n].perSecond)} (${row[n].usPerMessage} µs)`).join(", ")}`);
+    console.log(
+      `  batch ${String(row.batch).padStart(3)}: ${["worker_threads", "piscina", "tinypool"].map((n) => `${n} ${fmt(row[n].perSecond)} (${row[n].usPerMessage} µs)`).join(", ")}`,
+    );
   }
 }

@@ -117,7 +117,11 @@ async function trainer(modelDir) {
   say({ event: "start", modelCheckpoint: await latestCheckpoint(modelDir), inputCheckpoint: await latestCheckpoint(modelDir, "checkpoint_input") });
   const saving = { beforeSave: (_session, step) => say({ event: "saving", step }) };
   training = true;
-  await est.train(trainInput, { hooks: [new CheckpointInputPipelineHook(est, { logger: silentLogger }), reporter], maxSteps: TOTAL_STEPS, savingListeners: [saving] });
+  await est.train(trainInput, {
+    hooks: [new CheckpointInputPipelineHook(est, { logger: silentLogger }), reporter],
+    maxSteps: TOTAL_STEPS,
+    savingListeners: [saving],
+  });
   training = false;
   // The trained weights, bit for bit.
   const weights = Buffer.concat(built.getWeights().map((w) => Buffer.from(w.dataSync().buffer)));
@@ -197,8 +201,7 @@ async function main() {
             // The checkpoints of a step are saved once it is trained (and before it is reported).
             p.lastTrained = Math.max(p.lastTrained, e.step);
             if (killWhen(e)) p.killedAt = `while saving the checkpoints of step ${e.step}`;
-          }
-          else if (e.event === "weights") p.weights = e.sha256;
+          } else if (e.event === "weights") p.weights = e.sha256;
           else if (e.event === "eval") p.evaluation = e;
         },
         (e) => killWhen(e),
@@ -220,9 +223,11 @@ async function main() {
     for (const p of processes.slice(1)) {
       const model = stepOf(p.start.modelCheckpoint);
       const input = stepOf(p.start.inputCheckpoint);
-      if (model !== input || p.steps[0].step !== model + 1) throw new Error(`process ${p.label} restored model ${model} and input ${input}, then trained step ${p.steps[0].step}`);
+      if (model !== input || p.steps[0].step !== model + 1)
+        throw new Error(`process ${p.label} restored model ${model} and input ${input}, then trained step ${p.steps[0].step}`);
       const before = processes[processes.indexOf(p) - 1];
-      const again = before.lastTrained > model ? ` (${before.label}'s steps ${model + 1}–${before.lastTrained}, after its last whole checkpoint, are trained again)` : "";
+      const again =
+        before.lastTrained > model ? ` (${before.label}'s steps ${model + 1}–${before.lastTrained}, after its last whole checkpoint, are trained again)` : "";
       console.log(`   ${p.label} restored model and input at step ${model} and trained on from step ${model + 1}${again}`);
     }
     const read = processes.reduce((n, p) => n + p.steps.length, 0);
@@ -241,8 +246,12 @@ async function main() {
     for (const p of processes) for (const e of p.steps) all.set(e.step, e);
     const lossAt = (from, to) => mean([...all.values()].filter((e) => e.step >= from && e.step <= to).map((e) => e.loss));
     console.log(`\n${processes.length + 2}. the model`);
-    console.log(`   mean training loss: steps 1–10 ${lossAt(1, 10).toFixed(4)}, steps ${TOTAL_STEPS - 9}–${TOTAL_STEPS} ${lossAt(TOTAL_STEPS - 9, TOTAL_STEPS).toFixed(4)}`);
-    console.log(`   held-out accuracy at step ${c.evaluation.global_step}: ${(c.evaluation.accuracy * 100).toFixed(1)}% (eval loss ${c.evaluation.loss.toFixed(4)})`);
+    console.log(
+      `   mean training loss: steps 1–10 ${lossAt(1, 10).toFixed(4)}, steps ${TOTAL_STEPS - 9}–${TOTAL_STEPS} ${lossAt(TOTAL_STEPS - 9, TOTAL_STEPS).toFixed(4)}`,
+    );
+    console.log(
+      `   held-out accuracy at step ${c.evaluation.global_step}: ${(c.evaluation.accuracy * 100).toFixed(1)}% (eval loss ${c.evaluation.loss.toFixed(4)})`,
+    );
     console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     rmSync(modelDir, { recursive: true, force: true });

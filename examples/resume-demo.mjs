@@ -87,7 +87,9 @@ async function main() {
     }
     const combined = [...seen.keys()].sort((a, b) => a - b).map((step) => seen.get(step));
     const same = JSON.stringify(combined) === JSON.stringify(expected);
-    console.log(`first worker exit status ${first.status}; resumed worker read ${readSteps(dir, second.pid).length} batches (${reread} read again: those after the last save)`);
+    console.log(
+      `first worker exit status ${first.status}; resumed worker read ${readSteps(dir, second.pid).length} batches (${reread} read again: those after the last save)`,
+    );
     console.log(same ? "OK: the resumed job read exactly the batches of an uninterrupted run" : "MISMATCH");
     if (!same) process.exitCode = 1;
   } finally {

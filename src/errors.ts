@@ -116,12 +116,7 @@ export type ErrorCode = keyof typeof ERROR_CLASSES;
  * @example
  * throw invalidArgument("batch(size)", "an integer ≥ 1", 0, "Pass how many elements to put in each batch.");
  */
-export function invalidArgument(
-  subject: string,
-  expected: string,
-  received: unknown,
-  fix: string,
-): InvalidArgumentError {
+export function invalidArgument(subject: string, expected: string, received: unknown, fix: string): InvalidArgumentError {
   const got = describeValue(received);
   return new InvalidArgumentError(`${subject} needs ${expected}; got ${got}. ${fix}`, {
     expected,
@@ -139,6 +134,6 @@ export function describeValue(value: unknown): string {
   if (value === null || typeof value !== "object") return String(value);
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
-  const ctor = (value).constructor;
+  const ctor = value.constructor;
   return ctor && ctor !== Object ? `an instance of ${ctor.name}` : "an object";
 }

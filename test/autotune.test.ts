@@ -43,7 +43,7 @@ describe('prefetch("auto")', () => {
     const it = ds.iterator();
     await takeN(it, 40); // each pull waits on the slow map: the buffer grows
     await sleep(150); // the producer fills it
-    const state = (await it.save());
+    const state = await it.save();
     const buffered = (state.root as unknown as { buffer: unknown[] }).buffer.length;
     expect(buffered).toBeGreaterThan(AUTO_PREFETCH.start);
     expect(buffered).toBeLessThanOrEqual(AUTO_PREFETCH.max);
@@ -52,7 +52,7 @@ describe('prefetch("auto")', () => {
     await it.close();
   });
 
-  it("refuses anything but an integer ≥ 1 or \"auto\"", () => {
+  it('refuses anything but an integer ≥ 1 or "auto"', () => {
     expect(() => Dataset.range(3).prefetch("AUTOTUNE" as never)).toThrow(/or "auto"/);
     expect(() => Dataset.range(3).map((x) => x, { parallel: "many" as never })).toThrow(/or "auto"/);
   });

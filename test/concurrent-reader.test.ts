@@ -43,8 +43,16 @@ describe("reading checkpoints while another process saves with maxToKeep 2", () 
     let step = -1;
     let weights: unknown = null;
     const saver = new Saver([
-      makeSaveable("step", () => step, (value) => void (step = value)),
-      makeSaveable("weights", () => weights, (value) => void (weights = value)),
+      makeSaveable(
+        "step",
+        () => step,
+        (value) => void (step = value),
+      ),
+      makeSaveable(
+        "weights",
+        () => weights,
+        (value) => void (weights = value),
+      ),
     ]);
     const failures: string[] = [];
     const warnings: string[] = [];

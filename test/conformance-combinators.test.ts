@@ -60,10 +60,13 @@ describe("sampleFromDatasets", () => {
     () => Dataset.sampleFromDatasets([Dataset.range(20), Dataset.range(100, 130), Dataset.range(200, 205)], { weights: [0.2, 0.5, 0.3], seed: 7 }),
     { expectOutput: (out) => expect(sorted(out)).toEqual(all) },
   );
-  describeCheckpointing("sampleFromDatasets of async and slow inputs", () =>
-    Dataset.sampleFromDatasets([asyncRange(0, 20), slowRange(100, 130), Dataset.range(200, 205)], { seed: 3 }), {
-    expectOutput: (out) => expect(sorted(out)).toEqual(all),
-  });
+  describeCheckpointing(
+    "sampleFromDatasets of async and slow inputs",
+    () => Dataset.sampleFromDatasets([asyncRange(0, 20), slowRange(100, 130), Dataset.range(200, 205)], { seed: 3 }),
+    {
+      expectOutput: (out) => expect(sorted(out)).toEqual(all),
+    },
+  );
   describeCheckpointing(
     "sampleFromDatasets of prefetched slow inputs, with a slow consumer",
     () => Dataset.sampleFromDatasets([slowRange(0, 20).prefetch(3), slowRange(100, 130).prefetch(2)], { weights: [1, 2], seed: 5 }).prefetch(2),
@@ -74,20 +77,31 @@ describe("sampleFromDatasets", () => {
     () => Dataset.sampleFromDatasets([Dataset.range(8), asyncRange(100, 140)], { seed: 2, stopOnEmptyDataset: true }),
     { expectOutput: (out) => expect(out.filter((x) => x < 100)).toEqual(span(0, 8)) },
   );
-  describeCheckpointing("sampleFromDatasets with an empty input and one of weight 0", () =>
-    Dataset.sampleFromDatasets([Dataset.range(0), Dataset.range(10), Dataset.range(50, 60)], { weights: [1, 1, 0], seed: 4 }), {
-    expectOutput: (out) => expect(out).toEqual(span(0, 10)),
-  });
-  describeCheckpointing("sampleFromDatasets of shuffled inputs under repeat(3)", () =>
-    Dataset.sampleFromDatasets([Dataset.range(6).shuffle(6, { seed: 1 }), Dataset.range(10, 14)], { seed: 9 }).repeat(3), {
-    expectOutput: (out) => expect(out).toHaveLength(30),
-  });
+  describeCheckpointing(
+    "sampleFromDatasets with an empty input and one of weight 0",
+    () => Dataset.sampleFromDatasets([Dataset.range(0), Dataset.range(10), Dataset.range(50, 60)], { weights: [1, 1, 0], seed: 4 }),
+    {
+      expectOutput: (out) => expect(out).toEqual(span(0, 10)),
+    },
+  );
+  describeCheckpointing(
+    "sampleFromDatasets of shuffled inputs under repeat(3)",
+    () => Dataset.sampleFromDatasets([Dataset.range(6).shuffle(6, { seed: 1 }), Dataset.range(10, 14)], { seed: 9 }).repeat(3),
+    {
+      expectOutput: (out) => expect(out).toHaveLength(30),
+    },
+  );
   describeCheckpointing("sampleFromDatasets rerandomized in each epoch of a repeat", () =>
-    Dataset.sampleFromDatasets([Dataset.range(6), Dataset.range(10, 16)], { seed: 9, rerandomizeEachIteration: true }).repeat(3));
+    Dataset.sampleFromDatasets([Dataset.range(6), Dataset.range(10, 16)], { seed: 9, rerandomizeEachIteration: true }).repeat(3),
+  );
   describeCheckpointing("sampleFromDatasets of infinite inputs, then batch and take", () =>
-    Dataset.sampleFromDatasets([Dataset.counter(), Dataset.counter(1000), Dataset.random({ seed: 1 })], { seed: 1 }).batch(4).take(25));
+    Dataset.sampleFromDatasets([Dataset.counter(), Dataset.counter(1000), Dataset.random({ seed: 1 })], { seed: 1 })
+      .batch(4)
+      .take(25),
+  );
   describeCheckpointing("sampleFromDatasets nested in flatMap", () =>
-    Dataset.range(4).flatMap((k) => Dataset.sampleFromDatasets([Dataset.range(k * 10, k * 10 + 3), Dataset.range(k * 10 + 5, k * 10 + 5 + k)], { seed: k })));
+    Dataset.range(4).flatMap((k) => Dataset.sampleFromDatasets([Dataset.range(k * 10, k * 10 + 3), Dataset.range(k * 10 + 5, k * 10 + 5 + k)], { seed: k })),
+  );
   describeUnseeded("sampleFromDatasets", () => Dataset.sampleFromDatasets([Dataset.range(20), Dataset.range(100, 120)]));
   describeUnseeded("sampleFromDatasets under repeat", () => Dataset.sampleFromDatasets([Dataset.range(5), Dataset.range(100, 105)]).repeat(3));
 });
@@ -99,22 +113,48 @@ describe("chooseFromDatasets", () => {
   describeCheckpointing("chooseFromDatasets, tf.data's example", () => Dataset.chooseFromDatasets(words(), Dataset.range(3).repeat(3)), {
     expectOutput: (out) => expect(out).toEqual(["foo", "bar", "baz", "foo", "bar", "baz", "foo", "bar", "baz"]),
   });
-  describeCheckpointing("chooseFromDatasets with random choices over async inputs", () =>
-    Dataset.chooseFromDatasets([asyncRange(0, 40), slowRange(100, 140)], Dataset.random({ seed: 3 }).map((x) => x % 2).take(45)), {
-    expectOutput: (out) => expect(out).toHaveLength(45),
-  });
-  describeCheckpointing("chooseFromDatasets with an async, prefetched choice and a slow consumer", () =>
-    Dataset.chooseFromDatasets([Dataset.range(30), slowRange(100, 130)], slowRange(0, 40).map((x) => (x * 7) % 2).prefetch(3)), slowConsumer);
-  describeCheckpointing("chooseFromDatasets stopping at an empty dataset", () =>
-    Dataset.chooseFromDatasets([Dataset.range(3), Dataset.range(100, 110)], Dataset.fromArray([0, 1, 1, 0, 0, 1, 0, 1])), {
-    expectOutput: (out) => expect(out).toEqual([0, 100, 101, 1, 2, 102]),
-  });
-  describeCheckpointing("chooseFromDatasets skipping an empty dataset", () =>
-    Dataset.chooseFromDatasets([asyncRange(0, 3), Dataset.range(100, 110)], Dataset.fromArray([0, 1, 1, 0, 0, 1, 0, 1, 0, 1]), { stopOnEmptyDataset: false }), {
-    expectOutput: (out) => expect(out).toEqual([0, 100, 101, 1, 2, 102, 103, 104]),
-  });
+  describeCheckpointing(
+    "chooseFromDatasets with random choices over async inputs",
+    () =>
+      Dataset.chooseFromDatasets(
+        [asyncRange(0, 40), slowRange(100, 140)],
+        Dataset.random({ seed: 3 })
+          .map((x) => x % 2)
+          .take(45),
+      ),
+    {
+      expectOutput: (out) => expect(out).toHaveLength(45),
+    },
+  );
+  describeCheckpointing(
+    "chooseFromDatasets with an async, prefetched choice and a slow consumer",
+    () =>
+      Dataset.chooseFromDatasets(
+        [Dataset.range(30), slowRange(100, 130)],
+        slowRange(0, 40)
+          .map((x) => (x * 7) % 2)
+          .prefetch(3),
+      ),
+    slowConsumer,
+  );
+  describeCheckpointing(
+    "chooseFromDatasets stopping at an empty dataset",
+    () => Dataset.chooseFromDatasets([Dataset.range(3), Dataset.range(100, 110)], Dataset.fromArray([0, 1, 1, 0, 0, 1, 0, 1])),
+    {
+      expectOutput: (out) => expect(out).toEqual([0, 100, 101, 1, 2, 102]),
+    },
+  );
+  describeCheckpointing(
+    "chooseFromDatasets skipping an empty dataset",
+    () =>
+      Dataset.chooseFromDatasets([asyncRange(0, 3), Dataset.range(100, 110)], Dataset.fromArray([0, 1, 1, 0, 0, 1, 0, 1, 0, 1]), { stopOnEmptyDataset: false }),
+    {
+      expectOutput: (out) => expect(out).toEqual([0, 100, 101, 1, 2, 102, 103, 104]),
+    },
+  );
   describeCheckpointing("chooseFromDatasets under repeat(2)", () =>
-    Dataset.chooseFromDatasets([Dataset.range(4), Dataset.range(10, 14)], Dataset.fromArray([1, 0, 0, 1, 1, 0])).repeat(2));
+    Dataset.chooseFromDatasets([Dataset.range(4), Dataset.range(10, 14)], Dataset.fromArray([1, 0, 0, 1, 1, 0])).repeat(2),
+  );
 });
 
 // ---- rejectionResample -------------------------------------------------------------------------
@@ -122,35 +162,65 @@ describe("chooseFromDatasets", () => {
 describe("rejectionResample", () => {
   const label = (x: number): number => (x % 10 < 6 ? 0 : x % 10 < 9 ? 1 : 2);
   describeCheckpointing("rejectionResample with an initial distribution", () =>
-    Dataset.range(120).rejectionResample(label, { targetDist: [1, 1, 1], initialDist: [0.6, 0.3, 0.1], seed: 3 }));
-  describeCheckpointing("rejectionResample estimating the distribution online", () =>
-    Dataset.range(200).rejectionResample(label, { targetDist: [1, 1, 1], seed: 4 }), {
-    expectOutput: (out) => expect(out.length).toBeGreaterThan(20),
-  });
+    Dataset.range(120).rejectionResample(label, { targetDist: [1, 1, 1], initialDist: [0.6, 0.3, 0.1], seed: 3 }),
+  );
+  describeCheckpointing(
+    "rejectionResample estimating the distribution online",
+    () => Dataset.range(200).rejectionResample(label, { targetDist: [1, 1, 1], seed: 4 }),
+    {
+      expectOutput: (out) => expect(out.length).toBeGreaterThan(20),
+    },
+  );
   describeCheckpointing("rejectionResample of an async input with an async classFn", () =>
-    asyncRange(0, 150).rejectionResample(async (x) => label(x), { targetDist: [0.2, 0.3, 0.5], seed: 5 }));
-  describeCheckpointing("rejectionResample of a slow input, prefetched, with a slow consumer", () =>
-    slowRange(0, 100).rejectionResample(label, { targetDist: [1, 2, 1], seed: 6 }).prefetch(2), slowConsumer);
+    asyncRange(0, 150).rejectionResample(async (x) => label(x), { targetDist: [0.2, 0.3, 0.5], seed: 5 }),
+  );
+  describeCheckpointing(
+    "rejectionResample of a slow input, prefetched, with a slow consumer",
+    () =>
+      slowRange(0, 100)
+        .rejectionResample(label, { targetDist: [1, 2, 1], seed: 6 })
+        .prefetch(2),
+    slowConsumer,
+  );
   describeCheckpointing("rejectionResample of records with typed arrays held in its window", () =>
     Dataset.fromTensorSlices({ x: Float32Array.from({ length: 80 }, (_, i) => i / 2), y: [...Array(80).keys()].map(label) })
       .map(({ x, y }) => ({ x: Float32Array.of(x, -x), y }))
-      .rejectionResample((e) => e.y, { targetDist: [1, 1, 1], seed: 7 }));
-  describeCheckpointing("rejectionResample under repeat(2)", () => Dataset.range(70).rejectionResample(label, { targetDist: [1, 1, 1], seed: 8 }).repeat(2));
+      .rejectionResample((e) => e.y, { targetDist: [1, 1, 1], seed: 7 }),
+  );
+  describeCheckpointing("rejectionResample under repeat(2)", () =>
+    Dataset.range(70)
+      .rejectionResample(label, { targetDist: [1, 1, 1], seed: 8 })
+      .repeat(2),
+  );
   describeUnseeded("rejectionResample", () => Dataset.range(200).rejectionResample(label, { targetDist: [1, 1, 1] }));
 });
 
 // ---- fromTensorSlices, counter, random ---------------------------------------------------------
 
 describe("fromTensorSlices", () => {
-  describeCheckpointing("fromTensorSlices of a record of columns", () =>
-    Dataset.fromTensorSlices({ a: [...Array(30).keys()], b: Float64Array.from({ length: 30 }, (_, i) => i * 1.5), c: BigInt64Array.from({ length: 30 }, (_, i) => BigInt(-i)) }), {
-    expectOutput: (out) => expect(out[29]).toEqual({ a: 29, b: 43.5, c: -29n }),
-  });
+  describeCheckpointing(
+    "fromTensorSlices of a record of columns",
+    () =>
+      Dataset.fromTensorSlices({
+        a: [...Array(30).keys()],
+        b: Float64Array.from({ length: 30 }, (_, i) => i * 1.5),
+        c: BigInt64Array.from({ length: 30 }, (_, i) => BigInt(-i)),
+      }),
+    {
+      expectOutput: (out) => expect(out[29]).toEqual({ a: 29, b: 43.5, c: -29n }),
+    },
+  );
   describeCheckpointing("fromTensorSlices of a tuple of columns, arrays of arrays included", () =>
-    Dataset.fromTensorSlices([[...Array(25).keys()].map((i) => [i, -i]), Uint8Array.from({ length: 25 }, (_, i) => i * 3)]));
+    Dataset.fromTensorSlices([[...Array(25).keys()].map((i) => [i, -i]), Uint8Array.from({ length: 25 }, (_, i) => i * 3)]),
+  );
   describeCheckpointing("fromTensorSlices of a 2-D tensor, shuffled and batched", () =>
-    Dataset.fromTensorSlices({ data: Float32Array.from({ length: 60 }, (_, i) => i), shape: [20, 3] }).shuffle(5, { seed: 1 }).batch(3));
-  describeCheckpointing("fromTensorSlices through an async map", () => Dataset.fromTensorSlices(Int32Array.from({ length: 20 }, (_, i) => i * i)).map(async (x) => x + 1));
+    Dataset.fromTensorSlices({ data: Float32Array.from({ length: 60 }, (_, i) => i), shape: [20, 3] })
+      .shuffle(5, { seed: 1 })
+      .batch(3),
+  );
+  describeCheckpointing("fromTensorSlices through an async map", () =>
+    Dataset.fromTensorSlices(Int32Array.from({ length: 20 }, (_, i) => i * i)).map(async (x) => x + 1),
+  );
 });
 
 describe("counter", () => {
@@ -164,7 +234,11 @@ describe("random", () => {
   describeCheckpointing("random with a seed, then take", () => Dataset.random({ seed: 12 }).take(50), {
     expectOutput: (out) => expect(out.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)).toBe(true),
   });
-  describeCheckpointing("random with a seed, under prefetch and batch, with a slow consumer", () => Dataset.random({ seed: 1 }).batch(4).prefetch(3).take(20), slowConsumer);
+  describeCheckpointing(
+    "random with a seed, under prefetch and batch, with a slow consumer",
+    () => Dataset.random({ seed: 1 }).batch(4).prefetch(3).take(20),
+    slowConsumer,
+  );
   describeCheckpointing("random in each epoch of a repeat, rerandomized", () => Dataset.random({ seed: 2, rerandomizeEachIteration: true }).take(7).repeat(3));
   describeUnseeded("random", () => Dataset.random().take(40));
   describeUnseeded("random under repeat", () => Dataset.random().take(6).repeat(3));

@@ -74,30 +74,36 @@ function oddValues(): unknown[] {
 describe("fromArray", () => {
   const values = oddValues();
   const expectOdd = (out: unknown[]): void => expect(out).toEqual(oddValues());
-  describeCheckpointing("fromArray of NaN, -0, ±Infinity, bigint, undefined, null, nested objects, typed arrays, Date, Map", () =>
-    Dataset.fromArray(values), { expectOutput: expectOdd });
+  describeCheckpointing("fromArray of NaN, -0, ±Infinity, bigint, undefined, null, nested objects, typed arrays, Date, Map", () => Dataset.fromArray(values), {
+    expectOutput: expectOdd,
+  });
   describeCheckpointing("fromArray of odd values held in a shuffle buffer", () => Dataset.fromArray(oddValues()).shuffle(6, { seed: 5 }), {
     expectOutput: (out) => expect(out).toHaveLength(values.length),
   });
-  describeCheckpointing("fromArray of odd values held in a prefetch buffer", () =>
-    Dataset.fromArray(oddValues())
-      .map(async (v) => {
-        await tick();
-        return v;
-      })
-      .prefetch(5), { expectOutput: expectOdd });
-  describeCheckpointing("fromArray of odd values held by a parallel map", () =>
-    Dataset.fromArray(oddValues()).map(async (v) => v, { parallel: 4 }), { expectOutput: expectOdd });
+  describeCheckpointing(
+    "fromArray of odd values held in a prefetch buffer",
+    () =>
+      Dataset.fromArray(oddValues())
+        .map(async (v) => {
+          await tick();
+          return v;
+        })
+        .prefetch(5),
+    { expectOutput: expectOdd },
+  );
+  describeCheckpointing("fromArray of odd values held by a parallel map", () => Dataset.fromArray(oddValues()).map(async (v) => v, { parallel: 4 }), {
+    expectOutput: expectOdd,
+  });
   describeCheckpointing("fromArray of odd values held by a cache over two passes", () => Dataset.fromArray(oddValues()).cache().repeat(2), {
     expectOutput: (out) => expect(out).toEqual([...oddValues(), ...oddValues()]),
   });
   describeCheckpointing("fromArray of odd values held by unbatch", () => Dataset.fromArray(oddValues()).batch(5).unbatch(), {
     expectOutput: expectOdd,
   });
-  describeCheckpointing("fromArray of odd values held in interleave slots", () =>
-    Dataset.fromArray(oddValues()).interleave((v) => [v, v], { cycleLength: 3 }));
+  describeCheckpointing("fromArray of odd values held in interleave slots", () => Dataset.fromArray(oddValues()).interleave((v) => [v, v], { cycleLength: 3 }));
   describeCheckpointing("fromArray of odd values held as a scan state", () =>
-    Dataset.fromArray(oddValues()).scan<unknown, unknown>("start", (previous, v) => [v, previous]));
+    Dataset.fromArray(oddValues()).scan<unknown, unknown>("start", (previous, v) => [v, previous]),
+  );
 
   it("restores -0, NaN, bigint, typed arrays, Dates and an own __proto__ key from a saved buffer exactly, not merely equally", async () => {
     const build = (): Dataset<unknown> => Dataset.fromArray(oddValues()).batch(100).unbatch();
@@ -157,14 +163,20 @@ describe("fromGenerator", () => {
 });
 
 describe("zip", () => {
-  describeCheckpointing("zip of an array of datasets of unequal lengths", () =>
-    Dataset.zip([Dataset.range(12), Dataset.fromArray(["a", "b", "c", "d", "e", "f", "g", "h"]), Dataset.range(100, 200)]), {
-    expectOutput: (out) => expect(out).toHaveLength(8),
-  });
-  describeCheckpointing("zip of a record of datasets, the first being the longest", () =>
-    Dataset.zip({ x: Dataset.range(30).shuffle(7, { seed: 2 }), y: asyncRange(17), z: Dataset.fromArray([true, false]).repeat() }), {
-    expectOutput: (out) => expect(out).toHaveLength(17),
-  });
+  describeCheckpointing(
+    "zip of an array of datasets of unequal lengths",
+    () => Dataset.zip([Dataset.range(12), Dataset.fromArray(["a", "b", "c", "d", "e", "f", "g", "h"]), Dataset.range(100, 200)]),
+    {
+      expectOutput: (out) => expect(out).toHaveLength(8),
+    },
+  );
+  describeCheckpointing(
+    "zip of a record of datasets, the first being the longest",
+    () => Dataset.zip({ x: Dataset.range(30).shuffle(7, { seed: 2 }), y: asyncRange(17), z: Dataset.fromArray([true, false]).repeat() }),
+    {
+      expectOutput: (out) => expect(out).toHaveLength(17),
+    },
+  );
   describeCheckpointing("zip of async inputs with prefetch", () => Dataset.zip([slowRange(15).prefetch(3), asyncRange(20).batch(2)]));
   describeCheckpointing("zip with an empty input", () => Dataset.zip([Dataset.range(5), Dataset.range(0)]), {
     expectOutput: (out) => expect(out).toEqual([]),
@@ -175,34 +187,48 @@ describe("zip", () => {
 
 describe("map", () => {
   describeCheckpointing("map with a sync function", () => Dataset.range(40).map((x) => ({ x, square: x * x })));
-  describeCheckpointing("map with an async function", () =>
-    Dataset.range(40).map(async (x) => {
-      await jitter(x);
-      return x * 2;
-    }), { expectOutput: (out) => expect(out).toEqual(ints(40).map((x) => x * 2)) });
-  describeCheckpointing("map(parallel: 4) with uneven per-element delays", () =>
-    Dataset.range(60).map(
-      async (x) => {
+  describeCheckpointing(
+    "map with an async function",
+    () =>
+      Dataset.range(40).map(async (x) => {
         await jitter(x);
-        return [x, x % 7];
-      },
-      { parallel: 4 },
-    ), { expectOutput: (out) => expect(out.map((pair) => pair[0])).toEqual(ints(60)) });
+        return x * 2;
+      }),
+    { expectOutput: (out) => expect(out).toEqual(ints(40).map((x) => x * 2)) },
+  );
+  describeCheckpointing(
+    "map(parallel: 4) with uneven per-element delays",
+    () =>
+      Dataset.range(60).map(
+        async (x) => {
+          await jitter(x);
+          return [x, x % 7];
+        },
+        { parallel: 4 },
+      ),
+    { expectOutput: (out) => expect(out.map((pair) => pair[0])).toEqual(ints(60)) },
+  );
   describeCheckpointing("map(parallel: 4) with a sync function over an async input", () => asyncRange(30).map((x) => x + 0.5, { parallel: 4 }));
   describeCheckpointing("map(parallel: 16) over fewer elements than calls", () => slowRange(9).map(async (x) => -x, { parallel: 16 }));
   // Only native Promises are awaited; an async function turns any thenable into one.
-  describeCheckpointing("map returning thenables through an async function", () =>
-    Dataset.range(12).map(async (x) => ({ then: (resolve: (v: number) => void) => resolve(x * 3) }) as unknown as Promise<number>),
-    { expectOutput: (out) => expect(out).toEqual(ints(12).map((x) => x * 3)) });
+  describeCheckpointing(
+    "map returning thenables through an async function",
+    () => Dataset.range(12).map(async (x) => ({ then: (resolve: (v: number) => void) => resolve(x * 3) }) as unknown as Promise<number>),
+    { expectOutput: (out) => expect(out).toEqual(ints(12).map((x) => x * 3)) },
+  );
 });
 
 describe("filter", () => {
   describeCheckpointing("filter with a sync predicate", () => Dataset.range(50).filter((x) => x % 3 !== 1));
-  describeCheckpointing("filter with an async predicate", () =>
-    Dataset.range(50).filter(async (x) => {
-      await jitter(x);
-      return x % 4 === 0;
-    }), { expectOutput: (out) => expect(out).toEqual(ints(13).map((x) => x * 4)) });
+  describeCheckpointing(
+    "filter with an async predicate",
+    () =>
+      Dataset.range(50).filter(async (x) => {
+        await jitter(x);
+        return x % 4 === 0;
+      }),
+    { expectOutput: (out) => expect(out).toEqual(ints(13).map((x) => x * 4)) },
+  );
   describeCheckpointing("filter over an async input", () => asyncRange(40).filter((x) => hash(x) % 3 === 0));
   describeCheckpointing("filter that keeps nothing", () => Dataset.range(20).filter(() => false), {
     expectOutput: (out) => expect(out).toEqual([]),
@@ -210,35 +236,42 @@ describe("filter", () => {
 });
 
 describe("flatMap", () => {
-  describeCheckpointing("flatMap returning datasets of different lengths", () =>
-    Dataset.range(10).flatMap((x) => Dataset.range(x % 4).map((y) => x * 10 + y)));
+  describeCheckpointing("flatMap returning datasets of different lengths", () => Dataset.range(10).flatMap((x) => Dataset.range(x % 4).map((y) => x * 10 + y)));
   describeCheckpointing("flatMap returning arrays, some empty", () => Dataset.range(12).flatMap((x) => (x % 3 === 0 ? [] : [x, -x, x * 100])));
   describeCheckpointing("flatMap returning async, shuffled datasets", () =>
-    asyncRange(8).flatMap((x) => slowRange(x + 1).shuffle(3, { seed: x }).map((y) => `${x}:${y}`)));
+    asyncRange(8).flatMap((x) =>
+      slowRange(x + 1)
+        .shuffle(3, { seed: x })
+        .map((y) => `${x}:${y}`),
+    ),
+  );
 });
 
 describe("interleave", () => {
   for (let cycleLength = 1; cycleLength <= 4; cycleLength++) {
     for (let blockLength = 1; blockLength <= 3; blockLength++) {
       describeCheckpointing(`interleave(cycleLength: ${cycleLength}, blockLength: ${blockLength}) of nested datasets of different lengths`, () =>
-        Dataset.range(7).interleave((x) => Dataset.range(x * 100, x * 100 + ((x * 5) % 7) + 1), { cycleLength, blockLength }));
+        Dataset.range(7).interleave((x) => Dataset.range(x * 100, x * 100 + ((x * 5) % 7) + 1), { cycleLength, blockLength }),
+      );
     }
   }
   describeCheckpointing("interleave of nested shuffles", () =>
-    Dataset.range(9).interleave((x) => Dataset.range(x * 10, x * 10 + x + 2).shuffle(4, { seed: x }), { cycleLength: 3, blockLength: 2 }));
+    Dataset.range(9).interleave((x) => Dataset.range(x * 10, x * 10 + x + 2).shuffle(4, { seed: x }), { cycleLength: 3, blockLength: 2 }),
+  );
   describeCheckpointing("interleave of a shuffled input into async nested datasets", () =>
     Dataset.range(8)
       .shuffle(5, { seed: 9 })
-      .interleave((x) => slowRange(x % 5).map((y) => [x, y]), { cycleLength: 3 }));
+      .interleave((x) => slowRange(x % 5).map((y) => [x, y]), { cycleLength: 3 }),
+  );
   describeCheckpointing("interleave of nested datasets with their own prefetch and repeat", () =>
-    asyncRange(6).interleave((x) => Dataset.range(x).repeat(2).prefetch(2), { cycleLength: 2, blockLength: 3 }));
+    asyncRange(6).interleave((x) => Dataset.range(x).repeat(2).prefetch(2), { cycleLength: 2, blockLength: 3 }),
+  );
   describeCheckpointing("interleave of nested interleaves", () =>
-    Dataset.range(5).interleave(
-      (x) => Dataset.range(x + 1).interleave((y) => [x, y, x * y], { cycleLength: 2 }),
-      { cycleLength: 2, blockLength: 2 },
-    ));
+    Dataset.range(5).interleave((x) => Dataset.range(x + 1).interleave((y) => [x, y, x * y], { cycleLength: 2 }), { cycleLength: 2, blockLength: 2 }),
+  );
   describeCheckpointing("interleave returning arrays, some empty", () =>
-    Dataset.range(10).interleave((x) => ints(x % 4).map((y) => x + y / 10), { cycleLength: 4, blockLength: 2 }));
+    Dataset.range(10).interleave((x) => ints(x % 4).map((y) => x + y / 10), { cycleLength: 4, blockLength: 2 }),
+  );
 });
 
 // ---- batching ----------------------------------------------------------------------------------
@@ -258,19 +291,24 @@ describe("batch", () => {
 });
 
 describe("unbatch", () => {
-  describeCheckpointing("unbatch of arrays of different lengths, some empty", () =>
-    Dataset.fromArray([[1, 2, 3], [], [4], [5, 6, 7, 8], [], [9, 10]]).unbatch(), {
-    expectOutput: (out) => expect(out).toEqual(ints(11).slice(1)),
-  });
+  describeCheckpointing(
+    "unbatch of arrays of different lengths, some empty",
+    () => Dataset.fromArray([[1, 2, 3], [], [4], [5, 6, 7, 8], [], [9, 10]]).unbatch(),
+    {
+      expectOutput: (out) => expect(out).toEqual(ints(11).slice(1)),
+    },
+  );
   describeCheckpointing("unbatch of typed arrays", () =>
-    Dataset.fromArray<ArrayLike<number>>([new Float32Array([0.5, -0, NaN]), new Uint8Array([1, 2, 255]), new Int16Array([-5]), new Float64Array(0)]).unbatch());
+    Dataset.fromArray<ArrayLike<number>>([new Float32Array([0.5, -0, NaN]), new Uint8Array([1, 2, 255]), new Int16Array([-5]), new Float64Array(0)]).unbatch(),
+  );
   describeCheckpointing("unbatch after batch over an async input", () => slowRange(25).batch(4).unbatch(), {
     expectOutput: (out) => expect(out).toEqual(ints(25)),
   });
   describeCheckpointing("unbatch of typed arrays made by an async map", () =>
     asyncRange(10)
       .map(async (x) => Int32Array.from({ length: x % 4 }, (_, i) => x * 10 + i))
-      .unbatch());
+      .unbatch(),
+  );
 });
 
 // ---- shuffle -----------------------------------------------------------------------------------
@@ -389,19 +427,27 @@ describe("shard", () => {
 
 describe("prefetch", () => {
   describeCheckpointing("prefetch(1) over a sync input", () => Dataset.range(30).prefetch(1));
-  describeCheckpointing("prefetch(5) over a sync input", () => Dataset.range(30).map((x) => x * 3).prefetch(5));
+  describeCheckpointing("prefetch(5) over a sync input", () =>
+    Dataset.range(30)
+      .map((x) => x * 3)
+      .prefetch(5),
+  );
   describeCheckpointing("prefetch(3) over a slow async input", () => slowRange(40).prefetch(3), {
     expectOutput: (out) => expect(out).toEqual(ints(40)),
   });
   describeCheckpointing("prefetch larger than the dataset over a slow async input", () => slowRange(12).prefetch(100));
   describeCheckpointing("prefetch of prefetch over a slow parallel map", () =>
     slowRange(30)
-      .map(async (x) => {
-        await jitter(x + 1);
-        return x;
-      }, { parallel: 3 })
+      .map(
+        async (x) => {
+          await jitter(x + 1);
+          return x;
+        },
+        { parallel: 3 },
+      )
       .prefetch(2)
-      .prefetch(4));
+      .prefetch(4),
+  );
 
   it("saves, while the consumer is slow, the elements it prepared ahead, so none is lost or repeated", async () => {
     const build = (): Dataset<number> => slowRange(30).prefetch(8);
@@ -431,7 +477,10 @@ describe("concatenate", () => {
   describeCheckpointing("concatenate with an empty first part", () => Dataset.range(0).concatenate(Dataset.range(5)));
   describeCheckpointing("concatenate with an empty second part", () => Dataset.range(5).concatenate(Dataset.range(0)));
   describeCheckpointing("concatenate of async, shuffled parts", () =>
-    slowRange(10).shuffle(4, { seed: 1 }).concatenate(asyncRange(20, 30).shuffle(3, { seed: 2 })));
+    slowRange(10)
+      .shuffle(4, { seed: 1 })
+      .concatenate(asyncRange(20, 30).shuffle(3, { seed: 2 })),
+  );
   describeCheckpointing("concatenate under repeat", () => Dataset.range(3).concatenate(Dataset.range(10, 12)).repeat(3));
 });
 
@@ -440,7 +489,12 @@ describe("enumerate", () => {
     expectOutput: (out) => expect(out[3]).toEqual([3, 13]),
   });
   describeCheckpointing("enumerate(start) over an async input", () => slowRange(15).enumerate(-5));
-  describeCheckpointing("enumerate after filter under repeat", () => Dataset.range(9).filter((x) => x % 2 === 0).repeat(2).enumerate(100));
+  describeCheckpointing("enumerate after filter under repeat", () =>
+    Dataset.range(9)
+      .filter((x) => x % 2 === 0)
+      .repeat(2)
+      .enumerate(100),
+  );
 });
 
 describe("scan", () => {
@@ -452,32 +506,50 @@ describe("scan", () => {
       await jitter(x);
       const next = { count: s.count + 1, seen: [...s.seen.slice(-3), x], big: s.big * 3n };
       return [next, { x, count: next.count, last: next.seen, big: next.big }] as const;
-    }));
+    }),
+  );
 });
 
 // ---- cache -------------------------------------------------------------------------------------
 
 describe("cache", () => {
-  describeCheckpointing("cache, first pass only", () => Dataset.range(15).map((x) => x * 2).cache());
+  describeCheckpointing("cache, first pass only", () =>
+    Dataset.range(15)
+      .map((x) => x * 2)
+      .cache(),
+  );
   describeCheckpointing("cache, later passes via repeat", () => Dataset.range(10).cache().repeat(3), {
     expectOutput: (out) => expect(out).toEqual([...ints(10), ...ints(10), ...ints(10)]),
   });
-  describeCheckpointing("cache of a reshuffled input (later passes repeat the first pass's order)", () =>
-    Dataset.range(12).shuffle(12, { seed: 3 }).cache().repeat(3), {
-    expectOutput: (out) => {
-      expect(out.slice(12, 24)).toEqual(out.slice(0, 12));
-      expect(out.slice(24)).toEqual(out.slice(0, 12));
+  describeCheckpointing(
+    "cache of a reshuffled input (later passes repeat the first pass's order)",
+    () => Dataset.range(12).shuffle(12, { seed: 3 }).cache().repeat(3),
+    {
+      expectOutput: (out) => {
+        expect(out.slice(12, 24)).toEqual(out.slice(0, 12));
+        expect(out.slice(24)).toEqual(out.slice(0, 12));
+      },
     },
-  });
+  );
   describeCheckpointing("cache of an async input under repeat", () => slowRange(9).cache().repeat(3));
-  describeCheckpointing("cache read to its end by a parallel map ahead of the consumer, under repeat of a reshuffled input", () =>
-    Dataset.range(6).shuffle(6, { seed: 1 }).cache().map(async (x) => x, { parallel: 2 }).repeat(3), {
-    expectOutput: (out) => expect(out.slice(12)).toEqual(out.slice(0, 6)),
-  });
-  const cachedOnce = Dataset.range(10).map((x) => x * 3).cache().repeat(2);
+  describeCheckpointing(
+    "cache read to its end by a parallel map ahead of the consumer, under repeat of a reshuffled input",
+    () =>
+      Dataset.range(6)
+        .shuffle(6, { seed: 1 })
+        .cache()
+        .map(async (x) => x, { parallel: 2 })
+        .repeat(3),
+    {
+      expectOutput: (out) => expect(out.slice(12)).toEqual(out.slice(0, 6)),
+    },
+  );
+  const cachedOnce = Dataset.range(10)
+    .map((x) => x * 3)
+    .cache()
+    .repeat(2);
   describeCheckpointing("cache restored within the same dataset object, whose cache an earlier run completed", () => cachedOnce);
-  describeCheckpointing("cache of a partial pass (take before the end never completes it)", () =>
-    Dataset.range(10).cache().take(4).repeat(3));
+  describeCheckpointing("cache of a partial pass (take before the end never completes it)", () => Dataset.range(10).cache().take(4).repeat(3));
 
   it("restores a state saved in read mode in a new dataset object, and its later passes read the cache, not the input", async () => {
     let calls = 0;
@@ -485,7 +557,7 @@ describe("cache", () => {
       Dataset.range(8)
         .map((x) => {
           calls++;
-          return x * hash(x) % 97;
+          return (x * hash(x)) % 97;
         })
         .shuffle(8, { seed: 5 })
         .cache()
@@ -533,43 +605,57 @@ describe("ignoreErrors", () => {
   describeCheckpointing("ignoreErrors after a map that throws on some elements", () => Dataset.range(30).map(failsOnSome).ignoreErrors(), {
     expectOutput: (out) => expect(out).toEqual(ints(30).filter((x) => x % 5 !== 1)),
   });
-  describeCheckpointing("ignoreErrors after an async map that rejects on some elements", () =>
-    Dataset.range(30)
-      .map(async (x) => {
-        await jitter(x);
-        return failsOnSome(x);
-      })
-      .ignoreErrors(), { expectOutput: (out) => expect(out).toEqual(ints(30).filter((x) => x % 5 !== 1)) });
-  describeCheckpointing("ignoreErrors after a parallel map that throws and rejects on some elements", () =>
-    Dataset.range(40)
-      .map(
-        (x) => {
-          if (x % 7 === 3) throw new RangeError(`sync ${x}`);
-          return jitter(x).then(() => failsOnSome(x));
-        },
-        { parallel: 4 },
-      )
-      .ignoreErrors(), {
-    expectOutput: (out) => expect(out).toEqual(ints(40).filter((x) => x % 5 !== 1 && x % 7 !== 3)),
-  });
+  describeCheckpointing(
+    "ignoreErrors after an async map that rejects on some elements",
+    () =>
+      Dataset.range(30)
+        .map(async (x) => {
+          await jitter(x);
+          return failsOnSome(x);
+        })
+        .ignoreErrors(),
+    { expectOutput: (out) => expect(out).toEqual(ints(30).filter((x) => x % 5 !== 1)) },
+  );
+  describeCheckpointing(
+    "ignoreErrors after a parallel map that throws and rejects on some elements",
+    () =>
+      Dataset.range(40)
+        .map(
+          (x) => {
+            if (x % 7 === 3) throw new RangeError(`sync ${x}`);
+            return jitter(x).then(() => failsOnSome(x));
+          },
+          { parallel: 4 },
+        )
+        .ignoreErrors(),
+    {
+      expectOutput: (out) => expect(out).toEqual(ints(40).filter((x) => x % 5 !== 1 && x % 7 !== 3)),
+    },
+  );
   describeCheckpointing("ignoreErrors after a prefetch holding errors", () => Dataset.range(30).map(failsOnSome).prefetch(4).ignoreErrors(), {
     expectOutput: (out) => expect(out).toEqual(ints(30).filter((x) => x % 5 !== 1)),
   });
-  describeCheckpointing("ignoreErrors after a prefetch of a slow parallel map that fails on some elements", () =>
-    slowRange(40)
-      .map(async (x) => failsOnSome(x), { parallel: 3 })
-      .prefetch(6)
-      .ignoreErrors(), { expectOutput: (out) => expect(out).toEqual(ints(40).filter((x) => x % 5 !== 1)) });
+  describeCheckpointing(
+    "ignoreErrors after a prefetch of a slow parallel map that fails on some elements",
+    () =>
+      slowRange(40)
+        .map(async (x) => failsOnSome(x), { parallel: 3 })
+        .prefetch(6)
+        .ignoreErrors(),
+    { expectOutput: (out) => expect(out).toEqual(ints(40).filter((x) => x % 5 !== 1)) },
+  );
   describeCheckpointing("ignoreErrors after a filter and a batch that fail on some elements", () =>
     Dataset.range(30)
       .filter((x) => failsOnSome(x) % 2 === 0)
       .map(failsOnSome)
       .batch(3)
-      .ignoreErrors());
+      .ignoreErrors(),
+  );
   describeCheckpointing("ignoreErrors over an interleave of failing nested datasets", () =>
     Dataset.range(8)
       .interleave((x) => Dataset.range(x * 10, x * 10 + 4).map(failsOnSome), { cycleLength: 3 })
-      .ignoreErrors());
+      .ignoreErrors(),
+  );
 
   it("re-raises, after restore, an error that a parallel map had computed but not yet delivered", async () => {
     const build = (): Dataset<number> => Dataset.range(10).map(async (x) => failsOnSome(x), { parallel: 4 });
@@ -583,14 +669,17 @@ describe("ignoreErrors", () => {
 
 describe("withOptions", () => {
   describeCheckpointing("withOptions in the middle of a pipeline (adds nothing to the state)", () =>
-    Dataset.range(20)
-      .withOptions({ externalStatePolicy: "warn" })
-      .shuffle(5, { seed: 1 })
-      .withOptions({ externalStatePolicy: "ignore" }));
+    Dataset.range(20).withOptions({ externalStatePolicy: "warn" }).shuffle(5, { seed: 1 }).withOptions({ externalStatePolicy: "ignore" }),
+  );
 
   it("saves the same state as the pipeline without it", async () => {
-    const plain = Dataset.range(20).map((x) => x + 1).iterator();
-    const withOptions = Dataset.range(20).map((x) => x + 1).withOptions({ externalStatePolicy: "warn" }).iterator();
+    const plain = Dataset.range(20)
+      .map((x) => x + 1)
+      .iterator();
+    const withOptions = Dataset.range(20)
+      .map((x) => x + 1)
+      .withOptions({ externalStatePolicy: "warn" })
+      .iterator();
     await takeN(plain, 4);
     await takeN(withOptions, 4);
     expect((await withOptions.save()).root).toEqual((await plain.save()).root);
@@ -616,11 +705,34 @@ describe("bulk pulls", () => {
           .take(15)
           .ignoreErrors(),
     ],
-    ["filter that throws → map → ignoreErrors → repeat(2)", () => Dataset.range(25).filter((x) => failsOnSome(x) % 4 !== 0).map((x) => x * 2).ignoreErrors().repeat(2)],
-    ["parallel map that fails → prefetch → ignoreErrors → repeat(2)", () => slowRange(20).map(async (x) => failsOnSome(x), { parallel: 3 }).prefetch(4).ignoreErrors().repeat(2)],
+    [
+      "filter that throws → map → ignoreErrors → repeat(2)",
+      () =>
+        Dataset.range(25)
+          .filter((x) => failsOnSome(x) % 4 !== 0)
+          .map((x) => x * 2)
+          .ignoreErrors()
+          .repeat(2),
+    ],
+    [
+      "parallel map that fails → prefetch → ignoreErrors → repeat(2)",
+      () =>
+        slowRange(20)
+          .map(async (x) => failsOnSome(x), { parallel: 3 })
+          .prefetch(4)
+          .ignoreErrors()
+          .repeat(2),
+    ],
     ["slow input → prefetch → map that throws → filter → ignoreErrors", () => slowRange(30).prefetch(5).map(failsOnSome).filter(evenly).ignoreErrors()],
     ["repeat(3) → enumerate → take", () => Dataset.range(10).repeat(3).enumerate().take(25)],
-    ["unbatch → filter → map", () => Dataset.fromArray([[1, 2, 3], [], [4, 5], [6, 7, 8, 9]]).unbatch().filter((x) => x !== 5).map((x) => x * 10)],
+    [
+      "unbatch → filter → map",
+      () =>
+        Dataset.fromArray([[1, 2, 3], [], [4, 5], [6, 7, 8, 9]])
+          .unbatch()
+          .filter((x) => x !== 5)
+          .map((x) => x * 10),
+    ],
   ];
   for (const [name, build] of pipelines) {
     for (const size of [1, 3, 8]) {
@@ -629,7 +741,10 @@ describe("bulk pulls", () => {
         expect(oneByOne.length).toBeGreaterThan(0);
         const batches = await uninterrupted(() => build().batch(size));
         expect(batches.flat(), "flattened batches").toEqual(oneByOne);
-        expect(batches.slice(0, -1).every((b) => b.length === size), "all batches but the last are full").toBe(true);
+        expect(
+          batches.slice(0, -1).every((b) => b.length === size),
+          "all batches but the last are full",
+        ).toBe(true);
       });
     }
     describeCheckpointing(`${name} → batch(3)`, () => build().batch(3));
@@ -646,20 +761,46 @@ describe("a slow consumer", () => {
   describeCheckpointing("prefetch(5) over a sync input, refilled in the background", () => Dataset.range(30).prefetch(5), slowly);
   describeCheckpointing("prefetch(4) over a slow async input", () => slowRange(30).prefetch(4), slowly);
   describeCheckpointing("prefetch holding errors, then ignoreErrors", () => Dataset.range(30).map(failsOnSome).prefetch(4).ignoreErrors(), slowly);
-  describeCheckpointing("parallel map → prefetch → batch over a slow input", () =>
-    slowRange(40)
-      .map(async (x) => {
-        await jitter(x + 3);
-        return x * 2;
-      }, { parallel: 4 })
-      .prefetch(3)
-      .batch(4), slowly);
+  describeCheckpointing(
+    "parallel map → prefetch → batch over a slow input",
+    () =>
+      slowRange(40)
+        .map(
+          async (x) => {
+            await jitter(x + 3);
+            return x * 2;
+          },
+          { parallel: 4 },
+        )
+        .prefetch(3)
+        .batch(4),
+    slowly,
+  );
   describeCheckpointing("shuffle → prefetch → repeat(2)", () => Dataset.range(20).shuffle(6, { seed: 21 }).prefetch(3).repeat(2), slowly);
-  describeCheckpointing("interleave of nested prefetches", () =>
-    Dataset.range(6).interleave((x) => slowRange(x + 2).map((y) => x * 10 + y).prefetch(2), { cycleLength: 3, blockLength: 2 }), slowly);
+  describeCheckpointing(
+    "interleave of nested prefetches",
+    () =>
+      Dataset.range(6).interleave(
+        (x) =>
+          slowRange(x + 2)
+            .map((y) => x * 10 + y)
+            .prefetch(2),
+        { cycleLength: 3, blockLength: 2 },
+      ),
+    slowly,
+  );
   describeCheckpointing("zip of two prefetched inputs", () => Dataset.zip([slowRange(20).prefetch(3), Dataset.range(25).prefetch(6)]), slowly);
-  describeCheckpointing("filter → prefetch → batch (bulk pulls from a refilled buffer)", () =>
-    Dataset.range(60).map(failsOnSome).filter((x) => x % 3 !== 0).ignoreErrors().prefetch(8).batch(5), slowly);
+  describeCheckpointing(
+    "filter → prefetch → batch (bulk pulls from a refilled buffer)",
+    () =>
+      Dataset.range(60)
+        .map(failsOnSome)
+        .filter((x) => x % 3 !== 0)
+        .ignoreErrors()
+        .prefetch(8)
+        .batch(5),
+    slowly,
+  );
 });
 
 // ---- errors as positions ----------------------------------------------------------------------------
@@ -676,8 +817,17 @@ describe("errors handed to the consumer", () => {
     ["a batch over a map that throws", () => Dataset.range(30).map(failsOnSome).batch(4)],
     ["a shuffle over a map that throws", () => Dataset.range(20).map(failsOnSome).shuffle(4, { seed: 3 })],
     ["take, skip, shard and enumerate over a map that throws", () => Dataset.range(40).map(failsOnSome).skip(3).take(25).shard(2, 1).enumerate()],
-    ["an interleave of nested datasets that throw", () => Dataset.range(5).interleave((x) => Dataset.range(x * 10, x * 10 + 4).map(failsOnSome), { cycleLength: 2 })],
-    ["a scan over an async map that rejects", () => asyncRange(15).map(failsOnSome).scan(0, (n, x) => [n + x, n])],
+    [
+      "an interleave of nested datasets that throw",
+      () => Dataset.range(5).interleave((x) => Dataset.range(x * 10, x * 10 + 4).map(failsOnSome), { cycleLength: 2 }),
+    ],
+    [
+      "a scan over an async map that rejects",
+      () =>
+        asyncRange(15)
+          .map(failsOnSome)
+          .scan(0, (n, x) => [n + x, n]),
+    ],
     ["a repeat of a map that throws", () => Dataset.range(6).map(failsOnSome).repeat(3)],
   ];
   describeErrorPositions(pipelines);
@@ -741,33 +891,49 @@ describe("the iterator", () => {
 // ---- long compositions ---------------------------------------------------------------------------
 
 describe("compositions", () => {
-  describeCheckpointing("range → shuffle → map(parallel) → filter → batch → prefetch → repeat(3)", () =>
-    Dataset.range(60)
-      .shuffle(10, { seed: 1 })
-      .map(async (x) => {
-        await jitter(x);
-        return x * 3;
-      }, { parallel: 4 })
-      .filter((x) => x % 2 === 0)
-      .batch(4)
-      .prefetch(2)
-      .repeat(3), { expectOutput: (out) => expect(out.flat()).toHaveLength(90) });
+  describeCheckpointing(
+    "range → shuffle → map(parallel) → filter → batch → prefetch → repeat(3)",
+    () =>
+      Dataset.range(60)
+        .shuffle(10, { seed: 1 })
+        .map(
+          async (x) => {
+            await jitter(x);
+            return x * 3;
+          },
+          { parallel: 4 },
+        )
+        .filter((x) => x % 2 === 0)
+        .batch(4)
+        .prefetch(2)
+        .repeat(3),
+    { expectOutput: (out) => expect(out.flat()).toHaveLength(90) },
+  );
 
   describeCheckpointing("interleave of shuffled ranges → batch → unbatch → shard", () =>
     Dataset.range(6)
       .interleave((x) => Dataset.range(x * 20, x * 20 + 5 + x).shuffle(4, { seed: x }), { cycleLength: 3, blockLength: 2 })
       .batch(5)
       .unbatch()
-      .shard(2, 1));
+      .shard(2, 1),
+  );
 
-  describeCheckpointing("zip of two pipelines → cache → repeat → take", () =>
-    Dataset.zip([
-      Dataset.range(20).shuffle(6, { seed: 4 }).map((x) => x * 2),
-      slowRange(25).filter((x) => x % 3 !== 0).batch(2),
-    ])
-      .cache()
-      .repeat()
-      .take(50), { expectOutput: (out) => expect(out).toHaveLength(50) });
+  describeCheckpointing(
+    "zip of two pipelines → cache → repeat → take",
+    () =>
+      Dataset.zip([
+        Dataset.range(20)
+          .shuffle(6, { seed: 4 })
+          .map((x) => x * 2),
+        slowRange(25)
+          .filter((x) => x % 3 !== 0)
+          .batch(2),
+      ])
+        .cache()
+        .repeat()
+        .take(50),
+    { expectOutput: (out) => expect(out).toHaveLength(50) },
+  );
 
   describeCheckpointing("fromArray of records → flatMap → enumerate → scan → skip → take → prefetch", () =>
     Dataset.fromArray(ints(12).map((i) => ({ id: i, tags: ints(i % 4).map((t) => `t${t}`) })))
@@ -776,7 +942,8 @@ describe("compositions", () => {
       .scan("", (acc, [i, r]) => [`${acc}${r.tag}`.slice(-6), `${i}:${r.id}:${acc}`])
       .skip(2)
       .take(12)
-      .prefetch(3));
+      .prefetch(3),
+  );
 
   describeCheckpointing("async map → interleave(nested prefetch) → map that fails → ignoreErrors → batch(dropRemainder) → repeat(2)", () =>
     Dataset.range(10)
@@ -784,16 +951,27 @@ describe("compositions", () => {
         await tick();
         return x;
       })
-      .interleave((x) => slowRange(x % 4 + 1).map((y) => x * 10 + y).prefetch(2), { cycleLength: 3, blockLength: 2 })
+      .interleave(
+        (x) =>
+          slowRange((x % 4) + 1)
+            .map((y) => x * 10 + y)
+            .prefetch(2),
+        { cycleLength: 3, blockLength: 2 },
+      )
       .map(failsOnSome)
       .ignoreErrors()
       .batch(3, { dropRemainder: true })
-      .repeat(2));
+      .repeat(2),
+  );
 
   describeCheckpointing("concatenate of two shuffled pipelines → shuffle → repeat(2) → batch → unbatch → async filter", () =>
     Dataset.range(15)
       .shuffle(4, { seed: 10 })
-      .concatenate(slowRange(10).map((x) => x + 100).shuffle(3, { seed: 11 }))
+      .concatenate(
+        slowRange(10)
+          .map((x) => x + 100)
+          .shuffle(3, { seed: 11 }),
+      )
       .shuffle(6, { seed: 12 })
       .repeat(2)
       .batch(4)
@@ -801,19 +979,27 @@ describe("compositions", () => {
       .filter(async (x) => {
         await jitter(x);
         return x % 3 !== 2;
-      }));
+      }),
+  );
 
-  describeCheckpointing("repeat(3) → reshuffle → failing parallel map → ignoreErrors → prefetch → take", () =>
-    Dataset.range(20)
-      .repeat(3)
-      .shuffle(7, { seed: 13 })
-      .map(async (x) => {
-        await jitter(x);
-        return failsOnSome(x);
-      }, { parallel: 3 })
-      .ignoreErrors()
-      .prefetch(4)
-      .take(40), { expectOutput: (out) => expect(out).toHaveLength(40) });
+  describeCheckpointing(
+    "repeat(3) → reshuffle → failing parallel map → ignoreErrors → prefetch → take",
+    () =>
+      Dataset.range(20)
+        .repeat(3)
+        .shuffle(7, { seed: 13 })
+        .map(
+          async (x) => {
+            await jitter(x);
+            return failsOnSome(x);
+          },
+          { parallel: 3 },
+        )
+        .ignoreErrors()
+        .prefetch(4)
+        .take(40),
+    { expectOutput: (out) => expect(out).toHaveLength(40) },
+  );
 
   describeCheckpointing("zip of record pipelines (reshuffled repeat, cached repeat) → map → shard → enumerate → prefetch", () =>
     Dataset.zip({
@@ -824,7 +1010,8 @@ describe("compositions", () => {
       .map(({ a, b, c }) => `${a}${b}${c}`)
       .shard(3, 0)
       .enumerate()
-      .prefetch(5));
+      .prefetch(5),
+  );
 
   describeCheckpointing("flatMap → cache → shuffle(not reshuffled) → repeat(2) → slow map → prefetch", () =>
     Dataset.range(7)
@@ -836,19 +1023,27 @@ describe("compositions", () => {
         await jitter(x * 7 + y);
         return x * 100 + y;
       })
-      .prefetch(3));
+      .prefetch(3),
+  );
 
   describeCheckpointing("interleave of interleaves of repeated shuffles → scan → batch → parallel map → unbatch", () =>
     Dataset.range(4)
       .interleave(
         (x) =>
-          Dataset.range(3).interleave((y) => Dataset.range(y + 2).shuffle(3, { seed: x * 10 + y }).repeat(2), { cycleLength: 2, blockLength: 3 }),
+          Dataset.range(3).interleave(
+            (y) =>
+              Dataset.range(y + 2)
+                .shuffle(3, { seed: x * 10 + y })
+                .repeat(2),
+            { cycleLength: 2, blockLength: 3 },
+          ),
         { cycleLength: 2 },
       )
       .scan(0, (n, v) => [n + 1, n * 10 + v])
       .batch(4)
       .map(async (b) => b.map((v) => -v), { parallel: 2 })
-      .unbatch());
+      .unbatch(),
+  );
 
   describeCheckpointing("shuffle → repeat (forever) → take → enumerate → concatenate → batch → prefetch over slow input", () =>
     slowRange(8)
@@ -859,5 +1054,6 @@ describe("compositions", () => {
       .map(([i, x]) => i * 8 + x)
       .concatenate(slowRange(5).map((x) => -x))
       .batch(4)
-      .prefetch(2));
+      .prefetch(2),
+  );
 });

@@ -411,7 +411,15 @@ function ceilingOf(run: WriterRun, before: number | null): number {
 }
 
 /** Records what the kill of `run` left in `dir`; returns the chain's state for the next kill. */
-async function inspect(campaign: Campaign, dir: string, chain: number, kill: number, plan: KillPlan, run: WriterRun, previous: ChainState): Promise<ChainState> {
+async function inspect(
+  campaign: Campaign,
+  dir: string,
+  chain: number,
+  kill: number,
+  plan: KillPlan,
+  run: WriterRun,
+  previous: ChainState,
+): Promise<ChainState> {
   const { before, orphaned } = previous;
   const strays = (await run.straysAfterFirstSave) ?? [];
   const checkStarted = performance.now();
@@ -480,7 +488,11 @@ function printReport(campaign: Campaign): void {
     `  most index files on disk: ${Math.max(...records.map((r) => r.indexSteps.length))}, data files: ${Math.max(...records.map((r) => r.dataSteps.length))}`,
     `  mean startup to the resumed line: ${mean(records.flatMap((r) => (r.run.startupMs === null ? [] : [r.run.startupMs])))} ms; mean check after a kill: ${mean(records.map((r) => r.checkMs))} ms`,
     `  old checkpoints orphaned by kills: ${records.reduce((n, r) => n + r.newlyOrphaned.length, 0)}`,
-    ...(campaign.name === "save" ? [] : [`  kills with at least 2 steps taken and not yet durable: ${records.filter((r) => inFlight(r.run) >= 2).length}; most: ${Math.max(...records.map((r) => inFlight(r.run)))}`]),
+    ...(campaign.name === "save"
+      ? []
+      : [
+          `  kills with at least 2 steps taken and not yet durable: ${records.filter((r) => inFlight(r.run) >= 2).length}; most: ${Math.max(...records.map((r) => inFlight(r.run)))}`,
+        ]),
     ...records.map((r) => {
       const printed = r.run.mode === "save" ? `saved ${showSteps(r.run.saved)}` : `taken ${showSteps(r.run.taken)}, durable ${showSteps(r.run.durable)}`;
       return `  ${r.label}: before ${r.before}, resumed ${r.run.resumed}, ${printed}, latest ${r.latest === null ? null : stepOf(r.latest)}, index [${r.indexSteps.join(",")}], data [${r.dataSteps.join(",")}] — ${r.phase}`;
@@ -556,8 +568,10 @@ describe("a checkpoint directory whose writer is killed with SIGKILL at random i
       const out: string[] = [];
       const latest = r.latest === null ? FIRST_STEP - 1 : stepOf(r.latest);
       if (r.listedSteps.length > MAX_TO_KEEP) out.push(`the state file lists ${r.listedSteps.join(",")}`);
-      if (r.unlisted.newer.some((step) => step !== latest + 1)) out.push(`unlisted checkpoints ${r.unlisted.newer.join(",")} are newer than the latest, ${latest}`);
-      if (r.unlisted.between.length > 0) out.push(`checkpoints ${r.unlisted.between.join(",")} are on disk among the listed ${r.listedSteps.join(",")} but not listed`);
+      if (r.unlisted.newer.some((step) => step !== latest + 1))
+        out.push(`unlisted checkpoints ${r.unlisted.newer.join(",")} are newer than the latest, ${latest}`);
+      if (r.unlisted.between.length > 0)
+        out.push(`checkpoints ${r.unlisted.between.join(",")} are on disk among the listed ${r.listedSteps.join(",")} but not listed`);
       if (r.newlyOrphaned.length > 1) out.push(`old checkpoints ${r.newlyOrphaned.join(",")} were left behind by one kill`);
       return out.map((p) => `${r.label}: ${p}`);
     });
@@ -611,7 +625,8 @@ describe("a checkpoint directory whose writer saves in the background and is kil
       const first = resumed === null ? FIRST_STEP : resumed + 1;
       const expected = taken.map((_, i) => first + i);
       if (unequal("taken", taken, expected) !== null) out.push(`${r.label}: took steps ${showSteps(taken)}; expected ${showSteps(expected)}`);
-      if (unequal("durable", durable, taken.slice(0, durable.length)) !== null) out.push(`${r.label}: durable steps ${showSteps(durable)} are not the first of those taken, ${showSteps(taken)}`);
+      if (unequal("durable", durable, taken.slice(0, durable.length)) !== null)
+        out.push(`${r.label}: durable steps ${showSteps(durable)} are not the first of those taken, ${showSteps(taken)}`);
       return out;
     });
     expect(problems).toEqual([]);
@@ -635,8 +650,10 @@ describe("a checkpoint directory whose writer saves in the background and is kil
     const problems = records.flatMap((r) => {
       const out: string[] = [];
       if (r.listedSteps.length > MAX_TO_KEEP) out.push(`the state file lists ${r.listedSteps.join(",")}`);
-      if (r.unlisted.between.length > 0) out.push(`checkpoints ${r.unlisted.between.join(",")} are on disk among the listed ${r.listedSteps.join(",")} but not listed`);
-      if (r.unlisted.newer.some((step) => step > r.ceiling)) out.push(`unlisted checkpoints ${r.unlisted.newer.join(",")} are newer than any step taken (${r.ceiling - 1})`);
+      if (r.unlisted.between.length > 0)
+        out.push(`checkpoints ${r.unlisted.between.join(",")} are on disk among the listed ${r.listedSteps.join(",")} but not listed`);
+      if (r.unlisted.newer.some((step) => step > r.ceiling))
+        out.push(`unlisted checkpoints ${r.unlisted.newer.join(",")} are newer than any step taken (${r.ceiling - 1})`);
       return out.map((p) => `${r.label}: ${p}`);
     });
     expect(problems).toEqual([]);

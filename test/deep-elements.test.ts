@@ -38,7 +38,9 @@ describe("deeply nested elements in a shuffle buffer", () => {
   });
 
   it("nested 2,000 deep (4 KB a line), are refused at save with an InvalidArgumentError naming the element and the limit", async () => {
-    const it = Dataset.jsonl(await nestedLines(2_000, 20)).shuffle(8, { seed: 1 }).iterator();
+    const it = Dataset.jsonl(await nestedLines(2_000, 20))
+      .shuffle(8, { seed: 1 })
+      .iterator();
     await it.next();
     await expect(it.save()).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(it.save()).rejects.toThrow(/^Cannot save shuffle buffer\[\d\]: it nests arrays, objects, maps or sets more than 1000 deep/);

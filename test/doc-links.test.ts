@@ -9,7 +9,12 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const pages = ["README.md", ...readdirSync(join(root, "docs")).filter((name) => name.endsWith(".md")).map((name) => `docs/${name}`)];
+const pages = [
+  "README.md",
+  ...readdirSync(join(root, "docs"))
+    .filter((name) => name.endsWith(".md"))
+    .map((name) => `docs/${name}`),
+];
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens. */
 function slug(heading: string): string {
@@ -28,7 +33,9 @@ function anchorsOf(path: string): Set<string> {
 
 /** The targets of `[text](target)` links outside code blocks and code spans. */
 function linksOf(path: string): string[] {
-  const text = readFileSync(path, "utf8").replace(/```[\s\S]*?```/g, "").replace(/`[^`\n]*`/g, "");
+  const text = readFileSync(path, "utf8")
+    .replace(/```[\s\S]*?```/g, "")
+    .replace(/`[^`\n]*`/g, "");
   return [...text.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map((m) => m[1] as string);
 }
 
@@ -48,7 +55,8 @@ describe("documentation links", () => {
           broken.push(`${target} (no ${relative(root, path)})`);
           continue;
         }
-        if (fragment !== undefined && fragment !== "" && path.endsWith(".md") && !anchorsOf(path).has(fragment)) broken.push(`${target} (no heading #${fragment})`);
+        if (fragment !== undefined && fragment !== "" && path.endsWith(".md") && !anchorsOf(path).has(fragment))
+          broken.push(`${target} (no heading #${fragment})`);
       }
       expect(broken).toEqual([]);
     });

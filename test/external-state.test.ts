@@ -214,13 +214,18 @@ describe("the external state policy set by withOptions", () => {
   }
 
   it("applies when set on the generator itself, before the other ops", async () => {
-    const it = fromGen(10).withOptions({ externalStatePolicy: "ignore" }).map((x) => x * 2).iterator();
+    const it = fromGen(10)
+      .withOptions({ externalStatePolicy: "ignore" })
+      .map((x) => x * 2)
+      .iterator();
     await takeN(it, 1);
     await expect(it.save()).resolves.toMatchObject({ ended: false });
   });
 
   it("applies to a generator inside zip and inside interleave", async () => {
-    const zipped = Dataset.zip({ g: fromGen(5), r: Dataset.range(5) }).withOptions({ externalStatePolicy: "ignore" }).iterator();
+    const zipped = Dataset.zip({ g: fromGen(5), r: Dataset.range(5) })
+      .withOptions({ externalStatePolicy: "ignore" })
+      .iterator();
     await takeN(zipped, 2);
     await expect(zipped.save()).resolves.toMatchObject({ ended: false });
     const nested = Dataset.range(3)
@@ -232,7 +237,11 @@ describe("the external state policy set by withOptions", () => {
   });
 
   it("lets the outermost setting win", async () => {
-    const failing = fromGen(5).withOptions({ externalStatePolicy: "ignore" }).map((x) => x).withOptions({ externalStatePolicy: "fail" }).iterator();
+    const failing = fromGen(5)
+      .withOptions({ externalStatePolicy: "ignore" })
+      .map((x) => x)
+      .withOptions({ externalStatePolicy: "fail" })
+      .iterator();
     await takeN(failing, 1);
     await expect(failing.save()).rejects.toThrow(FailedPreconditionError);
     const ignoring = fromGen(5).withOptions({ externalStatePolicy: "fail" }).withOptions({ externalStatePolicy: "ignore" }).iterator();
@@ -280,6 +289,10 @@ describe("an exhausted generator", () => {
     const it = build().iterator();
     await drain(it);
     const state = await it.save();
-    expect(await build().iterator({ state: roundTrip(state) }).next()).toEqual({ value: undefined, done: true });
+    expect(
+      await build()
+        .iterator({ state: roundTrip(state) })
+        .next(),
+    ).toEqual({ value: undefined, done: true });
   });
 });

@@ -13,7 +13,8 @@ import { describeCheckpointing, drain, takeN } from "./harness.js";
 const DIR = mkdtempSync(join(tmpdir(), "checkpipe-file-cache-"));
 let n = 0;
 const fresh = (): string => join(DIR, `cache-${n++}.bin`);
-const rows = (count: number): Dataset<{ i: number; v: Float32Array; big: bigint }> => Dataset.range(count).map((i) => ({ i, v: new Float32Array([i, i / 2]), big: BigInt(i) ** 2n }));
+const rows = (count: number): Dataset<{ i: number; v: Float32Array; big: bigint }> =>
+  Dataset.range(count).map((i) => ({ i, v: new Float32Array([i, i / 2]), big: BigInt(i) ** 2n }));
 
 describe("cache(filename) conformance", () => {
   // One file per pipeline: the first iteration writes it (in its first epoch), every later one reads it.
@@ -22,7 +23,13 @@ describe("cache(filename) conformance", () => {
     expectOutput: (out) => expect(out).toHaveLength(50),
   });
   const second = fresh();
-  describeCheckpointing("cache to a file after an async map, shuffled after", () => Dataset.range(30).map(async (x) => x * 3).cache(second).shuffle(7, { seed: 5 }).repeat(2));
+  describeCheckpointing("cache to a file after an async map, shuffled after", () =>
+    Dataset.range(30)
+      .map(async (x) => x * 3)
+      .cache(second)
+      .shuffle(7, { seed: 5 })
+      .repeat(2),
+  );
 });
 
 describe("cache(filename)", () => {
@@ -44,7 +51,10 @@ describe("cache(filename)", () => {
 
   it("saves positions, not elements: the state stays small however much is cached", async () => {
     const file = fresh();
-    const big = Dataset.range(2000).map((i) => new Float32Array(256).fill(i)).cache(file).repeat(2);
+    const big = Dataset.range(2000)
+      .map((i) => new Float32Array(256).fill(i))
+      .cache(file)
+      .repeat(2);
     const it = big.iterator();
     await takeN(it, 1500);
     const writing = JSON.stringify(await it.save());
@@ -87,7 +97,12 @@ describe("cache(filename)", () => {
   it("refuses a file that is not this pipeline's cache", async () => {
     const file = fresh();
     await Dataset.range(5).cache(file).toArray();
-    expect(() => Dataset.range(6).map((x) => x).cache(file).iterator()).toThrow(FailedPreconditionError);
+    expect(() =>
+      Dataset.range(6)
+        .map((x) => x)
+        .cache(file)
+        .iterator(),
+    ).toThrow(FailedPreconditionError);
     const junk = fresh();
     writeFileSync(junk, "not a cache");
     expect(() => Dataset.range(5).cache(junk).iterator()).toThrow(/is not the cache of this pipeline/);

@@ -16,13 +16,23 @@ describe("fromWorkers conformance", () => {
   describeCheckpointing("fromWorkers of 2 shards with seeded shuffles in the workers", () => Dataset.fromWorkers<number>(MODULE, { workers: 2 }), {
     expectOutput: (out) => expect([...out].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i * 2)),
   });
-  describeCheckpointing("fromWorkers of 3 shards of unequal lengths, batched", () => Dataset.fromWorkers<string>(MODULE, { workers: 3, export: "unequal" }).batch(2));
-  describeCheckpointing("fromWorkers of typed arrays with a slow consumer", () => Dataset.fromWorkers<Float64Array>(MODULE, { workers: 2, export: "vectors" }), {
-    beforeSave: () => sleep(2),
-  });
-  describeCheckpointing("fromWorkers reading and parsing TFRecord shards, with an async export", () => Dataset.fromWorkers<number[]>(MODULE, { workers: 2, export: "iris" }).batch(8), {
-    expectOutput: (out) => expect(out.flat()).toHaveLength(150),
-  });
+  describeCheckpointing("fromWorkers of 3 shards of unequal lengths, batched", () =>
+    Dataset.fromWorkers<string>(MODULE, { workers: 3, export: "unequal" }).batch(2),
+  );
+  describeCheckpointing(
+    "fromWorkers of typed arrays with a slow consumer",
+    () => Dataset.fromWorkers<Float64Array>(MODULE, { workers: 2, export: "vectors" }),
+    {
+      beforeSave: () => sleep(2),
+    },
+  );
+  describeCheckpointing(
+    "fromWorkers reading and parsing TFRecord shards, with an async export",
+    () => Dataset.fromWorkers<number[]>(MODULE, { workers: 2, export: "iris" }).batch(8),
+    {
+      expectOutput: (out) => expect(out.flat()).toHaveLength(150),
+    },
+  );
   describeCheckpointing("fromWorkers with errors skipped", () => Dataset.fromWorkers<number>(MODULE, { workers: 2, export: "failing" }).ignoreErrors(), {
     expectOutput: (out) => expect(out).toHaveLength(18),
   });
@@ -30,7 +40,20 @@ describe("fromWorkers conformance", () => {
 
 describe("fromWorkers", () => {
   it("yields the workers' elements in turn, skipping workers that ended", async () => {
-    expect(await Dataset.fromWorkers(MODULE, { workers: 3, export: "unequal" }).toArray()).toEqual(["w0:0", "w1:0", "w2:0", "w1:1", "w2:1", "w1:2", "w2:2", "w1:3", "w2:3", "w2:4", "w2:5", "w2:6"]);
+    expect(await Dataset.fromWorkers(MODULE, { workers: 3, export: "unequal" }).toArray()).toEqual([
+      "w0:0",
+      "w1:0",
+      "w2:0",
+      "w1:1",
+      "w2:1",
+      "w1:2",
+      "w2:2",
+      "w1:3",
+      "w2:3",
+      "w2:4",
+      "w2:5",
+      "w2:6",
+    ]);
   });
 
   it("raises an element's error at its place, of its class, and goes on", async () => {

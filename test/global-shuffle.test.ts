@@ -27,15 +27,28 @@ describe("globalShuffle", () => {
   });
 
   it("works over element-wise ops with random access", async () => {
-    const ds = Dataset.zip({ x: Dataset.range(30).map((x) => x * 2), y: Dataset.fromArray(ints(40).map(String)) }).skip(2).take(25).globalShuffle({ seed: 9 }).batch(4);
+    const ds = Dataset.zip({ x: Dataset.range(30).map((x) => x * 2), y: Dataset.fromArray(ints(40).map(String)) })
+      .skip(2)
+      .take(25)
+      .globalShuffle({ seed: 9 })
+      .batch(4);
     const rows = (await ds.toArray()).flat();
     expect(rows.map((r) => r.x).sort((a, b) => a - b)).toEqual(ints(25).map((i) => (i + 2) * 2));
     expect(rows.every((r) => r.y === String(r.x / 2))).toBe(true);
   });
 
   it("names the op that takes random access away", () => {
-    expect(() => Dataset.range(10).filter((x) => x > 2).globalShuffle()).toThrow(InvalidArgumentError);
-    expect(() => Dataset.range(10).filter((x) => x > 2).map((x) => x).globalShuffle()).toThrow(/"Filter" in Range -> Filter -> Map takes it away/);
+    expect(() =>
+      Dataset.range(10)
+        .filter((x) => x > 2)
+        .globalShuffle(),
+    ).toThrow(InvalidArgumentError);
+    expect(() =>
+      Dataset.range(10)
+        .filter((x) => x > 2)
+        .map((x) => x)
+        .globalShuffle(),
+    ).toThrow(/"Filter" in Range -> Filter -> Map takes it away/);
     expect(() => Dataset.range(10).shuffle(3).globalShuffle()).toThrow(/"Shuffle\(3\)"/);
     expect(() => Dataset.range(10).globalShuffle({ seed: 1.5 })).toThrow(/globalShuffle\(\{ seed \}\) needs an integer/);
   });
@@ -57,7 +70,11 @@ describe("globalShuffle", () => {
 
 describeCheckpointing("globalShuffle of a range", () => Dataset.range(60).globalShuffle({ seed: 11 }));
 describeCheckpointing("globalShuffle over map and zip, batched, repeated", () =>
-  Dataset.zip([Dataset.range(20), Dataset.fromArray(ints(20).map((i) => `s${i}`))]).map(([a, b]) => `${a}:${b}`).globalShuffle({ seed: 4 }).batch(3).repeat(2),
+  Dataset.zip([Dataset.range(20), Dataset.fromArray(ints(20).map((i) => `s${i}`))])
+    .map(([a, b]) => `${a}:${b}`)
+    .globalShuffle({ seed: 4 })
+    .batch(3)
+    .repeat(2),
 );
 describe("globalShuffle without a seed", () => {
   it("takes the iterator's seed, saved with its state: a restored iterator continues the same order", async () => {
@@ -138,24 +155,47 @@ describe("elastic resume", () => {
 
   it("refuses states that are not every old worker's, and ops after shard that hold elements", async () => {
     const { states } = await oldJob(4, false, [1, 1, 1, 1]);
-    await expect(pipeline(3, 0, false).iterator({ state: states.slice(1) }).next()).rejects.toThrow(/expected one state of each of Shard\(3, 0\) to Shard\(3, 2\)/);
-    await expect(Dataset.range(N).globalShuffle({ seed: 21 }).shard(2, 0).map((x) => x).iterator({ state: states }).next()).rejects.toThrow(/an old worker read/);
+    await expect(
+      pipeline(3, 0, false)
+        .iterator({ state: states.slice(1) })
+        .next(),
+    ).rejects.toThrow(/expected one state of each of Shard\(3, 0\) to Shard\(3, 2\)/);
+    await expect(
+      Dataset.range(N)
+        .globalShuffle({ seed: 21 })
+        .shard(2, 0)
+        .map((x) => x)
+        .iterator({ state: states })
+        .next(),
+    ).rejects.toThrow(/an old worker read/);
     const prefetched: IteratorState[] = [];
     for (let i = 0; i < 2; i++) {
-      const it = Dataset.range(N).globalShuffle({ seed: 21 }).shard(2, i).map(async (x) => x).prefetch(8).iterator();
+      const it = Dataset.range(N)
+        .globalShuffle({ seed: 21 })
+        .shard(2, i)
+        .map(async (x) => x)
+        .prefetch(8)
+        .iterator();
       await takeN(it, 3);
       await new Promise((resolve) => setTimeout(resolve, 10));
       prefetched.push(await it.save());
       await it.close();
     }
-    const it = Dataset.range(N).globalShuffle({ seed: 21 }).shard(3, 0).map(async (x) => x).prefetch(8).iterator({ state: prefetched });
+    const it = Dataset.range(N)
+      .globalShuffle({ seed: 21 })
+      .shard(3, 0)
+      .map(async (x) => x)
+      .prefetch(8)
+      .iterator({ state: prefetched });
     await expect(it.next()).rejects.toThrow(/Prefetch after shard holds \d+ element\(s\) in its buffer/);
   });
 });
 
 describe("globalShuffle over fromTensorSlices", () => {
   it("shuffles the rows of columns by index", async () => {
-    const rows = await Dataset.fromTensorSlices({ x: Float32Array.from({ length: 20 }, (_, i) => i), y: Array.from({ length: 20 }, (_, i) => `r${i}`) }).globalShuffle({ seed: 6 }).toArray();
+    const rows = await Dataset.fromTensorSlices({ x: Float32Array.from({ length: 20 }, (_, i) => i), y: Array.from({ length: 20 }, (_, i) => `r${i}`) })
+      .globalShuffle({ seed: 6 })
+      .toArray();
     expect(rows.map((r) => (r as { x: number }).x).sort((a, b) => a - b)).toEqual(ints(20));
     expect(rows.every((r) => (r as { y: string }).y === `r${(r as { x: number }).x}`)).toBe(true);
   });

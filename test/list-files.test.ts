@@ -43,7 +43,9 @@ describe("Dataset.listFiles", () => {
   it("matches across directories with ** and returns relative paths for relative patterns", async () => {
     const pattern = relative(process.cwd(), at("nested")) + "/**/part-*";
     const files = await Dataset.listFiles(pattern).toArray();
-    expect(files).toEqual([at("nested", "part-2"), at("nested", "x", "part-0"), at("nested", "x", "y", "part-1")].map((f) => relative(process.cwd(), f)).sort());
+    expect(files).toEqual(
+      [at("nested", "part-2"), at("nested", "x", "part-0"), at("nested", "x", "y", "part-1")].map((f) => relative(process.cwd(), f)).sort(),
+    );
   });
 
   it("takes an array of patterns: the sorted union, each file once", async () => {
@@ -108,7 +110,9 @@ describe("Dataset.listFiles", () => {
   });
 
   it("reads TFRecord shards with the interleave idiom", async () => {
-    const ds = Dataset.listFiles(at("shards", "*.tfrecord")).interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 }).map(text);
+    const ds = Dataset.listFiles(at("shards", "*.tfrecord"))
+      .interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 })
+      .map(text);
     const out = await ds.toArray();
     expect(out).toHaveLength(SHARDS.length * RECORDS_PER_SHARD);
     expect(out.slice(0, 5)).toEqual(["a.tfrecord#0", "b.tfrecord#0", "c.tfrecord#0", "d.tfrecord#0", "a.tfrecord#1"]);
@@ -126,6 +130,9 @@ describeCheckpointing("listFiles (shuffled, seeded)", () => Dataset.listFiles([a
 
 describeCheckpointing(
   "listFiles -> interleave(tfrecord, cycleLength 4)",
-  () => Dataset.listFiles(at("shards", "*.tfrecord"), { shuffle: true, seed: 11 }).interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 }).map(text),
+  () =>
+    Dataset.listFiles(at("shards", "*.tfrecord"), { shuffle: true, seed: 11 })
+      .interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 })
+      .map(text),
   { expectOutput: (out) => expect(out).toHaveLength(SHARDS.length * RECORDS_PER_SHARD) },
 );

@@ -21,12 +21,20 @@ describe("mapInWorkers conformance", () => {
   describeCheckpointing("mapInWorkers with an async function, after a shuffle, before a batch", () =>
     Dataset.range(45).shuffle(9, { seed: 4 }).mapInWorkers<number>(MODULE, { workers: 3, export: "later" }).batch(4),
   );
-  describeCheckpointing("mapInWorkers with a slow consumer (batches done or under way at each save)", () => Dataset.range(30).mapInWorkers<{ x: number; out: Float32Array }>(MODULE, { workers: 2, export: "vector", parallel: 5 }), {
-    beforeSave: () => sleep(3),
-  });
-  describeCheckpointing("mapInWorkers with errors skipped by ignoreErrors", () => Dataset.range(40).mapInWorkers<number>(MODULE, { workers: 2, export: "failOnSeven" }).ignoreErrors(), {
-    expectOutput: (out) => expect(out).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((x) => x % 7 !== 0)),
-  });
+  describeCheckpointing(
+    "mapInWorkers with a slow consumer (batches done or under way at each save)",
+    () => Dataset.range(30).mapInWorkers<{ x: number; out: Float32Array }>(MODULE, { workers: 2, export: "vector", parallel: 5 }),
+    {
+      beforeSave: () => sleep(3),
+    },
+  );
+  describeCheckpointing(
+    "mapInWorkers with errors skipped by ignoreErrors",
+    () => Dataset.range(40).mapInWorkers<number>(MODULE, { workers: 2, export: "failOnSeven" }).ignoreErrors(),
+    {
+      expectOutput: (out) => expect(out).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((x) => x % 7 !== 0)),
+    },
+  );
 });
 
 describe("mapInWorkers", () => {
@@ -51,7 +59,10 @@ describe("mapInWorkers", () => {
     expect(vectors.map((v) => Array.from(v.out))).toEqual([0, 1, 2, 3, 4].map((x) => [x, x, x, x]));
     const out = await outcomes(Dataset.range(3).mapInWorkers(MODULE, { workers: 1, export: "sameArray", parallel: 1 }));
     expect(out[0]).toEqual(new Float32Array(8192));
-    expect(out.slice(1)).toEqual([expect.stringMatching(/^!FailedPreconditionError: .*handed to the main thread before/), expect.stringMatching(/^!FailedPreconditionError/)]);
+    expect(out.slice(1)).toEqual([
+      expect.stringMatching(/^!FailedPreconditionError: .*handed to the main thread before/),
+      expect.stringMatching(/^!FailedPreconditionError/),
+    ]);
     // Copied, the array a function keeps stays whole in its thread.
     const copied = await Dataset.range(3).mapInWorkers(MODULE, { workers: 1, export: "keptArray", parallel: 1, transfer: false }).toArray();
     expect(copied).toEqual([0, 1, 2].map((x) => new Float32Array([x, 0])));
@@ -84,8 +95,11 @@ describe("mapInWorkers", () => {
     const out = await outcomes(Dataset.range(12).mapInWorkers<number>(MODULE, { workers: 2, export: "exitOn", parallel: 4 }));
     const failures = out.filter((o): o is string => typeof o === "string");
     expect(failures.length).toBeGreaterThan(0);
-    for (const failure of failures) expect(failure).toMatch(/^!UnavailableError: mapInWorkers\(".*square\.mjs"\): the worker thread mapping elements \d+ to \d+ died \(it exited with code 3/);
-    expect(out.filter((o) => typeof o === "number")).toEqual(out.filter((o) => typeof o === "number").sort((a, b) => (a) - (b)));
+    for (const failure of failures)
+      expect(failure).toMatch(
+        /^!UnavailableError: mapInWorkers\(".*square\.mjs"\): the worker thread mapping elements \d+ to \d+ died \(it exited with code 3/,
+      );
+    expect(out.filter((o) => typeof o === "number")).toEqual(out.filter((o) => typeof o === "number").sort((a, b) => a - b));
     expect(out).toHaveLength(12);
     expect(out.at(-1)).toBe(11);
   });

@@ -7,16 +7,28 @@ import { Dataset, InvalidArgumentError } from "../src/index.js";
 
 const ds = Dataset.range(4);
 const calls: [string, () => unknown, RegExp][] = [
-  ["batch", () => ds.batch(2, { drop_remainder: true } as never), /batch\(size, options\) has no option "drop_remainder"; its options are: dropRemainder, stack\./],
+  [
+    "batch",
+    () => ds.batch(2, { drop_remainder: true } as never),
+    /batch\(size, options\) has no option "drop_remainder"; its options are: dropRemainder, stack\./,
+  ],
   ["map", () => ds.map((x) => x, { numParallelCalls: 4 } as never), /map\(fn, options\) has no option "numParallelCalls"; its options are: parallel\./],
   ["shuffle", () => ds.shuffle(2, { reshuffle_each_iteration: false } as never), /its options are: seed, reshuffleEachIteration/],
-  ["interleave", () => ds.interleave((x) => [x], { cycle_length: 2 } as never), /interleave\(fn, options\) has no option "cycle_length"; its options are: cycleLength, blockLength/],
+  [
+    "interleave",
+    () => ds.interleave((x) => [x], { cycle_length: 2 } as never),
+    /interleave\(fn, options\) has no option "cycle_length"; its options are: cycleLength, blockLength/,
+  ],
   ["ignoreErrors", () => ds.ignoreErrors({ log: true } as never), /its options are: onError/],
   ["withOptions", () => ds.withOptions({ deterministic: true } as never), /its options are: externalStatePolicy/],
   ["iterator", () => ds.iterator({ stat: {} } as never), /iterator\(options\) has no option "stat"; its options are: state, name/],
   ["tfrecord", () => Dataset.tfrecord("x", { compression_type: "GZIP" } as never), /its options are: compression, verifyCrc, maxRecordBytes, index/],
   ["textLines", () => Dataset.textLines("x", { encoding: "utf8" } as never), /its options are: compression, maxRecordBytes, index/],
-  ["csv", () => Dataset.csv("x", { field_delim: ";" } as never), /its options are: compression, maxRecordBytes, delimiter, header, columnNames, selectCols, columns/],
+  [
+    "csv",
+    () => Dataset.csv("x", { field_delim: ";" } as never),
+    /its options are: compression, maxRecordBytes, delimiter, header, columnNames, selectCols, columns/,
+  ],
   ["listFiles", () => Dataset.listFiles("*.x", { sort: true } as never), /its options are: shuffle, seed/],
 ];
 

@@ -62,7 +62,11 @@ const sourceArb: fc.Arbitrary<SourceSpec> = fc.oneof(
 );
 
 const opArb: fc.Arbitrary<OpSpec> = fc.oneof(
-  fc.record({ op: fc.constant("map" as const), mode: fc.constantFrom("sync" as const, "async" as const, "parallel" as const), parallel: fc.integer({ min: 2, max: 4 }) }),
+  fc.record({
+    op: fc.constant("map" as const),
+    mode: fc.constantFrom("sync" as const, "async" as const, "parallel" as const),
+    parallel: fc.integer({ min: 2, max: 4 }),
+  }),
   fc.record({ op: fc.constant("filter" as const), mod: fc.integer({ min: 2, max: 5 }), async: fc.boolean() }),
   fc.record({ op: fc.constant("flatMap" as const), max: fc.integer({ min: 1, max: 4 }) }),
   fc.record({
@@ -74,13 +78,20 @@ const opArb: fc.Arbitrary<OpSpec> = fc.oneof(
   }),
   fc.record({ op: fc.constant("batch" as const), size: fc.integer({ min: 1, max: 4 }), dropRemainder: fc.boolean() }),
   fc.record({ op: fc.constant("unbatch" as const) }),
-  fc.record({ op: fc.constant("shuffle" as const), bufferSize: fc.integer({ min: 1, max: 8 }), seed: fc.integer({ min: 0, max: 1000 }), reshuffle: fc.boolean() }),
+  fc.record({
+    op: fc.constant("shuffle" as const),
+    bufferSize: fc.integer({ min: 1, max: 8 }),
+    seed: fc.integer({ min: 0, max: 1000 }),
+    reshuffle: fc.boolean(),
+  }),
   fc.record({ op: fc.constant("repeat" as const), count: lengthArb(3) }),
   fc.record({ op: fc.constant("take" as const), count: lengthArb(40) }),
   fc.record({ op: fc.constant("skip" as const), count: fc.integer({ min: 0, max: 8 }) }),
-  fc.integer({ min: 1, max: 3 }).chain((numShards) =>
-    fc.record({ op: fc.constant("shard" as const), numShards: fc.constant(numShards), index: fc.integer({ min: 0, max: numShards - 1 }) }),
-  ),
+  fc
+    .integer({ min: 1, max: 3 })
+    .chain((numShards) =>
+      fc.record({ op: fc.constant("shard" as const), numShards: fc.constant(numShards), index: fc.integer({ min: 0, max: numShards - 1 }) }),
+    ),
   fc.record({ op: fc.constant("prefetch" as const), bufferSize: fc.integer({ min: 1, max: 5 }) }),
   fc.record({ op: fc.constant("concatenate" as const), n: fc.integer({ min: 0, max: 6 }) }),
   fc.record({ op: fc.constant("enumerate" as const), start: fc.integer({ min: -5, max: 5 }) }),
@@ -104,7 +115,11 @@ const bulkSpecArb: fc.Arbitrary<PipelineSpec> = fc.record({
       { arbitrary: fc.record({ op: fc.constant("ignoreErrors" as const) }), weight: 2 },
       { arbitrary: fc.record({ op: fc.constant("filter" as const), mod: fc.integer({ min: 2, max: 5 }), async: fc.boolean() }), weight: 3 },
       {
-        arbitrary: fc.record({ op: fc.constant("map" as const), mode: fc.constantFrom("sync" as const, "async" as const, "parallel" as const), parallel: fc.integer({ min: 2, max: 4 }) }),
+        arbitrary: fc.record({
+          op: fc.constant("map" as const),
+          mode: fc.constantFrom("sync" as const, "async" as const, "parallel" as const),
+          parallel: fc.integer({ min: 2, max: 4 }),
+        }),
         weight: 2,
       },
       { arbitrary: fc.record({ op: fc.constant("take" as const), count: lengthArb(40) }), weight: 1 },
@@ -280,12 +295,7 @@ async function pause(turns: Pause): Promise<void> {
   for (let i = 0; i < turns; i++) await tick();
 }
 
-async function saveAt<T>(
-  make: () => Dataset<T>,
-  from: IteratorState | null,
-  count: number,
-  turns: Pause = 0,
-): Promise<{ head: T[]; state: IteratorState }> {
+async function saveAt<T>(make: () => Dataset<T>, from: IteratorState | null, count: number, turns: Pause = 0): Promise<{ head: T[]; state: IteratorState }> {
   const it = from === null ? make().iterator() : resumed(make, from);
   const head = await takeN(it, count);
   await pause(turns);
@@ -352,7 +362,12 @@ describe("random pipelines", () => {
           fc.oneof(
             fc.record({ op: fc.constant("prefetch" as const), bufferSize: fc.integer({ min: 1, max: 4 }) }),
             fc.record({ op: fc.constant("batch" as const), size: fc.integer({ min: 1, max: 3 }), dropRemainder: fc.constant(false) }),
-            fc.record({ op: fc.constant("shuffle" as const), bufferSize: fc.integer({ min: 1, max: 6 }), seed: fc.integer({ min: 0, max: 99 }), reshuffle: fc.boolean() }),
+            fc.record({
+              op: fc.constant("shuffle" as const),
+              bufferSize: fc.integer({ min: 1, max: 6 }),
+              seed: fc.integer({ min: 0, max: 99 }),
+              reshuffle: fc.boolean(),
+            }),
             fc.record({ op: fc.constant("enumerate" as const), start: fc.constant(0) }),
           ),
           { maxLength: 2 },

@@ -48,7 +48,8 @@ import {
 const fsTrace = vi.hoisted(() => ({ on: false, paths: [] as string[] }));
 vi.mock("node:fs/promises", async (importOriginal) => {
   const original = await importOriginal<typeof import("node:fs/promises")>();
-  const traced = <A extends unknown[], R>(f: (...args: A) => R) =>
+  const traced =
+    <A extends unknown[], R>(f: (...args: A) => R) =>
     (...args: A): R => {
       if (fsTrace.on) fsTrace.paths.push(String(args[0]));
       return f(...args);
@@ -108,7 +109,11 @@ async function withinTime<T>(work: Promise<T>): Promise<T | typeof HUNG> {
 
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return `a thrown ${typeof error}: ${String(error)}`;
-  const frame = error.stack?.split("\n").find((line) => line.includes("/src/"))?.trim() ?? "";
+  const frame =
+    error.stack
+      ?.split("\n")
+      .find((line) => line.includes("/src/"))
+      ?.trim() ?? "";
   return `${error.constructor.name}: ${error.message.slice(0, 200)} ${frame}`;
 }
 
@@ -129,7 +134,12 @@ class Problems {
   /** Notes a prototype changed since this collection started, or a plain object that inherits a polluted property. */
   pollution(input: unknown): void {
     const probe: Record<string, unknown> = {};
-    if (prototypeSnapshot() !== this.before || probe["polluted"] !== undefined || probe["isAdmin"] !== undefined || Object.getPrototypeOf(probe) !== Object.prototype) {
+    if (
+      prototypeSnapshot() !== this.before ||
+      probe["polluted"] !== undefined ||
+      probe["isAdmin"] !== undefined ||
+      Object.getPrototypeOf(probe) !== Object.prototype
+    ) {
       this.add(input, "a built-in prototype changed");
     }
   }
@@ -161,7 +171,15 @@ function foreignPrototype(value: unknown, path: string, seen: Set<object>): stri
   if (value === null || typeof value !== "object" || ArrayBuffer.isView(value) || seen.has(value)) return null;
   seen.add(value);
   const proto: unknown = Object.getPrototypeOf(value);
-  const allowed: unknown[] = Array.isArray(value) ? [Array.prototype] : value instanceof Map ? [Map.prototype] : value instanceof Set ? [Set.prototype] : value instanceof Date ? [Date.prototype] : [Object.prototype, null];
+  const allowed: unknown[] = Array.isArray(value)
+    ? [Array.prototype]
+    : value instanceof Map
+      ? [Map.prototype]
+      : value instanceof Set
+        ? [Set.prototype]
+        : value instanceof Date
+          ? [Date.prototype]
+          : [Object.prototype, null];
   if (!allowed.includes(proto)) return `${path} has a foreign prototype`;
   if (value instanceof Map) {
     for (const [k, v] of value) {
@@ -240,10 +258,13 @@ async function exercise<T>(problems: Problems, input: unknown, build: () => Data
       return first;
     }
     for (const value of first.values) problems.prototypes(input, "a record", value);
-    const kept = await ds.ignoreErrors().toArray().catch((error: unknown) => {
-      problems.errors(input, "ignoreErrors().toArray()", [error]);
-      return null;
-    });
+    const kept = await ds
+      .ignoreErrors()
+      .toArray()
+      .catch((error: unknown) => {
+        problems.errors(input, "ignoreErrors().toArray()", [error]);
+        return null;
+      });
     if (kept !== null && !isDeepStrictEqual(kept, first.values)) problems.add(input, "ignoreErrors() yields other values than a loop going on after errors");
     if (first.errors.length > 0) return first;
     const k = saveAt % (first.values.length + 1);
@@ -263,7 +284,10 @@ async function exercise<T>(problems: Problems, input: unknown, build: () => Data
     }
     const rest = await drain(ds.iterator({ state }), cap);
     if (rest.errors.length > 0 || rest.looping || !isDeepStrictEqual(rest.values, first.values.slice(k))) {
-      problems.add(input, `restored after ${k} values, the iterator yields ${rest.values.length} values and ${rest.errors.length} errors (${rest.errors.map(describeError).join("; ")}), not the ${first.values.length - k} left`);
+      problems.add(
+        input,
+        `restored after ${k} values, the iterator yields ${rest.values.length} values and ${rest.errors.length} errors (${rest.errors.map(describeError).join("; ")}), not the ${first.values.length - k} left`,
+      );
     }
     return first;
   };
@@ -305,7 +329,15 @@ const byteMutation: fc.Arbitrary<ByteMutation> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("cut" as const), at: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), bytes: insertBytes }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("splice" as const), at: fc.nat(), remove: fc.integer({ min: 1, max: 24 }), bytes: fc.uint8Array({ maxLength: 8 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("splice" as const),
+      at: fc.nat(),
+      remove: fc.integer({ min: 1, max: 24 }),
+      bytes: fc.uint8Array({ maxLength: 8 }),
+    }),
+  },
 );
 
 function mutateBytes(bytes: Uint8Array, m: ByteMutation): Uint8Array {
@@ -349,7 +381,20 @@ function pullCap(fileBytes: number, compression: Compression): number {
 // ---------------------------------------------------------------------------------------------
 // 1. TFRecord files.
 
-const HUGE_LENGTHS = [2n ** 31n, 2n ** 31n + 1n, 2n ** 31n - 1n, 2n ** 32n, 2n ** 32n + 5n, 2n ** 40n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n, 0n, 1n, 1000n];
+const HUGE_LENGTHS = [
+  2n ** 31n,
+  2n ** 31n + 1n,
+  2n ** 31n - 1n,
+  2n ** 32n,
+  2n ** 32n + 5n,
+  2n ** 40n,
+  2n ** 53n + 1n,
+  2n ** 63n,
+  2n ** 64n - 1n,
+  0n,
+  1n,
+  1000n,
+];
 
 interface LengthMutation {
   readonly frame: number;
@@ -409,7 +454,7 @@ function framed(records: readonly Uint8Array[]): Uint8Array {
 /** About 1 MiB of records, `short` bytes less: what follows them starts just before the end of the first read buffer. */
 function padRecords(short: number): Uint8Array[] {
   const records: Uint8Array[] = [];
-  for (let left = (1 << 20) - short; left > 0; ) {
+  for (let left = (1 << 20) - short; left > 0;) {
     const size = Math.max(0, Math.min(1_000, left - 16));
     records.push(new Uint8Array(size).fill(records.length & 0xff));
     left -= size + 16;
@@ -478,7 +523,13 @@ describe("TFRecord files, damaged", () => {
         // The pad's records are of 1 000 bytes: a smaller limit would only stop reading before the interesting part.
         const maxRecordBytes = c.pad === null ? c.maxRecordBytes : undefined;
         const options = { compression: c.compression, verifyCrc: c.verifyCrc, ...(maxRecordBytes === undefined ? {} : { maxRecordBytes }) };
-        const out = await exercise(problems, c, () => Dataset.tfrecord(paths, options), pullCap(size, c.compression), c.pad === null ? c.saveAt : padRecords(c.pad).length + (c.saveAt % 9) - 4);
+        const out = await exercise(
+          problems,
+          c,
+          () => Dataset.tfrecord(paths, options),
+          pullCap(size, c.compression),
+          c.pad === null ? c.saveAt : padRecords(c.pad).length + (c.saveAt % 9) - 4,
+        );
         for (const path of paths) unlinkSync(path);
         if (out === null || out.looping) return;
         for (const value of out.values) if (!(value instanceof Uint8Array)) problems.add(c, "a record is not a Uint8Array");
@@ -540,7 +591,8 @@ const featureSpec: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
 );
 
 interface ExampleCase {
-  readonly source: { readonly random: Uint8Array } | { readonly features: [string, number[] | bigint[] | string[] | Uint8Array[]][]; readonly damage: ByteMutation[] };
+  readonly source:
+    { readonly random: Uint8Array } | { readonly features: [string, number[] | bigint[] | string[] | Uint8Array[]][]; readonly damage: ByteMutation[] };
   readonly spec: [string, Record<string, unknown>][] | null;
 }
 
@@ -579,10 +631,13 @@ describe("tf.train.Example bytes, damaged", () => {
         problems.prototypes(c, "the parsed example", parsed);
         if (parsed !== null && spec !== null) {
           const keys = Object.keys(parsed as object).sort();
-          if (!isDeepStrictEqual(keys, Object.keys(spec).sort())) problems.add(c, `a spec for ${JSON.stringify(Object.keys(spec))} returned ${JSON.stringify(keys)}`);
+          if (!isDeepStrictEqual(keys, Object.keys(spec).sort()))
+            problems.add(c, `a spec for ${JSON.stringify(Object.keys(spec))} returned ${JSON.stringify(keys)}`);
         }
         if (parsed !== null && spec === null && record !== null && "damage" in c.source && c.source.damage.length === 0) {
-          const expected = Object.fromEntries(Object.keys(record).map((k) => [k, (record[k] as unknown[]).map((v) => (typeof v === "string" ? new TextEncoder().encode(v) : v))]));
+          const expected = Object.fromEntries(
+            Object.keys(record).map((k) => [k, (record[k] as unknown[]).map((v) => (typeof v === "string" ? new TextEncoder().encode(v) : v))]),
+          );
           const got = Object.fromEntries(Object.keys(parsed as object).map((k) => [k, Object.getOwnPropertyDescriptor(parsed, k)?.value as unknown]));
           if (!isDeepStrictEqual(got, expected)) problems.add(c, "an intact example does not parse to what was serialized");
         }
@@ -623,7 +678,10 @@ const TEXT_CHUNKS = [
 const textChunk = fc.oneof(
   { weight: 4, arbitrary: fc.array(textByte, { maxLength: 30 }).map((b) => Uint8Array.from(b)) },
   { weight: 3, arbitrary: fc.constantFrom(...TEXT_CHUNKS) },
-  { weight: 1, arbitrary: fc.record({ byte: textByte, count: fc.integer({ min: 60, max: 3_000 }) }).map(({ byte, count }) => new Uint8Array(count).fill(byte)) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ byte: textByte, count: fc.integer({ min: 60, max: 3_000 }) }).map(({ byte, count }) => new Uint8Array(count).fill(byte)),
+  },
 );
 const randomText = fc.array(textChunk, { maxLength: 14 }).map((chunks) => new Uint8Array(Buffer.concat(chunks)));
 
@@ -631,19 +689,33 @@ const lineEnd = fc.constantFrom("\n", "\n", "\r\n");
 const PROTO_JSON = ['{"__proto__":{"polluted":"yes"}}', '{"constructor":{"prototype":{"polluted":"yes"}}}', '[{"__proto__":[]}]', '{"a":{"__proto__":null}}'];
 /** Lines of JSON values (some with `__proto__` keys), as a JSONL file holds them. */
 const jsonlText = fc
-  .array(fc.tuple(fc.oneof(fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)), fc.constantFrom(...PROTO_JSON, "", "  ")), lineEnd), { maxLength: 10 })
+  .array(
+    fc.tuple(
+      fc.oneof(
+        fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+        fc.constantFrom(...PROTO_JSON, "", "  "),
+      ),
+      lineEnd,
+    ),
+    { maxLength: 10 },
+  )
   .map((lines) => lines.map(([l, end]) => l + end).join(""));
 /** RFC 4180 rows of one width, fields quoted where they must be (and at random elsewhere). */
 const csvText = fc.integer({ min: 1, max: 4 }).chain((width) =>
   fc
     .array(
       fc.tuple(
-        fc.array(fc.tuple(fc.oneof(fc.constantFrom("a", "1", "-2.5", "true", "0", "", ...COLUMN_NAMES), fc.string({ maxLength: 5 })), fc.boolean()), { minLength: width, maxLength: width }),
+        fc.array(fc.tuple(fc.oneof(fc.constantFrom("a", "1", "-2.5", "true", "0", "", ...COLUMN_NAMES), fc.string({ maxLength: 5 })), fc.boolean()), {
+          minLength: width,
+          maxLength: width,
+        }),
         lineEnd,
       ),
       { maxLength: 10 },
     )
-    .map((rows) => rows.map(([fields, end]) => fields.map(([f, quote]) => (quote || /[",\r\n]/.test(f) ? `"${f.replaceAll('"', '""')}"` : f)).join(",") + end).join("")),
+    .map((rows) =>
+      rows.map(([fields, end]) => fields.map(([f, quote]) => (quote || /[",\r\n]/.test(f) ? `"${f.replaceAll('"', '""')}"` : f)).join(",") + end).join(""),
+    ),
 );
 const plainLines = fc.array(fc.tuple(fc.string({ maxLength: 20 }), lineEnd), { maxLength: 10 }).map((lines) => lines.map(([l, end]) => l + end).join(""));
 const textContent = fc.oneof(
@@ -660,7 +732,13 @@ function padText(short: number): Uint8Array {
 
 const columnSpec = fc.oneof(
   fc.record({ type: fc.constantFrom("string", "number", "int", "boolean") }),
-  fc.constantFrom({ type: "number", default: 0 }, { type: "int", default: -1 }, { type: "boolean", default: false }, { type: "string", default: "" }, { type: "int", default: 1.5 }),
+  fc.constantFrom(
+    { type: "number", default: 0 },
+    { type: "int", default: -1 },
+    { type: "boolean", default: false },
+    { type: "string", default: "" },
+    { type: "int", default: 1.5 },
+  ),
 );
 
 interface TextCase {
@@ -695,7 +773,11 @@ const textCase: fc.Arbitrary<TextCase> = fc.record({
     header: fc.option(fc.boolean(), { nil: undefined }),
     columnNames: sometimes(fc.uniqueArray(fc.constantFrom(...COLUMN_NAMES), { minLength: 1, maxLength: 4 }), undefined, 3),
     selectCols: sometimes(fc.array(fc.oneof(fc.nat({ max: 4 }), fc.constantFrom(...COLUMN_NAMES)), { minLength: 1, maxLength: 3 }), undefined, 3),
-    columns: sometimes(fc.uniqueArray(fc.tuple(fc.constantFrom(...COLUMN_NAMES, "0", "1"), columnSpec), { selector: ([name]) => name, maxLength: 3 }), undefined, 2),
+    columns: sometimes(
+      fc.uniqueArray(fc.tuple(fc.constantFrom(...COLUMN_NAMES, "0", "1"), columnSpec), { selector: ([name]) => name, maxLength: 3 }),
+      undefined,
+      2,
+    ),
     delimiter: sometimes(fc.constantFrom(",", ";", "\t", "|", "a", "é", '"', ",,"), undefined, 2),
   }),
   saveAt: fc.nat(),
@@ -725,7 +807,11 @@ describe("text files, damaged: textLines, jsonl, csv", () => {
         const maxRecordBytes = c.pad === null ? c.maxRecordBytes : undefined;
         const common = { compression: c.compression, ...(maxRecordBytes === undefined ? {} : { maxRecordBytes }) };
         const build = (): Dataset<unknown> =>
-          c.reader === "textLines" ? Dataset.textLines(path, common) : c.reader === "jsonl" ? Dataset.jsonl(path, common) : Dataset.csv(path, csvOptions(c, common));
+          c.reader === "textLines"
+            ? Dataset.textLines(path, common)
+            : c.reader === "jsonl"
+              ? Dataset.jsonl(path, common)
+              : Dataset.csv(path, csvOptions(c, common));
         const saveAt = c.pad === null ? c.saveAt : 1_020 + (c.saveAt % 9);
         const out = await exercise(problems, { ...c, content: Buffer.from(c.content).toString("latin1") }, build, pullCap(bytes.length, c.compression), saveAt);
         unlinkSync(path);
@@ -741,7 +827,25 @@ describe("text files, damaged: textLines, jsonl, csv", () => {
 // 4. The checkpoint state file.
 
 /** Paths a state file may name; ABS is an absolute path inside the directory, ABS_OUTSIDE one outside it. */
-const STATE_PATHS = ["ABS", "ABS_OUTSIDE", "model.ckpt-1", "sub/model.ckpt-1", "dir", "model.ckpt-2", "../model.ckpt-2", "/etc/passwd", "sub/../../x", "sub/../model.ckpt-1", "..ckpt-1", ".", "", "a\0b", "é/路径", "..", "./model.ckpt-1"];
+const STATE_PATHS = [
+  "ABS",
+  "ABS_OUTSIDE",
+  "model.ckpt-1",
+  "sub/model.ckpt-1",
+  "dir",
+  "model.ckpt-2",
+  "../model.ckpt-2",
+  "/etc/passwd",
+  "sub/../../x",
+  "sub/../model.ckpt-1",
+  "..ckpt-1",
+  ".",
+  "",
+  "a\0b",
+  "é/路径",
+  "..",
+  "./model.ckpt-1",
+];
 const STATE_TOKENS = [
   '"../model.ckpt-2"',
   '"/etc/passwd"',
@@ -772,7 +876,8 @@ const STATE_TOKENS = [
   "1.5f",
 ];
 
-type TextMutation = { readonly kind: "insert"; readonly at: number; readonly text: string } | { readonly kind: "delete"; readonly at: number; readonly length: number };
+type TextMutation =
+  { readonly kind: "insert"; readonly at: number; readonly text: string } | { readonly kind: "delete"; readonly at: number; readonly length: number };
 
 const textMutation: fc.Arbitrary<TextMutation> = fc.oneof(
   fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...STATE_TOKENS), fc.string({ maxLength: 4 })) }),
@@ -780,7 +885,8 @@ const textMutation: fc.Arbitrary<TextMutation> = fc.oneof(
 );
 
 interface StateCase {
-  readonly text: { readonly random: string } | { readonly paths: string[]; readonly times: number[]; readonly preserved: number | null; readonly damage: TextMutation[] };
+  readonly text:
+    { readonly random: string } | { readonly paths: string[]; readonly times: number[]; readonly preserved: number | null; readonly damage: TextMutation[] };
   readonly filename: "checkpoint" | "checkpoint_input";
   /** How the text is written: as UTF-8, or each character as one byte (invalid UTF-8 then). */
   readonly encoding: "utf8" | "latin1";
@@ -806,7 +912,12 @@ const stateCase: fc.Arbitrary<StateCase> = fc.record({
 function stateText(c: StateCase, dir: string): string {
   if ("random" in c.text) return c.text.random;
   const paths = c.text.paths.map((p) => (p === "ABS" ? join(dir, "model.ckpt-1") : p === "ABS_OUTSIDE" ? join(dir, "..", "model.ckpt-2") : p));
-  let text = formatStateText({ modelCheckpointPath: paths.at(-1) as string, allModelCheckpointPaths: paths, allModelCheckpointTimestamps: c.text.times, lastPreservedTimestamp: c.text.preserved });
+  let text = formatStateText({
+    modelCheckpointPath: paths.at(-1) as string,
+    allModelCheckpointPaths: paths,
+    allModelCheckpointTimestamps: c.text.times,
+    lastPreservedTimestamp: c.text.preserved,
+  });
   for (const m of c.text.damage) {
     const at = m.at % (text.length + 1);
     text = text.slice(0, at) + (m.kind === "insert" ? m.text + text.slice(at) : text.slice(at + m.length));
@@ -826,7 +937,8 @@ describe("the checkpoint state file, damaged", () => {
     const dir = join(root, "ckpt");
     mkdirSync(dir, { recursive: true });
     for (const name of ["é", "sub", "dir.index"]) mkdirSync(join(dir, name), { recursive: true });
-    for (const name of ["model.ckpt-1.index", "model.ckpt-2.index", "..ckpt-1.index", "sub/model.ckpt-1.index", "é/路径.index"]) writeFileSync(join(dir, name), "{}");
+    for (const name of ["model.ckpt-1.index", "model.ckpt-2.index", "..ckpt-1.index", "sub/model.ckpt-1.index", "é/路径.index"])
+      writeFileSync(join(dir, name), "{}");
     writeFileSync(join(root, "model.ckpt-2.index"), "{}"); // outside: must never be named
     writeFileSync(join(root, "passwd.index"), "{}");
     const problems = new Problems();
@@ -882,7 +994,14 @@ const STEP_VALUES = (step: number): Map<string, unknown> =>
     ["long", "é".repeat(1_500 + step)],
     ["f", new Float32Array([step, -0, Number.NaN, 1.5])],
     ["b", 2n ** 70n + BigInt(step)],
-    ["tree", { a: [1, "x", null, { deep: { v: step / 3 } }], m: new Map([["k", BigInt(step)]]), own: JSON.parse('{"__proto__":{"polluted":"yes"},"constructor":1}') as unknown }],
+    [
+      "tree",
+      {
+        a: [1, "x", null, { deep: { v: step / 3 } }],
+        m: new Map([["k", BigInt(step)]]),
+        own: JSON.parse('{"__proto__":{"polluted":"yes"},"constructor":1}') as unknown,
+      },
+    ],
   ]);
 
 /** JSON an entry may hold instead of its own: look-alikes of the value encoding, and deep or hostile trees. */
@@ -914,7 +1033,24 @@ const FORGED_TREES = [
 ];
 
 /** Values a JSON field of a manifest is set to. */
-const FIELD_VALUES: unknown[] = [-1, -0.5, 0, 1, 1.5, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 1e300, null, "12", [], {}, true, "model.ckpt-2.data-00000-of-00001.resaved"];
+const FIELD_VALUES: unknown[] = [
+  -1,
+  -0.5,
+  0,
+  1,
+  1.5,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  2 ** 53 + 2,
+  1e300,
+  null,
+  "12",
+  [],
+  {},
+  true,
+  "model.ckpt-2.data-00000-of-00001.resaved",
+];
 const FILE_NAMES = [
   "../model.ckpt-2.data-00000-of-00001",
   "../decoy/model.ckpt-2.data-00000-of-00001",
@@ -928,7 +1064,14 @@ const FILE_NAMES = [
 type BundleDamage =
   | { readonly kind: "index"; readonly damage: ByteMutation[] }
   | { readonly kind: "data"; readonly damage: ByteMutation[]; readonly fixCrcs: boolean }
-  | { readonly kind: "field"; readonly path: "version" | "format" | "data.file" | "data.size" | "entry"; readonly entry: number; readonly key: string; readonly value: unknown; readonly fixCrc: boolean }
+  | {
+      readonly kind: "field";
+      readonly path: "version" | "format" | "data.file" | "data.size" | "entry";
+      readonly entry: number;
+      readonly key: string;
+      readonly value: unknown;
+      readonly fixCrc: boolean;
+    }
   | { readonly kind: "entries"; readonly op: "drop" | "duplicate" | "swap"; readonly entry: number }
   /** One entry's JSON or binary part changed, and the manifest made to match (offsets, sizes, checksums). */
   | { readonly kind: "entry"; readonly entry: number; readonly part: "json" | "blob"; readonly damage: ByteMutation[] }
@@ -940,15 +1083,41 @@ const bundleDamage: fc.Arbitrary<BundleDamage> = fc.oneof(
   fc.record({ kind: fc.constant("data" as const), damage: fc.array(byteMutation, { minLength: 1, maxLength: 2 }), fixCrcs: fc.boolean() }),
   fc.record({
     kind: fc.constant("field" as const),
-    path: fc.constantFrom("version" as const, "format" as const, "data.file" as const, "data.size" as const, "entry" as const, "entry" as const, "entry" as const),
+    path: fc.constantFrom(
+      "version" as const,
+      "format" as const,
+      "data.file" as const,
+      "data.size" as const,
+      "entry" as const,
+      "entry" as const,
+      "entry" as const,
+    ),
     entry: fc.nat(),
     key: fc.constantFrom("name", "offset", "json", "blobs", "crc32c", "form"),
-    value: fc.oneof(fc.constantFrom(...FIELD_VALUES), fc.constantFrom(...FILE_NAMES), fc.constantFrom("__proto__", "constructor", "n"), fc.constantFrom([-1], [1.5], [2 ** 53], [1e9, 1e9])),
+    value: fc.oneof(
+      fc.constantFrom(...FIELD_VALUES),
+      fc.constantFrom(...FILE_NAMES),
+      fc.constantFrom("__proto__", "constructor", "n"),
+      fc.constantFrom([-1], [1.5], [2 ** 53], [1e9, 1e9]),
+    ),
     fixCrc: fc.oneof(fc.constant(true), fc.constant(true), fc.constant(true), fc.constant(false)),
   }),
   fc.record({ kind: fc.constant("entries" as const), op: fc.constantFrom("drop" as const, "duplicate" as const, "swap" as const), entry: fc.nat() }),
-  fc.record({ kind: fc.constant("entry" as const), entry: fc.nat(), part: fc.constantFrom("json" as const, "blob" as const), damage: fc.array(byteMutation, { minLength: 1, maxLength: 3 }) }),
-  fc.record({ kind: fc.constant("entry" as const), entry: fc.nat(), part: fc.constant("tree" as const), tree: fc.oneof(fc.constantFrom(...FORGED_TREES), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v))) }),
+  fc.record({
+    kind: fc.constant("entry" as const),
+    entry: fc.nat(),
+    part: fc.constantFrom("json" as const, "blob" as const),
+    damage: fc.array(byteMutation, { minLength: 1, maxLength: 3 }),
+  }),
+  fc.record({
+    kind: fc.constant("entry" as const),
+    entry: fc.nat(),
+    part: fc.constant("tree" as const),
+    tree: fc.oneof(
+      fc.constantFrom(...FORGED_TREES),
+      fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+    ),
+  }),
   fc.record({
     kind: fc.constant("state" as const),
     text: fc.constantFrom(
@@ -989,7 +1158,15 @@ describe("checkpoint bundles, damaged: readBundle, Saver.restore, Saver.restoreL
     // Decoys outside the checkpoint directory, whole checkpoints of other values: nothing may read them.
     await writeBundle(prefix(2, root), STEP_VALUES(-2));
     await writeBundle(prefix(2, join(root, "decoy")), STEP_VALUES(-3));
-    writeFileSync(join(dir, "checkpoint"), formatStateText({ modelCheckpointPath: "model.ckpt-2", allModelCheckpointPaths: ["model.ckpt-1", "model.ckpt-2"], allModelCheckpointTimestamps: [1, 2], lastPreservedTimestamp: null }));
+    writeFileSync(
+      join(dir, "checkpoint"),
+      formatStateText({
+        modelCheckpointPath: "model.ckpt-2",
+        allModelCheckpointPaths: ["model.ckpt-1", "model.ckpt-2"],
+        allModelCheckpointTimestamps: [1, 2],
+        lastPreservedTimestamp: null,
+      }),
+    );
     for (const name of readdirSync(dir)) intact[name] = readFileSync(join(dir, name));
   });
 
@@ -999,7 +1176,10 @@ describe("checkpoint bundles, damaged: readBundle, Saver.restore, Saver.restoreL
     for (const [name, bytes] of Object.entries(intact)) writeFileSync(join(dir, name), bytes);
     const index = join(dir, "model.ckpt-2.index");
     const data = join(dir, "model.ckpt-2.data-00000-of-00001");
-    const manifest = JSON.parse((intact["model.ckpt-2.index"] as Buffer).toString("utf8")) as Record<string, unknown> & { data: Record<string, unknown>; entries: Record<string, unknown>[] };
+    const manifest = JSON.parse((intact["model.ckpt-2.index"] as Buffer).toString("utf8")) as Record<string, unknown> & {
+      data: Record<string, unknown>;
+      entries: Record<string, unknown>[];
+    };
     switch (d.kind) {
       case "index":
         writeFileSync(index, applyAll(intact["model.ckpt-2.index"] as Buffer, d.damage));
@@ -1023,7 +1203,8 @@ describe("checkpoint bundles, damaged: readBundle, Saver.restore, Saver.restoreL
         else if (d.path === "data.size") manifest.data["size"] = d.value;
         else {
           const entry = manifest.entries[d.entry % manifest.entries.length] as Record<string, unknown>;
-          if (d.key === "blobs" && Array.isArray(entry["blobs"]) && (entry["blobs"] as unknown[]).length > 0 && typeof d.value === "number") (entry["blobs"] as unknown[])[0] = d.value;
+          if (d.key === "blobs" && Array.isArray(entry["blobs"]) && (entry["blobs"] as unknown[]).length > 0 && typeof d.value === "number")
+            (entry["blobs"] as unknown[])[0] = d.value;
           else entry[d.key] = d.value;
         }
         writeFileSync(index, d.fixCrc ? withManifestCrc(manifest) : JSON.stringify(manifest));
@@ -1075,14 +1256,19 @@ describe("checkpoint bundles, damaged: readBundle, Saver.restore, Saver.restoreL
     const restored = new Map<string, unknown>();
     const initial = STEP_VALUES(0);
     const saveables = [...initial.keys()].map((name) =>
-      makeSaveable(name, () => (restored.has(name) ? restored.get(name) : initial.get(name)), (v: unknown) => {
-        restored.set(name, v);
-      }),
+      makeSaveable(
+        name,
+        () => (restored.has(name) ? restored.get(name) : initial.get(name)),
+        (v: unknown) => {
+          restored.set(name, v);
+        },
+      ),
     );
     return { saver: new Saver(saveables), restored };
   }
 
-  const sameValues = (got: ReadonlyMap<string, unknown>, step: number): boolean => isDeepStrictEqual(new Map([...got].sort()), new Map([...STEP_VALUES(step)].sort()));
+  const sameValues = (got: ReadonlyMap<string, unknown>, step: number): boolean =>
+    isDeepStrictEqual(new Map([...got].sort()), new Map([...STEP_VALUES(step)].sort()));
 
   it(`${BUNDLE_CASES} cases: values as written or checkpipe errors, nothing read or created outside the checkpoint directory`, async () => {
     const problems = new Problems();

@@ -20,9 +20,13 @@ const files = [0, 1, 2].map((f) => {
   return file;
 });
 const spec = { id: { kind: "fixed", dtype: "int64", shape: [1] }, values: { kind: "fixed", dtype: "float32", shape: [8] } } as const;
-const ids = (ds: Dataset<Uint8Array>): Dataset<number> => ds.map((bytes) => Number((parseExample(bytes, spec).id)[0]));
+const ids = (ds: Dataset<Uint8Array>): Dataset<number> => ds.map((bytes) => Number(parseExample(bytes, spec).id[0]));
 
-describeCheckpointing("globalShuffle over indexed TFRecord files, parsed", () => ids(Dataset.tfrecord(files, { index: true })).globalShuffle({ seed: 8 }).batch(5));
+describeCheckpointing("globalShuffle over indexed TFRecord files, parsed", () =>
+  ids(Dataset.tfrecord(files, { index: true }))
+    .globalShuffle({ seed: 8 })
+    .batch(5),
+);
 describeCheckpointing("a shuffle saving positions over indexed JSON Lines", () => {
   const file = join(DIR, "rows.jsonl");
   if (!existsSync(file)) writeFileSync(file, Array.from({ length: 60 }, (_, i) => JSON.stringify({ i })).join("\n") + "\n\n");
@@ -32,7 +36,9 @@ describeCheckpointing("a shuffle saving positions over indexed JSON Lines", () =
 describe("index: true", () => {
   it("reads by index exactly what reading in order reads, and keeps the index beside each file", async () => {
     const inOrder = await ids(Dataset.tfrecord(files)).toArray();
-    const shuffled = await ids(Dataset.tfrecord(files, { index: true })).globalShuffle({ seed: 1 }).toArray();
+    const shuffled = await ids(Dataset.tfrecord(files, { index: true }))
+      .globalShuffle({ seed: 1 })
+      .toArray();
     expect([...shuffled].sort((a, b) => a - b)).toEqual([...inOrder].sort((a, b) => a - b));
     expect(shuffled).not.toEqual(inOrder);
     for (const file of files) expect(existsSync(`${file}.checkpipe-index`)).toBe(true);
@@ -54,9 +60,19 @@ describe("index: true", () => {
   it("rebuilds the index when the file changed", async () => {
     const file = join(DIR, "grows.tfrecord");
     writeFileSync(file, Buffer.concat([encodeFrame(example(1)), encodeFrame(example(2))]));
-    expect(await ids(Dataset.tfrecord(file, { index: true })).globalShuffle({ seed: 1 }).toArray()).toHaveLength(2);
+    expect(
+      await ids(Dataset.tfrecord(file, { index: true }))
+        .globalShuffle({ seed: 1 })
+        .toArray(),
+    ).toHaveLength(2);
     appendFileSync(file, encodeFrame(example(3)));
-    expect([...(await ids(Dataset.tfrecord(file, { index: true })).globalShuffle({ seed: 1 }).toArray())].sort()).toEqual([1, 2, 3]);
+    expect(
+      [
+        ...(await ids(Dataset.tfrecord(file, { index: true }))
+          .globalShuffle({ seed: 1 })
+          .toArray()),
+      ].sort(),
+    ).toEqual([1, 2, 3]);
   });
 
   it("raises a damaged record's error in its place, as reading in order does", async () => {
@@ -66,7 +82,13 @@ describe("index: true", () => {
     writeFileSync(file, Buffer.concat([encodeFrame(example(6)), bad, encodeFrame(example(8))]));
     const it = Dataset.tfrecord(file, { index: true }).globalShuffle({ seed: 1, reshuffleEachIteration: false }).iterator();
     const outcomes: string[] = [];
-    for (let i = 0; i < 3; i++) outcomes.push(await it.next().then((r) => (r.done === true ? "end" : "record"), (e: Error) => e.constructor.name));
+    for (let i = 0; i < 3; i++)
+      outcomes.push(
+        await it.next().then(
+          (r) => (r.done === true ? "end" : "record"),
+          (e: Error) => e.constructor.name,
+        ),
+      );
     expect(outcomes.sort()).toEqual(["DataLossError", "record", "record"]);
     expect(DataLossError).toBeDefined();
   });
@@ -74,7 +96,13 @@ describe("index: true", () => {
   it("indexes lines, skipping blank JSON Lines", async () => {
     const file = join(DIR, "lines.jsonl");
     writeFileSync(file, '{"a":1}\n\n{"a":2}\r\n   \n{"a":3}');
-    expect(await Dataset.jsonl(file, { index: true }).globalShuffle({ seed: 4 }).map((r) => (r as { a: number }).a).toArray().then((xs) => xs.sort())).toEqual([1, 2, 3]);
+    expect(
+      await Dataset.jsonl(file, { index: true })
+        .globalShuffle({ seed: 4 })
+        .map((r) => (r as { a: number }).a)
+        .toArray()
+        .then((xs) => xs.sort()),
+    ).toEqual([1, 2, 3]);
     expect((await Dataset.textLines(file, { index: true }).globalShuffle({ seed: 4 }).toArray()).length).toBe(5);
   });
 

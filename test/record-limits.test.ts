@@ -135,6 +135,8 @@ describe("a TFRecord length over maxRecordBytes", () => {
     const file = write("exact.tfrecord", Buffer.concat([encodeFrame(new Uint8Array(84)), encodeFrame(new Uint8Array(85)), encodeFrame(new Uint8Array(1))]));
     const { values, errors } = await valuesAndErrors(Dataset.tfrecord(file, { maxRecordBytes: 100 }));
     expect(values.map((v) => v.length)).toEqual([84]);
-    expect(errors.map((e) => e.message)).toEqual([expect.stringContaining("record at byte 100: a record of at most maxRecordBytes = 100 bytes was expected; this one spans 101 bytes")]);
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringContaining("record at byte 100: a record of at most maxRecordBytes = 100 bytes was expected; this one spans 101 bytes"),
+    ]);
   });
 });

@@ -36,26 +36,47 @@ describe("restoring into a differently built pipeline", () => {
   });
 
   it("reports the mismatch on the first next() when the state is given to iterator({ state })", async () => {
-    const state = await savedAt(Dataset.range(10).map((x) => x), 2);
+    const state = await savedAt(
+      Dataset.range(10).map((x) => x),
+      2,
+    );
     const it = Dataset.range(10).shuffle(4, { seed: 1 }).iterator({ state });
-    await expect(it.next()).rejects.toThrow(/Cannot restore Shuffle: .* of Map, not Shuffle\. .*This iterator runs Range -> Shuffle\(4\); the state was saved from Range -> Map\./);
+    await expect(it.next()).rejects.toThrow(
+      /Cannot restore Shuffle: .* of Map, not Shuffle\. .*This iterator runs Range -> Shuffle\(4\); the state was saved from Range -> Map\./,
+    );
     await expect(it.next()).rejects.toThrow(InvalidArgumentError);
     await expect(it.save()).rejects.toThrow(InvalidArgumentError);
   });
 
   it("finds a mismatch deep in the pipeline, at the source", async () => {
-    const state = await savedAt(Dataset.range(10).map((x) => x).batch(2), 1);
-    const restoring = Dataset.fromArray([1, 2, 3]).map((x) => x).batch(2).iterator().restore(state);
+    const state = await savedAt(
+      Dataset.range(10)
+        .map((x) => x)
+        .batch(2),
+      1,
+    );
+    const restoring = Dataset.fromArray([1, 2, 3])
+      .map((x) => x)
+      .batch(2)
+      .iterator()
+      .restore(state);
     await expect(restoring).rejects.toThrow(
       /^Cannot restore FromArray: the saved state at this place in the pipeline \(root\.input\.input\) is of Range, not FromArray\. .*This iterator runs FromArray -> Map -> Batch\(2\); the state was saved from Range -> Map -> Batch\(2\)\.$/,
     );
   });
 
   it("rejects a pipeline with an op more or an op less", async () => {
-    const state = await savedAt(Dataset.range(10).map((x) => x), 1);
-    await expect(Dataset.range(10).map((x) => x).batch(2).iterator().restore(state)).rejects.toThrow(
-      /Cannot restore Batch: .* of Map, not Batch\. .*This iterator runs Range -> Map -> Batch\(2\); the state was saved from Range -> Map\./,
+    const state = await savedAt(
+      Dataset.range(10).map((x) => x),
+      1,
     );
+    await expect(
+      Dataset.range(10)
+        .map((x) => x)
+        .batch(2)
+        .iterator()
+        .restore(state),
+    ).rejects.toThrow(/Cannot restore Batch: .* of Map, not Batch\. .*This iterator runs Range -> Map -> Batch\(2\); the state was saved from Range -> Map\./);
     await expect(Dataset.range(10).iterator().restore(state)).rejects.toThrow(
       /Cannot restore Range: .* of Map, not Range\. .*This iterator runs Range; the state was saved from Range -> Map\./,
     );
@@ -63,14 +84,26 @@ describe("restoring into a differently built pipeline", () => {
 
   it("rejects a zip of a different number of datasets, saying both counts", async () => {
     const state = await savedAt(Dataset.zip([Dataset.range(3), Dataset.range(3)]), 1);
-    await expect(Dataset.zip([Dataset.range(3), Dataset.range(3), Dataset.range(3)]).iterator().restore(state)).rejects.toThrow(
+    await expect(
+      Dataset.zip([Dataset.range(3), Dataset.range(3), Dataset.range(3)])
+        .iterator()
+        .restore(state),
+    ).rejects.toThrow(
       /^Cannot restore Zip: it zips 3 datasets, the saved state zips 2\. .*This iterator runs Zip\(Range, Range, Range\); the state was saved from Zip\(Range, Range\)\.$/,
     );
   });
 
   it("rejects an interleave with a different cycleLength, saying both", async () => {
-    const state = await savedAt(Dataset.range(5).interleave((x) => [x, x], { cycleLength: 2 }), 3);
-    await expect(Dataset.range(5).interleave((x) => [x, x], { cycleLength: 3 }).iterator().restore(state)).rejects.toThrow(
+    const state = await savedAt(
+      Dataset.range(5).interleave((x) => [x, x], { cycleLength: 2 }),
+      3,
+    );
+    await expect(
+      Dataset.range(5)
+        .interleave((x) => [x, x], { cycleLength: 3 })
+        .iterator()
+        .restore(state),
+    ).rejects.toThrow(
       /Interleave needs a saved state with 3 cycle slots; got 2\. .*This iterator runs Range -> Interleave\(cycleLength=3\); the state was saved from Range -> Interleave\(cycleLength=2\)\./,
     );
   });
@@ -78,7 +111,10 @@ describe("restoring into a differently built pipeline", () => {
   it("leaves the iterator usable: a later restore of a fitting state succeeds", async () => {
     const ds = Dataset.range(10).shuffle(4, { seed: 1 });
     const good = await savedAt(ds, 4);
-    const bad = await savedAt(Dataset.range(10).map((x) => x), 2);
+    const bad = await savedAt(
+      Dataset.range(10).map((x) => x),
+      2,
+    );
     const it = ds.iterator();
     await expect(it.restore(bad)).rejects.toThrow(InvalidArgumentError);
     await it.restore(good);
@@ -150,12 +186,16 @@ describe("restoring something that is not a state", () => {
 describe("restoring into a pipeline whose parameters differ", () => {
   it("rejects a zip of a different record with both key lists", async () => {
     const state = await savedAt(Dataset.zip({ x: Dataset.range(5), y: Dataset.range(5) }), 2);
-    await expect(Dataset.zip({ x: Dataset.range(5), z: Dataset.range(5) }).iterator().restore(state)).rejects.toThrow(
-      /Cannot restore Zip: it zips the record \{x, z\}, the saved state zips the record \{x, y\}\./,
-    );
-    await expect(Dataset.zip([Dataset.range(5), Dataset.range(5)]).iterator().restore(state)).rejects.toThrow(
-      /it zips an array of datasets, the saved state zips the record \{x, y\}/,
-    );
+    await expect(
+      Dataset.zip({ x: Dataset.range(5), z: Dataset.range(5) })
+        .iterator()
+        .restore(state),
+    ).rejects.toThrow(/Cannot restore Zip: it zips the record \{x, z\}, the saved state zips the record \{x, y\}\./);
+    await expect(
+      Dataset.zip([Dataset.range(5), Dataset.range(5)])
+        .iterator()
+        .restore(state),
+    ).rejects.toThrow(/it zips an array of datasets, the saved state zips the record \{x, y\}/);
   });
 
   it("continues under the new parameters and warns, naming both pipelines", async () => {

@@ -14,8 +14,20 @@ const vectors = (n: number, calls?: { count: number }): Dataset<Float32Array> =>
     return new Float32Array(784).fill(i);
   });
 
-describeCheckpointing('shuffle with saveBuffer: "positions" over map and batch', () => Dataset.range(80).map((x) => ({ x })).batch(2).shuffle(9, { seed: 3, saveBuffer: "positions" }).repeat(2));
-describeCheckpointing('shuffle with saveBuffer: "elements" over the same input', () => Dataset.range(80).map((x) => ({ x })).batch(2).shuffle(9, { seed: 3, saveBuffer: "elements" }).repeat(2));
+describeCheckpointing('shuffle with saveBuffer: "positions" over map and batch', () =>
+  Dataset.range(80)
+    .map((x) => ({ x }))
+    .batch(2)
+    .shuffle(9, { seed: 3, saveBuffer: "positions" })
+    .repeat(2),
+);
+describeCheckpointing('shuffle with saveBuffer: "elements" over the same input', () =>
+  Dataset.range(80)
+    .map((x) => ({ x }))
+    .batch(2)
+    .shuffle(9, { seed: 3, saveBuffer: "elements" })
+    .repeat(2),
+);
 
 describe('saveBuffer: "positions"', () => {
   it("yields the stream elements mode yields, with a state of a few bytes per buffered element", async () => {
@@ -29,7 +41,9 @@ describe('saveBuffer: "positions"', () => {
     expect(small.length).toBeLessThan(8 * 1000);
     expect(large.length).toBeGreaterThan(1000 * 784);
     const calls = { count: 0 };
-    const resumed = vectors(3000, calls).shuffle(1000, { seed: 1, saveBuffer: "positions" }).iterator({ state: JSON.parse(small) as IteratorState });
+    const resumed = vectors(3000, calls)
+      .shuffle(1000, { seed: 1, saveBuffer: "positions" })
+      .iterator({ state: JSON.parse(small) as IteratorState });
     const rest = (await drain(resumed, 3000)).map((v) => v[0]);
     expect(rest).toEqual((await drain(b, 3000)).map((v) => v[0]));
     expect(calls.count).toBe(2500); // the 1000 buffered made again, then the 1500 never read
@@ -47,7 +61,11 @@ describe('saveBuffer: "positions"', () => {
     const addressed = await saved(Dataset.range(100).shuffle(10, { seed: 1 }));
     expect(addressed["positions"]).toHaveLength(9);
     expect(addressed["buffer"]).toEqual([]);
-    const unaddressed = await saved(Dataset.range(100).filter((x) => x % 2 === 0).shuffle(10, { seed: 1 }));
+    const unaddressed = await saved(
+      Dataset.range(100)
+        .filter((x) => x % 2 === 0)
+        .shuffle(10, { seed: 1 }),
+    );
     expect(unaddressed["positions"]).toBeNull();
     expect(unaddressed["buffer"]).toHaveLength(9);
   });
@@ -61,16 +79,32 @@ describe('saveBuffer: "positions"', () => {
       .shuffle(8, { seed: 2 });
     const it = ds.iterator();
     const out: (number | string)[] = [];
-    for (let i = 0; i < 20; i++) out.push(await it.next().then((r) => r.value as number, (e: Error) => e.message));
+    for (let i = 0; i < 20; i++)
+      out.push(
+        await it.next().then(
+          (r) => r.value as number,
+          (e: Error) => e.message,
+        ),
+      );
     const state = JSON.parse(JSON.stringify(await it.save())) as IteratorState;
     expect((state.root as unknown as { positions: unknown }).positions).toBeNull();
     const rest = await drain(ds.iterator({ state }));
-    expect([...out.filter((o) => typeof o === "number"), ...rest].sort((x, y) => (x) - (y))).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((x) => x !== 12));
+    expect([...out.filter((o) => typeof o === "number"), ...rest].sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 40 }, (_, i) => i).filter((x) => x !== 12),
+    );
   });
 
   it("is refused over an input without random access, naming the op", () => {
-    expect(() => Dataset.range(10).filter(() => true).shuffle(3, { saveBuffer: "positions" })).toThrow(InvalidArgumentError);
-    expect(() => Dataset.range(10).filter(() => true).shuffle(3, { saveBuffer: "positions" })).toThrow(/"Filter" in Range -> Filter takes that away/);
+    expect(() =>
+      Dataset.range(10)
+        .filter(() => true)
+        .shuffle(3, { saveBuffer: "positions" }),
+    ).toThrow(InvalidArgumentError);
+    expect(() =>
+      Dataset.range(10)
+        .filter(() => true)
+        .shuffle(3, { saveBuffer: "positions" }),
+    ).toThrow(/"Filter" in Range -> Filter takes that away/);
     expect(() => Dataset.range(10).shuffle(3, { saveBuffer: "rows" as never })).toThrow(/"elements" or "positions"/);
   });
 });

@@ -17,7 +17,11 @@ import { GOLDEN_PIPELINES } from "./golden/pipelines.js";
 const dir = join(fileURLToPath(new URL(".", import.meta.url)), "golden", "states");
 const goldens = readdirSync(dir)
   .filter((f) => f.endsWith(".json"))
-  .map((file) => ({ file, name: file.replace(/\.v\d+\.json$/, ""), state: (JSON.parse(readFileSync(join(dir, file), "utf8")) as { state: IteratorState }).state }));
+  .map((file) => ({
+    file,
+    name: file.replace(/\.v\d+\.json$/, ""),
+    state: (JSON.parse(readFileSync(join(dir, file), "utf8")) as { state: IteratorState }).state,
+  }));
 
 const MUTATIONS_PER_STATE = 160;
 const CASE_TIMEOUT_MS = 2_000;
@@ -135,7 +139,8 @@ describe("restoring mutated states", () => {
         fc.asyncProperty(mutation, async (m) => {
           const mutated = mutate(golden.state, m);
           for (const error of await exercise(golden.name, mutated)) {
-            if (!acceptable(error, mutated, golden.name)) untyped.push(`${JSON.stringify(m)}: ${error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error)}`);
+            if (!acceptable(error, mutated, golden.name))
+              untyped.push(`${JSON.stringify(m)}: ${error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error)}`);
           }
         }),
         { numRuns: MUTATIONS_PER_STATE, seed: 0x5747e },

@@ -24,7 +24,9 @@ const TEXT_A = "first\r\n\nünïcödé ✓ 𝄞\r\n  spaced  \nlast without newl
 const LINES_B = Array.from({ length: 40 }, (_, i) => `line ${i} ${"x".repeat(i)}`);
 const TEXT_B = LINES_B.map((l) => `${l}\n`).join("");
 const JSON_VALUES: unknown[] = [{ a: 1, b: [true, null] }, "ß", 3.5, [], { nested: { deep: "✓" } }];
-const JSONL = `${JSON.stringify(JSON_VALUES[0])}\r\n\n   \n${JSON_VALUES.slice(1).map((v) => JSON.stringify(v)).join("\n")}`;
+const JSONL = `${JSON.stringify(JSON_VALUES[0])}\r\n\n   \n${JSON_VALUES.slice(1)
+  .map((v) => JSON.stringify(v))
+  .join("\n")}`;
 const BAD_JSONL = '{"ok":1}\n{"ok":2}\n{"ok":\n{"ok":4}\n';
 const CSV = 'id,name,score\r\n1,"Smith, J.",3.5\n2,"say ""hi""",\n\n3,"two\nlines",7\r\n4,plain,8';
 const CSV_ROWS = [
@@ -76,19 +78,30 @@ describe("Dataset.textLines", () => {
     expect(Dataset.textLines(files.a!).toString()).toBe("TextLines");
     const it = Dataset.textLines(files.a!).iterator();
     await takeN(it, 3);
-    expect((await it.save()).root).toEqual({ kind: "TextLines", version: 2, fileIndex: 0, offset: Buffer.byteLength("first\r\n\nünïcödé ✓ 𝄞\r\n"), line: 4, note: null });
+    expect((await it.save()).root).toEqual({
+      kind: "TextLines",
+      version: 2,
+      fileIndex: 0,
+      offset: Buffer.byteLength("first\r\n\nünïcödé ✓ 𝄞\r\n"),
+      line: 4,
+      note: null,
+    });
     await it.close();
   });
   it("reports a missing file as NotFoundError naming the path", async () => {
     const missing = path("missing.txt");
-    const error = await Dataset.textLines(missing).toArray().catch((e: unknown) => e);
+    const error = await Dataset.textLines(missing)
+      .toArray()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
     expect((error as Error).message).toContain(`no file at ${JSON.stringify(missing)}`);
     await expect(Dataset.textLines(path("dir")).toArray()).rejects.toThrow(InvalidArgumentError);
   });
   it("validates its arguments: expected, got, fix", () => {
     expect(() => Dataset.textLines(["a", 3 as never])).toThrow("Dataset.textLines(files)[1] needs a file path (a non-empty string); got 3.");
-    expect(() => Dataset.jsonl("a", { compression: "bz2" as never })).toThrow(`Dataset.jsonl(files, { compression }) needs "none", "gzip" or "zlib"; got "bz2".`);
+    expect(() => Dataset.jsonl("a", { compression: "bz2" as never })).toThrow(
+      `Dataset.jsonl(files, { compression }) needs "none", "gzip" or "zlib"; got "bz2".`,
+    );
     expect(() => Dataset.csv(42 as never)).toThrow(InvalidArgumentError);
   });
 });
@@ -104,10 +117,14 @@ describe("Dataset.jsonl", () => {
     expect(await Dataset.csv(write("bom.csv", "\uFEFFa,b\n1,2"), { header: true }).toArray()).toEqual([{ a: "1", b: "2" }]);
   });
   it("reports a malformed line as InvalidArgumentError naming the file and the 1-based line", async () => {
-    const error = await Dataset.jsonl(files.badJsonl!).toArray().catch((e: unknown) => e);
+    const error = await Dataset.jsonl(files.badJsonl!)
+      .toArray()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toMatch(
-      new RegExp(`^JSONL file ${escape(JSON.stringify(files.badJsonl))}, line 3: expected one JSON value; got "\\{\\\\"ok\\\\":" \\(.*\\)\\. Fix or remove the line, or skip bad lines with \\.ignoreErrors\\(\\)\\.$`),
+      new RegExp(
+        `^JSONL file ${escape(JSON.stringify(files.badJsonl))}, line 3: expected one JSON value; got "\\{\\\\"ok\\\\":" \\(.*\\)\\. Fix or remove the line, or skip bad lines with \\.ignoreErrors\\(\\)\\.$`,
+      ),
     );
   });
   it("names the right line after a restore", async () => {
@@ -150,12 +167,21 @@ describe("Dataset.csv", () => {
     expect(await Dataset.csv(files.csvGz!, { header: true, compression: "gzip" }).toArray()).toEqual(CSV_ROWS);
   });
   it("yields arrays without names, and records with columnNames (a header then skipped)", async () => {
-    expect(await Dataset.csv(files.noHeader!).toArray()).toEqual([["1", "x"], ["2", "y"]]);
-    expect(await Dataset.csv(files.noHeader!, { columnNames: ["k", "v"] }).toArray()).toEqual([{ k: "1", v: "x" }, { k: "2", v: "y" }]);
+    expect(await Dataset.csv(files.noHeader!).toArray()).toEqual([
+      ["1", "x"],
+      ["2", "y"],
+    ]);
+    expect(await Dataset.csv(files.noHeader!, { columnNames: ["k", "v"] }).toArray()).toEqual([
+      { k: "1", v: "x" },
+      { k: "2", v: "y" },
+    ]);
     expect(await Dataset.csv(files.csv!, { header: true, columnNames: ["A", "B", "C"], selectCols: ["C", "A"] }).toArray()).toEqual(
       CSV_ROWS.map((r) => ({ C: r.score, A: r.id })),
     );
-    expect(await Dataset.csv(files.semi!, { delimiter: ";" }).toArray()).toEqual([["a", "b"], ["1", "2"]]);
+    expect(await Dataset.csv(files.semi!, { delimiter: ";" }).toArray()).toEqual([
+      ["a", "b"],
+      ["1", "2"],
+    ]);
   });
   it("selects columns by name or index, in the order given", async () => {
     expect(await Dataset.csv(files.csv!, { header: true, selectCols: ["score", "id"] }).toArray()).toEqual(CSV_ROWS.map((r) => ({ score: r.score, id: r.id })));
@@ -164,30 +190,45 @@ describe("Dataset.csv", () => {
   it("converts typed columns and fills empty fields with defaults", async () => {
     const rows = await Dataset.csv(files.typed!, {
       header: true,
-      columns: { n: { type: "number", default: 0 }, i: { type: "int", default: -1 }, b: { type: "boolean", default: false }, s: { type: "string", default: "?" } },
+      columns: {
+        n: { type: "number", default: 0 },
+        i: { type: "int", default: -1 },
+        b: { type: "boolean", default: false },
+        s: { type: "string", default: "?" },
+      },
     }).toArray();
     expect(rows).toEqual([
       { n: 1.5, i: 2, b: true, s: "x" },
       { n: 0, i: -1, b: false, s: "?" },
       { n: -300, i: -7, b: false, s: "y" },
     ]);
-    expect(await Dataset.csv(files.noHeader!, { columns: { "0": { type: "int" } } }).toArray()).toEqual([[1, "x"], [2, "y"]]);
+    expect(await Dataset.csv(files.noHeader!, { columns: { "0": { type: "int" } } }).toArray()).toEqual([
+      [1, "x"],
+      [2, "y"],
+    ]);
   });
   it("reports an empty required field naming file, line and column", async () => {
-    const error = await Dataset.csv(files.required!, { header: true, columns: { n: { type: "number" } } }).toArray().catch((e: unknown) => e);
+    const error = await Dataset.csv(files.required!, { header: true, columns: { n: { type: "number" } } })
+      .toArray()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toBe(
       `CSV file ${JSON.stringify(files.required)}, line 3: column "n" needs a number; got an empty field. Give the column a default (columns: { "n": { type: "number", default: … } }) or fill the field.`,
     );
   });
   it("reports a row with the wrong number of fields naming file, line and counts; ignoreErrors skips exactly it", async () => {
-    const error = await Dataset.csv(files.badCsv!, { header: true }).toArray().catch((e: unknown) => e);
+    const error = await Dataset.csv(files.badCsv!, { header: true })
+      .toArray()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toBe(
       `CSV file ${JSON.stringify(files.badCsv)}, line 3: expected 3 fields; got 2. Quote fields that hold the delimiter, fix the row, or skip bad rows with .ignoreErrors().`,
     );
     const build = () => Dataset.csv(files.badCsv!, { header: true }).ignoreErrors();
-    expect(await build().toArray()).toEqual([{ a: "1", b: "2", c: "3" }, { a: "6", b: "7", c: "8" }]);
+    expect(await build().toArray()).toEqual([
+      { a: "1", b: "2", c: "3" },
+      { a: "6", b: "7", c: "8" },
+    ]);
     const it = build().iterator();
     await takeN(it, 1);
     const state = await it.save();
@@ -197,7 +238,14 @@ describe("Dataset.csv", () => {
   it("without names, holds every row to the width of the file's first row", async () => {
     const file = write("ragged.csv", "1,2\n3\n4,5\n");
     const errors: Error[] = [];
-    expect(await Dataset.csv(file).ignoreErrors({ onError: (e) => errors.push(e as Error) }).toArray()).toEqual([["1", "2"], ["4", "5"]]);
+    expect(
+      await Dataset.csv(file)
+        .ignoreErrors({ onError: (e) => errors.push(e as Error) })
+        .toArray(),
+    ).toEqual([
+      ["1", "2"],
+      ["4", "5"],
+    ]);
     expect(errors.map((e) => e.message)).toEqual([
       `CSV file ${JSON.stringify(file)}, line 2: expected 2 fields; got 1. Quote fields that hold the delimiter, fix the row, or skip bad rows with .ignoreErrors().`,
     ]);
@@ -209,7 +257,11 @@ describe("Dataset.csv", () => {
     );
     const open = write("open-quote.csv", 'a,b\n1,"never\nclosed\n');
     const errors: Error[] = [];
-    expect(await Dataset.csv(open, { header: true }).ignoreErrors({ onError: (e) => errors.push(e as Error) }).toArray()).toEqual([]);
+    expect(
+      await Dataset.csv(open, { header: true })
+        .ignoreErrors({ onError: (e) => errors.push(e as Error) })
+        .toArray(),
+    ).toEqual([]);
     expect(errors[0]?.message).toBe(
       `CSV file ${JSON.stringify(open)}, line 2: the file ends inside a quoted field. Close the quote, or double quotes inside a quoted field ("").`,
     );
@@ -222,30 +274,49 @@ describe("Dataset.csv", () => {
   it("validates its options: expected, got, fix", () => {
     expect(() => Dataset.csv("a.csv", { delimiter: ";;" })).toThrow("Dataset.csv(files, { delimiter }) needs one character");
     expect(() => Dataset.csv("a.csv", { selectCols: ["x"] })).toThrow("Pass header: true or columnNames, or select by 0-based index.");
-    expect(() => Dataset.csv("a.csv", { header: true, columns: { x: { type: "float" as never } } })).toThrow(`needs "string", "number", "int" or "boolean"; got "float"`);
-    expect(() => Dataset.csv("a.csv", { header: true, columns: { x: { type: "int", default: "a" } } })).toThrow("needs an int; got \"a\"");
+    expect(() => Dataset.csv("a.csv", { header: true, columns: { x: { type: "float" as never } } })).toThrow(
+      `needs "string", "number", "int" or "boolean"; got "float"`,
+    );
+    expect(() => Dataset.csv("a.csv", { header: true, columns: { x: { type: "int", default: "a" } } })).toThrow('needs an int; got "a"');
   });
 });
 
 describe("text readers checkpointing", () => {
   const exactly = (expected: () => readonly unknown[]) => (out: unknown[]) => expect(out).toEqual(expected());
-  describeCheckpointing("textLines, several files with an empty one", () => Dataset.textLines([files.a!, files.empty!, files.b!]), { expectOutput: exactly(() => [...LINES_A, ...LINES_B]) });
-  describeCheckpointing("textLines gzip", () => Dataset.textLines([files.aGz!, files.bGz!], { compression: "gzip" }), { expectOutput: exactly(() => [...LINES_A, ...LINES_B]) });
+  describeCheckpointing("textLines, several files with an empty one", () => Dataset.textLines([files.a!, files.empty!, files.b!]), {
+    expectOutput: exactly(() => [...LINES_A, ...LINES_B]),
+  });
+  describeCheckpointing("textLines gzip", () => Dataset.textLines([files.aGz!, files.bGz!], { compression: "gzip" }), {
+    expectOutput: exactly(() => [...LINES_A, ...LINES_B]),
+  });
   describeCheckpointing("textLines interleaved", () => Dataset.fromArray([files.a!, files.b!]).interleave((f) => Dataset.textLines(f), { cycleLength: 2 }), {
     expectOutput: (out) => expect([...out].sort()).toEqual([...LINES_A, ...LINES_B].sort()),
   });
-  describeCheckpointing("jsonl, several files", () => Dataset.jsonl([files.jsonl!, files.jsonl!]), { expectOutput: exactly(() => [...JSON_VALUES, ...JSON_VALUES]) });
-  describeCheckpointing("jsonl gzip, batched", () => Dataset.jsonl(files.jsonlGz!, { compression: "gzip" }).batch(2), { expectOutput: (out) => expect(out.flat()).toEqual(JSON_VALUES) });
+  describeCheckpointing("jsonl, several files", () => Dataset.jsonl([files.jsonl!, files.jsonl!]), {
+    expectOutput: exactly(() => [...JSON_VALUES, ...JSON_VALUES]),
+  });
+  describeCheckpointing("jsonl gzip, batched", () => Dataset.jsonl(files.jsonlGz!, { compression: "gzip" }).batch(2), {
+    expectOutput: (out) => expect(out.flat()).toEqual(JSON_VALUES),
+  });
   describeCheckpointing("jsonl with a bad line skipped by ignoreErrors", () => Dataset.jsonl([files.badJsonl!, files.jsonl!]).ignoreErrors(), {
     expectOutput: exactly(() => [{ ok: 1 }, { ok: 2 }, { ok: 4 }, ...JSON_VALUES]),
   });
-  describeCheckpointing("csv with header, several files", () => Dataset.csv([files.csv!, files.csv!], { header: true }), { expectOutput: exactly(() => [...CSV_ROWS, ...CSV_ROWS]) });
-  describeCheckpointing("csv gzip", () => Dataset.csv(files.csvGz!, { header: true, compression: "gzip" }), { expectOutput: exactly(() => CSV_ROWS) });
-  describeCheckpointing("csv interleaved", () => Dataset.fromArray([files.csv!, files.typed!]).interleave((f) => Dataset.csv(f, { header: true }), { cycleLength: 2 }), {
-    expectOutput: (out) => expect(out).toHaveLength(CSV_ROWS.length + 3),
+  describeCheckpointing("csv with header, several files", () => Dataset.csv([files.csv!, files.csv!], { header: true }), {
+    expectOutput: exactly(() => [...CSV_ROWS, ...CSV_ROWS]),
   });
+  describeCheckpointing("csv gzip", () => Dataset.csv(files.csvGz!, { header: true, compression: "gzip" }), { expectOutput: exactly(() => CSV_ROWS) });
+  describeCheckpointing(
+    "csv interleaved",
+    () => Dataset.fromArray([files.csv!, files.typed!]).interleave((f) => Dataset.csv(f, { header: true }), { cycleLength: 2 }),
+    {
+      expectOutput: (out) => expect(out).toHaveLength(CSV_ROWS.length + 3),
+    },
+  );
   describeCheckpointing("csv with a bad row skipped by ignoreErrors", () => Dataset.csv(files.badCsv!, { header: true }).ignoreErrors(), {
-    expectOutput: exactly(() => [{ a: "1", b: "2", c: "3" }, { a: "6", b: "7", c: "8" }]),
+    expectOutput: exactly(() => [
+      { a: "1", b: "2", c: "3" },
+      { a: "6", b: "7", c: "8" },
+    ]),
   });
 });
 
@@ -270,11 +341,15 @@ describe("text readers properties", () => {
     const field = fc.string({ unit: "grapheme", maxLength: 12 });
     const quote = (s: string): string => (/[",\r\n]/.test(s) || s === "" ? `"${s.replaceAll('"', '""')}"` : s);
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 4 }).chain((w) => fc.array(fc.array(field, { minLength: w, maxLength: w }), { maxLength: 12 })), fc.boolean(), async (rows, crlf) => {
-        const text = rows.map((r) => r.map(quote).join(",")).join(crlf ? "\r\n" : "\n");
-        const file = write(`prop-${run++}.csv`, text);
-        expect(await Dataset.csv(file).toArray()).toEqual(rows);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }).chain((w) => fc.array(fc.array(field, { minLength: w, maxLength: w }), { maxLength: 12 })),
+        fc.boolean(),
+        async (rows, crlf) => {
+          const text = rows.map((r) => r.map(quote).join(",")).join(crlf ? "\r\n" : "\n");
+          const file = write(`prop-${run++}.csv`, text);
+          expect(await Dataset.csv(file).toArray()).toEqual(rows);
+        },
+      ),
       { numRuns: 60, seed: 20240603 },
     );
   });
@@ -302,11 +377,14 @@ describe("a restored CSV note", () => {
     await it.next();
     const state = JSON.parse(JSON.stringify(await it.save())) as IteratorState;
     const root = state.root as unknown as { note: JsonValue };
-    const restore = (note: JsonValue, ds: Dataset<unknown> = withHeader) => ds.iterator().restore({ ...state, root: { ...state.root, note } as IteratorState["root"] });
+    const restore = (note: JsonValue, ds: Dataset<unknown> = withHeader) =>
+      ds.iterator().restore({ ...state, root: { ...state.root, note } as IteratorState["root"] });
     await expect(restore(5)).rejects.toThrow(/^Cannot restore CSV: root\.note should be an array; got 5\./);
     await expect(restore([1, 2])).rejects.toThrow(/root\.note\[0\] should be a string; got 1/);
     await expect(restore({ constructor: 1 })).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(restore(["a", "b"], Dataset.csv(file))).rejects.toThrow(/root\.note should be an integer ≥ 1; got \["a", "b"\]|root\.note should be an integer ≥ 1; got an array/);
+    await expect(restore(["a", "b"], Dataset.csv(file))).rejects.toThrow(
+      /root\.note should be an integer ≥ 1; got \["a", "b"\]|root\.note should be an integer ≥ 1; got an array/,
+    );
     await restore(root.note);
   });
 });
@@ -341,12 +419,17 @@ describe("CSV column names are plain data", () => {
       columns: { constructor: { type: "number" as const }, ["__proto__"]: { type: "int" as const, default: 0 } }, // a computed key: an own property
     }).toArray();
     expect(rows).toHaveLength(1);
-    expect(Object.entries(rows[0] as object)).toEqual([["__proto__", 3], ["constructor", 1]]);
+    expect(Object.entries(rows[0] as object)).toEqual([
+      ["__proto__", 3],
+      ["constructor", 1],
+    ]);
   });
 
   it("refuses a type for a column the file lacks even when the name is inherited by objects", async () => {
     const file = write("plain-names.csv", "a,b\n1,2\n");
-    await expect(Dataset.csv(file, { header: true, columns: { valueOf: { type: "int" as const } } }).toArray()).rejects.toThrow(/columns has a type for "valueOf", which is not a column/);
+    await expect(Dataset.csv(file, { header: true, columns: { valueOf: { type: "int" as const } } }).toArray()).rejects.toThrow(
+      /columns has a type for "valueOf", which is not a column/,
+    );
   });
 
   it("keeps a __proto__ key through a shuffle buffer's save and restore", async () => {
@@ -366,8 +449,14 @@ describe("record keys are plain data in zip too", () => {
   it("zips a record with a __proto__ key into elements with that own key", async () => {
     const rows = (await Dataset.zip({ ["__proto__"]: Dataset.range(2), constructor: Dataset.range(2) }).toArray()) as Record<string, unknown>[];
     expect(rows.map((row) => Object.entries(row))).toEqual([
-      [["__proto__", 0], ["constructor", 0]],
-      [["__proto__", 1], ["constructor", 1]],
+      [
+        ["__proto__", 0],
+        ["constructor", 0],
+      ],
+      [
+        ["__proto__", 1],
+        ["constructor", 1],
+      ],
     ]);
     expect(Object.getPrototypeOf(rows[0])).toBe(Object.prototype);
   });

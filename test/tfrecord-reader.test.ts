@@ -78,7 +78,11 @@ function openInDir(): number | null {
   return count;
 }
 
-const SIZES = [[5, 17, 0, 300, 64, 1], [1000, 3, 3, 3], [2_000, 12, 9]] as const;
+const SIZES = [
+  [5, 17, 0, 300, 64, 1],
+  [1000, 3, 3, 3],
+  [2_000, 12, 9],
+] as const;
 const SMALL = SIZES.map((sizes, f) => sizes.map((size, i) => record(f * 100 + i, size)));
 const ALL_SMALL = SMALL.flat();
 const MIB = 1 << 20;
@@ -151,17 +155,22 @@ describe("Dataset.tfrecord checkpointing", () => {
   describeCheckpointing("several files, an empty one among them", () => Dataset.tfrecord([SMALL_PATHS[0]!, EMPTY, SMALL_PATHS[1]!, SMALL_PATHS[2]!]), {
     expectOutput: exactly(() => ALL_SMALL),
   });
-  describeCheckpointing("several files, pulled in bulk by batch", () => Dataset.tfrecord(SMALL_PATHS).batch(4).map((b) => b.map(digest)), {
-    expectOutput: (out) => expect(out.flat()).toEqual(ALL_SMALL.map(digest)),
-  });
+  describeCheckpointing(
+    "several files, pulled in bulk by batch",
+    () =>
+      Dataset.tfrecord(SMALL_PATHS)
+        .batch(4)
+        .map((b) => b.map(digest)),
+    {
+      expectOutput: (out) => expect(out.flat()).toEqual(ALL_SMALL.map(digest)),
+    },
+  );
   describeCheckpointing("gzip", () => Dataset.tfrecord(GZIP_PATHS, { compression: "gzip" }), { expectOutput: exactly(() => ALL_SMALL) });
   describeCheckpointing("zlib", () => Dataset.tfrecord(ZLIB_PATHS, { compression: "zlib" }), { expectOutput: exactly(() => ALL_SMALL) });
   describeCheckpointing("a Dataset of paths", () => Dataset.tfrecord(Dataset.fromArray(SMALL_PATHS)), { expectOutput: exactly(() => ALL_SMALL) });
-  describeCheckpointing(
-    "interleaved files",
-    () => Dataset.fromArray(SMALL_PATHS).interleave((f) => Dataset.tfrecord(f), { cycleLength: 2 }),
-    { expectOutput: (out) => expect(out.map(digest).sort()).toEqual(ALL_SMALL.map(digest).sort()) },
-  );
+  describeCheckpointing("interleaved files", () => Dataset.fromArray(SMALL_PATHS).interleave((f) => Dataset.tfrecord(f), { cycleLength: 2 }), {
+    expectOutput: (out) => expect(out.map(digest).sort()).toEqual(ALL_SMALL.map(digest).sort()),
+  });
   describeCheckpointing("records larger than the read buffer", () => Dataset.tfrecord(path("large.tfrecord")).map(digest), {
     expectOutput: (out) => expect(out).toEqual(LARGE.map(digest)),
   });
@@ -211,7 +220,13 @@ describe("Dataset.tfrecord restore", () => {
   });
 
   it("rejects a state whose offset lies beyond the end of the file, naming it", async () => {
-    const state = { format: "checkpipe.iterator", version: 1, pipeline: "TFRecord", ended: false, root: { kind: "TFRecord", version: 1, fileIndex: 0, offset: 1e9 } };
+    const state = {
+      format: "checkpipe.iterator",
+      version: 1,
+      pipeline: "TFRecord",
+      ended: false,
+      root: { kind: "TFRecord", version: 1, fileIndex: 0, offset: 1e9 },
+    };
     await expect(Dataset.tfrecord(SMALL_PATHS[0]!).iterator({ state }).next()).rejects.toThrow(/offset 1000000000 lies beyond the end/);
   });
 
@@ -231,7 +246,9 @@ describe("Dataset.tfrecord restore", () => {
 describe("Dataset.tfrecord errors", () => {
   it("reports a missing file as NotFoundError naming the path", async () => {
     const missing = path("no-such.tfrecord");
-    const error = await Dataset.tfrecord(missing).toArray().catch((e: unknown) => e);
+    const error = await Dataset.tfrecord(missing)
+      .toArray()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
     expect((error as Error).message).toBe(
       `TFRecord: no file at ${JSON.stringify(missing)}. Check the path (relative paths start at ${JSON.stringify(process.cwd())}), or list the files that exist with a glob.`,
@@ -239,7 +256,9 @@ describe("Dataset.tfrecord errors", () => {
   });
 
   it("reports a directory as InvalidArgumentError saying it is a directory", async () => {
-    const error = await Dataset.tfrecord(path("a-directory")).toArray().catch((e: unknown) => e);
+    const error = await Dataset.tfrecord(path("a-directory"))
+      .toArray()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toContain(`${JSON.stringify(path("a-directory"))}, which is a directory`);
   });
@@ -247,14 +266,18 @@ describe("Dataset.tfrecord errors", () => {
   it("reports a corrupted data byte as DataLossError naming the file and the record's offset", async () => {
     const bad = path("bad-data.tfrecord");
     const at = frameOffsets(SMALL[0]!)[CORRUPT_AT]!;
-    const error = await Dataset.tfrecord(bad).toArray().catch((e: unknown) => e);
+    const error = await Dataset.tfrecord(bad)
+      .toArray()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataLossError);
     expect((error as Error).message).toContain(`TFRecord file ${JSON.stringify(bad)}, record at byte ${at}: the masked CRC32C of its data`);
   });
 
   it("skips exactly the record with a bad data CRC under ignoreErrors, and continues in the file", async () => {
     const skipped: unknown[] = [];
-    const out = await Dataset.tfrecord(path("bad-data.tfrecord")).ignoreErrors({ onError: (e) => skipped.push(e) }).toArray();
+    const out = await Dataset.tfrecord(path("bad-data.tfrecord"))
+      .ignoreErrors({ onError: (e) => skipped.push(e) })
+      .toArray();
     expect(out).toEqual(SMALL[0]!.filter((_, i) => i !== CORRUPT_AT));
     expect(skipped).toHaveLength(1);
   });
@@ -262,7 +285,9 @@ describe("Dataset.tfrecord errors", () => {
   it("after a bad length, raises once and goes on with the next file", async () => {
     const bad = path("bad-length.tfrecord");
     const errors: unknown[] = [];
-    const out = await Dataset.tfrecord([bad, SMALL_PATHS[1]!]).ignoreErrors({ onError: (e) => errors.push(e) }).toArray();
+    const out = await Dataset.tfrecord([bad, SMALL_PATHS[1]!])
+      .ignoreErrors({ onError: (e) => errors.push(e) })
+      .toArray();
     expect(out).toEqual([...SMALL[0]!.slice(0, CORRUPT_AT), ...SMALL[1]!]);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(DataLossError);
@@ -276,7 +301,9 @@ describe("Dataset.tfrecord errors", () => {
     expect(await takeN(it, CORRUPT_AT)).toEqual(SMALL[0]!.slice(0, CORRUPT_AT));
     const error = await it.next().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataLossError);
-    expect((error as Error).message).toContain(`TFRecord file ${JSON.stringify(cut)}, record at byte ${at}: the file ends inside a record; expected a 316-byte record, found 20 bytes`);
+    expect((error as Error).message).toContain(
+      `TFRecord file ${JSON.stringify(cut)}, record at byte ${at}: the file ends inside a record; expected a 316-byte record, found 20 bytes`,
+    );
     const state = await it.save();
     expect(state.root).toMatchObject({ fileIndex: 1, offset: 0 });
     expect(await drain(it)).toEqual(SMALL[1]);
@@ -358,7 +385,10 @@ describe("Dataset.tfrecord properties", () => {
 
 describe.skipIf(openInDir() === null)("Dataset.tfrecord file handles", () => {
   it("holds one file open while reading and none after close, even when closed twice", async () => {
-    for (const [paths, compression] of [[SMALL_PATHS, "none"], [GZIP_PATHS, "gzip"]] as const) {
+    for (const [paths, compression] of [
+      [SMALL_PATHS, "none"],
+      [GZIP_PATHS, "gzip"],
+    ] as const) {
       const it = Dataset.tfrecord(paths, { compression }).iterator();
       await it.next();
       // A plain file stays open while it is read; a gzip read stream may already have read the
@@ -387,7 +417,9 @@ describe.skipIf(openInDir() === null)("Dataset.tfrecord file handles", () => {
   });
 
   it("closes the file when an error ends it", async () => {
-    await Dataset.tfrecord([path("truncated.tfrecord"), path("bad-length.tfrecord")]).ignoreErrors().toArray();
+    await Dataset.tfrecord([path("truncated.tfrecord"), path("bad-length.tfrecord")])
+      .ignoreErrors()
+      .toArray();
     expect(openInDir()).toBe(0);
     await expect(Dataset.tfrecord(path("bad-data.tfrecord")).toArray()).rejects.toThrow(DataLossError);
     expect(openInDir()).toBe(0);

@@ -57,7 +57,16 @@ function holder(step: number, then: "hold" | "exit" = "hold"): Holder {
 
 function saver(options: SaverOptions = {}): Saver {
   let v = 0;
-  return new Saver([makeSaveable("v", () => v, (value: number) => void (v = value))], options);
+  return new Saver(
+    [
+      makeSaveable(
+        "v",
+        () => v,
+        (value: number) => void (v = value),
+      ),
+    ],
+    options,
+  );
 }
 
 const lockPath = (): string => join(dir, "checkpoint.lock");
@@ -116,7 +125,11 @@ describe("two processes saving into one directory", () => {
     expect(warnings).toEqual([
       {
         code: "CHECKPIPE_CHECKPOINT_LOCK",
-        message: expect.stringMatching(new RegExp(`^Took over the writer lock ${escape(lockPath())} of process ${first.pid} on ${escape(hostname())} \\(started .*\\), which is no longer running\\.`)) as string,
+        message: expect.stringMatching(
+          new RegExp(
+            `^Took over the writer lock ${escape(lockPath())} of process ${first.pid} on ${escape(hostname())} \\(started .*\\), which is no longer running\\.`,
+          ),
+        ) as string,
       },
     ]);
     expect(await lockOf()).toMatchObject({ format: "checkpipe.lock", version: 1, pid: process.pid, hostname: hostname() });
@@ -131,13 +144,26 @@ describe("two processes saving into one directory", () => {
 });
 
 describe("a stale lock", () => {
-  const lock = (fields: Record<string, unknown>): string => JSON.stringify({ format: "checkpipe.lock", version: 1, hostname: hostname(), thread: 0, started: "2026-01-01T00:00:00.000Z", processStart: null, ...fields });
+  const lock = (fields: Record<string, unknown>): string =>
+    JSON.stringify({
+      format: "checkpipe.lock",
+      version: 1,
+      hostname: hostname(),
+      thread: 0,
+      started: "2026-01-01T00:00:00.000Z",
+      processStart: null,
+      ...fields,
+    });
 
   it("of a process that is not running is taken over, with a warning", async () => {
     const pid = deadPid();
     await writeFile(lockPath(), lock({ pid }));
     await saver().save(join(dir, "model.ckpt"), { globalStep: 1 });
-    expect(warnings.map((w) => w.message)).toEqual([expect.stringContaining(`Took over the writer lock ${lockPath()} of process ${pid} on ${hostname()} (started 2026-01-01T00:00:00.000Z), which is no longer running.`)]);
+    expect(warnings.map((w) => w.message)).toEqual([
+      expect.stringContaining(
+        `Took over the writer lock ${lockPath()} of process ${pid} on ${hostname()} (started 2026-01-01T00:00:00.000Z), which is no longer running.`,
+      ),
+    ]);
     expect(await lockOf()).toMatchObject({ pid: process.pid });
   });
 
@@ -159,7 +185,13 @@ describe("two Savers of one process", () => {
   it("refuses the second while the first has writes under way, and the first once the second took over", async () => {
     // 64 MB to write (and fsync): the first's background write is surely under way when the second asks.
     let big: Float32Array = new Float32Array(16 * 2 ** 20);
-    const first = new Saver([makeSaveable("v", () => big, (value: Float32Array) => void (big = value))]);
+    const first = new Saver([
+      makeSaveable(
+        "v",
+        () => big,
+        (value: Float32Array) => void (big = value),
+      ),
+    ]);
     await first.save(join(dir, "model.ckpt"), { globalStep: 1 });
     const { written } = await first.saveInBackground(join(dir, "model.ckpt"), { globalStep: 2 });
     const second = saver();

@@ -14,7 +14,7 @@ export default function cpu(x) {
 export function cpuExample(example) {
   const values = example.values;
   let h = values.length;
-  for (let i = 0; i < ROUNDS; i++) h = Math.imul(h ^ (h >>> 15), 2246822519) + (values[i % values.length] * 1000) | 0;
+  for (let i = 0; i < ROUNDS; i++) h = (Math.imul(h ^ (h >>> 15), 2246822519) + values[i % values.length] * 1000) | 0;
   return { id: Number(example.id[0]), h };
 }
 

@@ -10,7 +10,10 @@ export const SPEC = { id: { kind: "fixed", dtype: "int64", shape: [1] }, values:
 /** The TFRecord files of the case, sorted. */
 export function shardFiles() {
   const dir = process.env.CHECKPIPE_BENCH_SHARDS;
-  return readdirSync(dir).filter((f) => f.endsWith(".tfrecord")).sort().map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".tfrecord"))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /** One example's result, read from its record. */
@@ -21,7 +24,9 @@ export function parseAndMix(bytes) {
 
 export default function shard({ workerIndex, numWorkers }) {
   const files = shardFiles().filter((_, i) => i % numWorkers === workerIndex);
-  return Dataset.fromArray(files).interleave((file) => Dataset.tfrecord(file), { cycleLength: 2 }).map(parseAndMix);
+  return Dataset.fromArray(files)
+    .interleave((file) => Dataset.tfrecord(file), { cycleLength: 2 })
+    .map(parseAndMix);
 }
 
 /** The parse alone, for mapInWorkers over records read on the main thread. */

@@ -27,12 +27,20 @@ function model(): { saver: Saver; values: { a: number; w: Float32Array } } {
   const values: { a: number; w: Float32Array } = { a: 0, w: new Float32Array(16) };
   const saver = new Saver(
     [
-      makeSaveable("a", () => values.a, (v: number) => {
-        values.a = v;
-      }),
-      makeSaveable("w", () => values.w, (v: Float32Array) => {
-        values.w = v;
-      }),
+      makeSaveable(
+        "a",
+        () => values.a,
+        (v: number) => {
+          values.a = v;
+        },
+      ),
+      makeSaveable(
+        "w",
+        () => values.w,
+        (v: Float32Array) => {
+          values.w = v;
+        },
+      ),
     ],
     { maxToKeep: 3 },
   );
@@ -96,7 +104,9 @@ describe("a damaged checkpoint", () => {
     const index = join(dir, "model.ckpt-1.index");
     const text = await readFile(index, "utf8");
     await writeFile(index, text.replace('"name":"a"', '"name":"b"'));
-    await expect(readBundle(join(dir, "model.ckpt-1"))).rejects.toThrow(dataLoss(new RegExp(`^The manifest ${index} is damaged: its CRC32C \\d+ does not match the saved \\d+`)));
+    await expect(readBundle(join(dir, "model.ckpt-1"))).rejects.toThrow(
+      dataLoss(new RegExp(`^The manifest ${index} is damaged: its CRC32C \\d+ does not match the saved \\d+`)),
+    );
     await writeFile(index, text.slice(0, 40));
     await expect(readBundle(join(dir, "model.ckpt-1"))).rejects.toThrow(dataLoss(new RegExp(`^The manifest ${index} is damaged: it is not JSON`)));
   });
@@ -132,7 +142,9 @@ describe("Saver.restoreLatest", () => {
       expect(values.a).toBe(1);
       expect(values.w).toEqual(new Float32Array(16).fill(1));
       expect(warn).toHaveBeenCalledTimes(2);
-      expect(warn).toHaveBeenCalledWith(expect.stringMatching(`^Skipped checkpoint ${join(dir, "model.ckpt-3")}: Entry "`), { code: "CHECKPIPE_CHECKPOINT_SKIPPED" });
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(`^Skipped checkpoint ${join(dir, "model.ckpt-3")}: Entry "`), {
+        code: "CHECKPIPE_CHECKPOINT_SKIPPED",
+      });
     } finally {
       warn.mockRestore();
     }
@@ -179,7 +191,9 @@ describe("a manifest, as untrusted input", () => {
     await forge((m) => {
       m["data"] = { file: "../../etc/passwd", size: 10 };
     });
-    await expect(readBundle(join(dir, "model.ckpt-1"))).rejects.toThrow(dataLoss(/names the data file "\.\.\/\.\.\/etc\/passwd"; a version 1 checkpoint's data file is model\.ckpt-1\.data-00000-of-00001, next to it/));
+    await expect(readBundle(join(dir, "model.ckpt-1"))).rejects.toThrow(
+      dataLoss(/names the data file "\.\.\/\.\.\/etc\/passwd"; a version 1 checkpoint's data file is model\.ckpt-1\.data-00000-of-00001, next to it/),
+    );
   });
 
   it("may not claim sizes beyond the data file: it is refused before anything is allocated", async () => {
@@ -217,7 +231,9 @@ describe("a manifest, as untrusted input", () => {
     await forge((m) => {
       m["data"] = { ...(m["data"] as object), file: "model.ckpt-1.data-00000-of-00001.resaved" };
     });
-    await expect(readBundle(join(dir, "model.ckpt-1"))).rejects.toThrow(dataLoss(/a version 1 checkpoint's data file is model\.ckpt-1\.data-00000-of-00001, next to it/));
+    await expect(readBundle(join(dir, "model.ckpt-1"))).rejects.toThrow(
+      dataLoss(/a version 1 checkpoint's data file is model\.ckpt-1\.data-00000-of-00001, next to it/),
+    );
     await forge((m) => {
       m["version"] = 2;
     });

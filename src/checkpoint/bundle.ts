@@ -141,7 +141,12 @@ export function planBundleWrite(bundle: EncodedBundle, current: string | null): 
   const usual = basename(bundle.prefix) + DATA_SUFFIX;
   const dataFile = current === usual ? basename(bundle.prefix) + RESAVED_DATA_SUFFIX : usual;
   const resaved = dataFile !== usual;
-  const manifest: Manifest = { format: BUNDLE_FORMAT, version: resaved ? 2 : 1, data: { file: dataFile, size: bundle.data.byteLength }, entries: bundle.entries };
+  const manifest: Manifest = {
+    format: BUNDLE_FORMAT,
+    version: resaved ? 2 : 1,
+    data: { file: dataFile, size: bundle.data.byteLength },
+    entries: bundle.entries,
+  };
   const index = formatManifest(manifest, crc32c(Buffer.from(JSON.stringify(manifest), "utf8")));
   const dir = dirname(bundle.prefix);
   const dataPath = join(dir, dataFile);

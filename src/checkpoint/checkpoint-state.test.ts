@@ -71,7 +71,7 @@ describe("the state file's text", () => {
       ["~~", /^line 1: unexpected "~~"; expected a field name, ":", a number or a quoted string\. /],
       ["model_checkpoint_path: 'x\\q'", /^line 1: unknown escape \\q; expected .*octal.*\. /],
       ["last_preserved_timestamp: 'x'", /^line 1: last_preserved_timestamp needs a number, got 'x'\. /],
-      ["model_checkpoint_path \"x\"", /^line 1: expected ":" after model_checkpoint_path, got "x"\. /],
+      ['model_checkpoint_path "x"', /^line 1: expected ":" after model_checkpoint_path, got "x"\. /],
       [": 1", /^line 1: expected a field name, got :\. /],
       ["model_path: 'x'", /^line 1: unknown field model_path of CheckpointState; expected one of model_checkpoint_path, /],
     ];
@@ -98,7 +98,10 @@ describe("getCheckpointState", () => {
   });
 
   it("joins relative paths to the directory and keeps absolute paths inside it", async () => {
-    await writeFile(join(dir, "checkpoint"), `model_checkpoint_path: "m-2"\nall_model_checkpoint_paths: "${join(dir, "m-1")}"\nall_model_checkpoint_paths: "m-2"\n`);
+    await writeFile(
+      join(dir, "checkpoint"),
+      `model_checkpoint_path: "m-2"\nall_model_checkpoint_paths: "${join(dir, "m-1")}"\nall_model_checkpoint_paths: "m-2"\n`,
+    );
     expect(await getCheckpointState(dir)).toEqual({
       modelCheckpointPath: join(dir, "m-2"),
       allModelCheckpointPaths: [join(dir, "m-1"), join(dir, "m-2")],
@@ -122,7 +125,10 @@ describe("getCheckpointState", () => {
   it('raises ValueError "Invalid checkpoint state" when no latest checkpoint is named', async () => {
     await writeFile(join(dir, "checkpoint"), 'all_model_checkpoint_paths: "m-1"\n');
     await expect(getCheckpointState(dir)).rejects.toThrow(
-      expect.objectContaining({ name: "ValueError", message: `Invalid checkpoint state loaded from ${dir}: ${join(dir, "checkpoint")} names no model_checkpoint_path.` }) as Error,
+      expect.objectContaining({
+        name: "ValueError",
+        message: `Invalid checkpoint state loaded from ${dir}: ${join(dir, "checkpoint")} names no model_checkpoint_path.`,
+      }) as Error,
     );
   });
 

@@ -160,8 +160,7 @@ function insideDirectory(dir: string, path: string, file: string): string {
   const rel = relative(resolve(dir), resolve(dir, path));
   if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
     throw new InvalidArgumentError(
-      `${file} names the checkpoint ${JSON.stringify(path)}, which is outside ${dir}; checkpoints are read only from ` +
-        `their own directory.`,
+      `${file} names the checkpoint ${JSON.stringify(path)}, which is outside ${dir}; checkpoints are read only from ` + `their own directory.`,
       {
         expected: "a checkpoint path inside the directory",
         received: JSON.stringify(path),
@@ -242,7 +241,12 @@ export function parseStateText(text: string): ParsedState {
   let i = 0;
   const take = (): Token => {
     const token = tokens[i++];
-    if (token === undefined) throw unparsable('the text ends in the middle of a field; expected a field name, ":" and a value, got the end of the text', 'a field name, ":" and a value', "the end of the text");
+    if (token === undefined)
+      throw unparsable(
+        'the text ends in the middle of a field; expected a field name, ":" and a value, got the end of the text',
+        'a field name, ":" and a value',
+        "the end of the text",
+      );
     return token;
   };
   while (i < tokens.length) {
@@ -307,7 +311,11 @@ function tokenize(text: string): Token[] {
     const m = TOKEN.exec(text);
     if (m === null) {
       const found = JSON.stringify(text.slice(at, at + 20));
-      throw unparsable(`line ${line}: unexpected ${found}; expected a field name, ":", a number or a quoted string`, 'a field name, ":", a number or a quoted string', found);
+      throw unparsable(
+        `line ${line}: unexpected ${found}; expected a field name, ":", a number or a quoted string`,
+        'a field name, ":", a number or a quoted string',
+        found,
+      );
     }
     const [whole, name, colon, number, string] = m;
     if (string !== undefined) {

@@ -68,8 +68,14 @@ export function deletable(doomed: readonly Doomed[]): string[] {
  * @param latestFilename the name of the state file that lists it.
  */
 export async function checkpointHome(dir: string, latestFilename: string): Promise<string> {
-  for (let at = dir; ; ) {
-    if (await lstat(join(at, latestFilename)).then(() => true, () => false)) return at;
+  for (let at = dir; ;) {
+    if (
+      await lstat(join(at, latestFilename)).then(
+        () => true,
+        () => false,
+      )
+    )
+      return at;
     const parent = dirname(at);
     if (parent === at) return dir;
     at = parent;

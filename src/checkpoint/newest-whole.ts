@@ -35,7 +35,11 @@ export interface LoadedCheckpoint<V> {
  */
 export async function isNotWhole(error: unknown, prefix: string): Promise<boolean> {
   if (error instanceof DataLossError || error instanceof ValueError) return true;
-  if (error instanceof NotFoundError) return stat(prefix + INDEX_SUFFIX).then(() => false, () => true);
+  if (error instanceof NotFoundError)
+    return stat(prefix + INDEX_SUFFIX).then(
+      () => false,
+      () => true,
+    );
   return false;
 }
 

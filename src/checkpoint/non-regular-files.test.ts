@@ -44,7 +44,16 @@ afterEach(async () => {
 /** A Saver of one number, and the number. */
 function model(): { saver: Saver; value: { v: number } } {
   const value = { v: 0 };
-  return { saver: new Saver([makeSaveable("v", () => value.v, (v: number) => void (value.v = v))]), value };
+  return {
+    saver: new Saver([
+      makeSaveable(
+        "v",
+        () => value.v,
+        (v: number) => void (value.v = v),
+      ),
+    ]),
+    value,
+  };
 }
 
 /** Saves checkpoint model.ckpt-1 holding 1; its prefix. */
@@ -69,7 +78,13 @@ async function within<T>(call: () => Promise<T>): Promise<{ value: T } | { error
     timer = setTimeout(() => resolve("hung"), HANG_MS);
   });
   try {
-    return await Promise.race([call().then((value) => ({ value }), (error: unknown) => ({ error })), hung]);
+    return await Promise.race([
+      call().then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      hung,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -106,7 +121,9 @@ describe("a FIFO as a checkpoint's data file", () => {
     const data = prefix + DATA_SUFFIX;
     await fifoAt(data);
     expect(await within(() => model().saver.restore(prefix))).toEqual(thrown(DataLossError, `${data} is a FIFO (named pipe), not a regular file`));
-    expect(await within(() => model().saver.restoreLatest(dir))).toEqual(thrown(DataLossError, `No whole checkpoint in ${dir}: ${prefix} (Reading checkpoint ${prefix}: ${data} is a FIFO`));
+    expect(await within(() => model().saver.restoreLatest(dir))).toEqual(
+      thrown(DataLossError, `No whole checkpoint in ${dir}: ${prefix} (Reading checkpoint ${prefix}: ${data} is a FIFO`),
+    );
   });
 
   it("passes restoreLatest over to the checkpoint before", async () => {
@@ -155,7 +172,9 @@ describe("other files that are not regular files", () => {
     await saved();
     await rm(join(dir, "checkpoint"));
     await mkdir(join(dir, "checkpoint"));
-    expect(await within(() => getCheckpointState(dir))).toEqual(thrown(FailedPreconditionError, `${join(dir, "checkpoint")} is a directory, not a regular file`));
+    expect(await within(() => getCheckpointState(dir))).toEqual(
+      thrown(FailedPreconditionError, `${join(dir, "checkpoint")} is a directory, not a regular file`),
+    );
   });
 
   it("a socket as the data file: restore throws a DataLossError saying so", async () => {
@@ -171,7 +190,9 @@ describe("other files that are not regular files", () => {
     await saved();
     await rm(join(dir, "checkpoint"));
     await symlink("/dev/zero", join(dir, "checkpoint"));
-    expect(await within(() => getCheckpointState(dir))).toEqual(thrown(FailedPreconditionError, `${join(dir, "checkpoint")} is a character device, not a regular file`));
+    expect(await within(() => getCheckpointState(dir))).toEqual(
+      thrown(FailedPreconditionError, `${join(dir, "checkpoint")} is a character device, not a regular file`),
+    );
   });
 
   it("a state file larger than 16 MiB is refused unread", async () => {
@@ -179,6 +200,8 @@ describe("other files that are not regular files", () => {
     const state = join(dir, "checkpoint");
     await writeFile(state, 'model_checkpoint_path: "model.ckpt-1"\n');
     await truncate(state, MAX_STATE_BYTES + 1);
-    expect(await within(() => getCheckpointState(dir))).toEqual(thrown(FailedPreconditionError, `${state} has ${MAX_STATE_BYTES + 1} bytes, more than the ${MAX_STATE_BYTES} any state file needs`));
+    expect(await within(() => getCheckpointState(dir))).toEqual(
+      thrown(FailedPreconditionError, `${state} has ${MAX_STATE_BYTES + 1} bytes, more than the ${MAX_STATE_BYTES} any state file needs`),
+    );
   });
 });

@@ -64,7 +64,13 @@ afterEach(async () => {
 /** A saver of one Float32Array filled with `fill`, and a way to read what a restore gave it. */
 function saverOf(fill: number): { saver: InstanceType<typeof Saver>; held: () => number | null } {
   let weights: unknown = new Float32Array(1024).fill(fill);
-  const saver = new Saver([makeSaveable("weights", () => weights, (value) => void (weights = value))]);
+  const saver = new Saver([
+    makeSaveable(
+      "weights",
+      () => weights,
+      (value) => void (weights = value),
+    ),
+  ]);
   const held = (): number | null => {
     if (!(weights instanceof Float32Array)) return null;
     const first = weights[0] ?? null;

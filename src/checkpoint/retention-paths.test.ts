@@ -34,7 +34,16 @@ afterEach(async () => {
 
 function saver(options: SaverOptions = {}): Saver {
   let v = 0;
-  return new Saver([makeSaveable("v", () => v, (value: number) => void (v = value))], options);
+  return new Saver(
+    [
+      makeSaveable(
+        "v",
+        () => v,
+        (value: number) => void (v = value),
+      ),
+    ],
+    options,
+  );
 }
 
 /** A state file, as a damaged or crafted one may be, listing `paths` (the last the latest). */

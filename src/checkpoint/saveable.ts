@@ -51,10 +51,10 @@ export function makeSaveableFromIterator(iterator: DatasetIterator<unknown>, ext
   }
   const policy = externalStatePolicy ?? "fail";
   if (!EXTERNAL_STATE_POLICIES.includes(policy)) {
-    throw new ValueError(
-      `Unsupported external state policy ${describeValue(externalStatePolicy)}. Supported values: "warn", "ignore", "fail".`,
-      { expected: '"warn", "ignore" or "fail"', received: describeValue(externalStatePolicy) },
-    );
+    throw new ValueError(`Unsupported external state policy ${describeValue(externalStatePolicy)}. Supported values: "warn", "ignore", "fail".`, {
+      expected: '"warn", "ignore" or "fail"',
+      received: describeValue(externalStatePolicy),
+    });
   }
   return {
     name: `${iterator.name}_STATE`,

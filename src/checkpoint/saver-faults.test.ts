@@ -30,7 +30,19 @@ type ErrorClass = abstract new (...args: never[]) => CheckpipeError;
 /** A Saver of one number, and the number. */
 function model(options: SaverOptions = {}): { saver: Saver; value: { v: number } } {
   const value = { v: 0 };
-  return { saver: new Saver([makeSaveable("v", () => value.v, (v: number) => void (value.v = v))], options), value };
+  return {
+    saver: new Saver(
+      [
+        makeSaveable(
+          "v",
+          () => value.v,
+          (v: number) => void (value.v = v),
+        ),
+      ],
+      options,
+    ),
+    value,
+  };
 }
 
 /** What a fresh Saver restores from `dir`: the checkpoint's name and its value. */
@@ -107,7 +119,14 @@ describe("retention after a failed save", () => {
     await saver.save(path, { globalStep: 4 });
     expect(saver.lastCheckpoints).toEqual([`${path}-2`, `${path}-4`]);
     expect((await getCheckpointState(dir))?.allModelCheckpointPaths).toEqual([`${path}-2`, `${path}-4`]);
-    expect((await readdir(dir)).sort()).toEqual(["checkpoint", "checkpoint.lock", "s-2.data-00000-of-00001", "s-2.index", "s-4.data-00000-of-00001", "s-4.index"]);
+    expect((await readdir(dir)).sort()).toEqual([
+      "checkpoint",
+      "checkpoint.lock",
+      "s-2.data-00000-of-00001",
+      "s-2.index",
+      "s-4.data-00000-of-00001",
+      "s-4.index",
+    ]);
   });
 
   it("fails the background saves taken after the failed one too (their state files would name it), and the next save resumes cleanly", async () => {
@@ -127,7 +146,14 @@ describe("retention after a failed save", () => {
     await saver.save(path, { globalStep: 5 });
     expect(saver.lastCheckpoints).toEqual([`${path}-2`, `${path}-5`]);
     expect((await getCheckpointState(dir))?.allModelCheckpointPaths).toEqual([`${path}-2`, `${path}-5`]);
-    expect((await readdir(dir)).sort()).toEqual(["checkpoint", "checkpoint.lock", "s-2.data-00000-of-00001", "s-2.index", "s-5.data-00000-of-00001", "s-5.index"]);
+    expect((await readdir(dir)).sort()).toEqual([
+      "checkpoint",
+      "checkpoint.lock",
+      "s-2.data-00000-of-00001",
+      "s-2.index",
+      "s-5.data-00000-of-00001",
+      "s-5.index",
+    ]);
   });
 
   it("after a failure deleting an old checkpoint (the state file written), keeps the new list and deletes the old one at the next save", async () => {
@@ -144,7 +170,14 @@ describe("retention after a failed save", () => {
     expect(saver.lastCheckpoints).toEqual([`${path}-2`, `${path}-3`]);
     expect(await latestCheckpoint(dir)).toBe(`${path}-3`);
     await saver.save(path, { globalStep: 4 });
-    expect((await readdir(dir)).sort()).toEqual(["checkpoint", "checkpoint.lock", "s-3.data-00000-of-00001", "s-3.index", "s-4.data-00000-of-00001", "s-4.index"]);
+    expect((await readdir(dir)).sort()).toEqual([
+      "checkpoint",
+      "checkpoint.lock",
+      "s-3.data-00000-of-00001",
+      "s-3.index",
+      "s-4.data-00000-of-00001",
+      "s-4.index",
+    ]);
   });
 });
 

@@ -44,9 +44,13 @@ async function savedThenGone(): Promise<{ saver: Saver; path: string }> {
 function counter(name = "v", initial = 0): { saveable: ReturnType<typeof makeSaveable>; get: () => number; set: (v: number) => void } {
   let value = initial;
   return {
-    saveable: makeSaveable(name, () => value, (v: number) => {
-      value = v;
-    }),
+    saveable: makeSaveable(
+      name,
+      () => value,
+      (v: number) => {
+        value = v;
+      },
+    ),
     get: () => value,
     set: (v) => {
       value = v;
@@ -184,14 +188,13 @@ describe("Saver validation, with TensorFlow's messages", () => {
   it("refuses a latestFilename with path components", async () => {
     expect(() => new Saver([counter().saveable], { latestFilename: "sub/checkpoint" })).toThrow("'latest_filename' must not contain path components");
     const saver = new Saver([counter().saveable]);
-    await expect(saver.save(join(dir, "s"), { globalStep: 1, latestFilename: "../x" })).rejects.toThrow(
-      "'latest_filename' must not contain path components",
-    );
+    await expect(saver.save(join(dir, "s"), { globalStep: 1, latestFilename: "../x" })).rejects.toThrow("'latest_filename' must not contain path components");
   });
 
   it("refuses a save path without a step that collides with the state file", async () => {
     const saver = new Saver([counter().saveable]);
-    await expect(saver.save(join(dir, "checkpoint"))).rejects.toThrow(matching(ValueError, `'latest_filename' collides with 'save_path': 'checkpoint' and '${join(dir, "checkpoint")}'`),
+    await expect(saver.save(join(dir, "checkpoint"))).rejects.toThrow(
+      matching(ValueError, `'latest_filename' collides with 'save_path': 'checkpoint' and '${join(dir, "checkpoint")}'`),
     );
   });
 
@@ -234,9 +237,7 @@ describe("Saver validation, with TensorFlow's messages", () => {
     expect(() => new Saver([counter().saveable], { keepCheckpointEveryNHours: 0 })).toThrow(
       "Saver keepCheckpointEveryNHours must be a number of hours > 0; got 0.",
     );
-    await expect(new Saver([counter().saveable]).save(join(dir, "s"), { globalStep: 1.5 })).rejects.toThrow(
-      "Saver globalStep must be an integer; got 1.5.",
-    );
+    await expect(new Saver([counter().saveable]).save(join(dir, "s"), { globalStep: 1.5 })).rejects.toThrow("Saver globalStep must be an integer; got 1.5.");
   });
 });
 
@@ -246,15 +247,27 @@ describe("Saver.restore", () => {
     let tree: unknown = { a: [1, "two", null], m: new Map([["k", 1n]]), s: new Set([1]), d: new Date(5), u: undefined, long: "é".repeat(5000) };
     let step = 2n ** 70n;
     const saver = new Saver([
-      makeSaveable("weights", () => weights, (v: Float32Array) => {
-        weights = v;
-      }),
-      makeSaveable("tree", () => tree, (v) => {
-        tree = v;
-      }),
-      makeSaveable("step", () => step, (v: bigint) => {
-        step = v;
-      }),
+      makeSaveable(
+        "weights",
+        () => weights,
+        (v: Float32Array) => {
+          weights = v;
+        },
+      ),
+      makeSaveable(
+        "tree",
+        () => tree,
+        (v) => {
+          tree = v;
+        },
+      ),
+      makeSaveable(
+        "step",
+        () => step,
+        (v: bigint) => {
+          step = v;
+        },
+      ),
     ]);
     const saved = { weights: weights.slice(), tree: structuredClone(tree), step };
     const prefix = await saver.save(join(dir, "model.ckpt"), { globalStep: 1 });
@@ -288,7 +301,9 @@ describe("Saver.restore", () => {
 
   it("refuses a path that is not a checkpoint", async () => {
     const saver = new Saver([counter().saveable]);
-    await expect(saver.restore(join(dir, "nothing-1"))).rejects.toThrow(matching(ValueError, `The passed save_path is not a valid checkpoint: ${join(dir, "nothing-1")}`));
+    await expect(saver.restore(join(dir, "nothing-1"))).rejects.toThrow(
+      matching(ValueError, `The passed save_path is not a valid checkpoint: ${join(dir, "nothing-1")}`),
+    );
   });
 
   it("reports a saveable the checkpoint does not hold, and changes nothing", async () => {
@@ -303,9 +318,15 @@ describe("Saver.restore", () => {
 
   it("refuses a value of another kind than the one it replaces", async () => {
     let w: unknown = new Float32Array(3);
-    const saver = new Saver([makeSaveable("w", () => w, (v) => {
-      w = v;
-    })]);
+    const saver = new Saver([
+      makeSaveable(
+        "w",
+        () => w,
+        (v) => {
+          w = v;
+        },
+      ),
+    ]);
     const prefix = await saver.save(join(dir, "s"), { globalStep: 1 });
     w = new Float32Array(4);
     await expect(saver.restore(prefix)).rejects.toThrow('Cannot restore "w": the checkpoint holds a Float32Array(3) where the value is a Float32Array(4).');
@@ -337,7 +358,11 @@ describe("Saver.remove", () => {
 
   it("drops the checkpoints from the state file, then deletes their files; removing the latest names the newest left", async () => {
     const saver = new Saver([counter().saveable], { maxToKeep: Infinity });
-    const [s1, s2, s3] = [await saver.save(join(dir, "s"), { globalStep: 1 }), await saver.save(join(dir, "s"), { globalStep: 2 }), await saver.save(join(dir, "s"), { globalStep: 3 })];
+    const [s1, s2, s3] = [
+      await saver.save(join(dir, "s"), { globalStep: 1 }),
+      await saver.save(join(dir, "s"), { globalStep: 2 }),
+      await saver.save(join(dir, "s"), { globalStep: 3 }),
+    ];
     await saver.remove([s1]);
     expect(await checkpointFiles()).toEqual(["s-2.data-00000-of-00001", "s-2.index", "s-3.data-00000-of-00001", "s-3.index"]);
     expect((await getCheckpointState(dir))?.allModelCheckpointPaths).toEqual([s2, s3]);
@@ -437,7 +462,11 @@ describe("saveInBackground", () => {
     let taken = 0;
     let reads = 0;
     let now = 1_700_000_000;
-    const saveable = makeSaveable("v", () => values[taken++], () => undefined);
+    const saveable = makeSaveable(
+      "v",
+      () => values[taken++],
+      () => undefined,
+    );
     return new Saver([saveable], { ...options, clock: () => (now += ticks[reads++ % ticks.length] as number) });
   }
 
@@ -519,7 +548,15 @@ describe("saveInBackground", () => {
     const weights = new Float32Array([1, 2, 3]);
     const c = counter("n", 7);
     const variable = new Variable("var", "before");
-    const saver = new Saver([makeSaveable("w", () => weights, () => undefined), c.saveable, variable]);
+    const saver = new Saver([
+      makeSaveable(
+        "w",
+        () => weights,
+        () => undefined,
+      ),
+      c.saveable,
+      variable,
+    ]);
     const { prefix, written } = await saver.saveInBackground(join(dir, "model.ckpt"), { globalStep: 1 });
     weights.fill(-1); // in place, in the very array save() handed over
     c.set(8);
@@ -553,9 +590,18 @@ describe("saveInBackground", () => {
   it("is seen by restoreLatest called right after it, even with no call awaited", async () => {
     const values = [10, 20, 30];
     let restored: unknown = null;
-    const saver = new Saver([makeSaveable("v", () => values.shift(), (v) => {
-      restored = v;
-    })], { maxToKeep: 2 });
+    const saver = new Saver(
+      [
+        makeSaveable(
+          "v",
+          () => values.shift(),
+          (v) => {
+            restored = v;
+          },
+        ),
+      ],
+      { maxToKeep: 2 },
+    );
     for (const step of [1, 2, 3]) void saver.saveInBackground(join(dir, "s"), { globalStep: step });
     expect(await saver.restoreLatest(dir)).toEqual({ path: join(dir, "s-3"), skipped: [] });
     expect(restored).toBe(30);

@@ -89,7 +89,6 @@ interface Kept {
   readonly dir: string | null;
 }
 
-
 /** What retention knew before a commit was taken: restored when its writing fails before its state file. */
 interface Retention {
   readonly kept: readonly Kept[];
@@ -205,7 +204,8 @@ export class Saver {
     }
     this.saveables = [...saveables];
     const maxToKeep = options.maxToKeep === undefined ? 5 : (options.maxToKeep ?? 0);
-    if (!(maxToKeep === Infinity || (Number.isInteger(maxToKeep) && maxToKeep >= 0))) throw badOption("maxToKeep", "an integer ≥ 0, Infinity, or null", maxToKeep);
+    if (!(maxToKeep === Infinity || (Number.isInteger(maxToKeep) && maxToKeep >= 0)))
+      throw badOption("maxToKeep", "an integer ≥ 0, Infinity, or null", maxToKeep);
     this.maxToKeep = maxToKeep;
     const hours = options.keepCheckpointEveryNHours ?? 10_000;
     if (typeof hours !== "number" || !(hours > 0)) throw badOption("keepCheckpointEveryNHours", "a number of hours > 0", hours);
@@ -532,8 +532,17 @@ export class Saver {
 
   /** Checks that the directory exists and removes temporaries a crashed save left there. */
   private async prepareDirectory(dir: string, savePath: string, latestFilename: string): Promise<void> {
-    if (await stat(savePath).then((s) => s.isDirectory(), () => false)) throw namesDirectory(savePath);
-    const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+    if (
+      await stat(savePath).then(
+        (s) => s.isDirectory(),
+        () => false,
+      )
+    )
+      throw namesDirectory(savePath);
+    const isDir = await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     if (!isDir) {
       throw new ValueError(`Parent directory of ${savePath} doesn't exist, can't save.`, {
         expected: "an existing directory",
@@ -755,7 +764,7 @@ function escapeRegExp(text: string): string {
 function checkLatestFilename(name: string): string {
   if (typeof name !== "string" || name === "" || basename(name) !== name || name === "." || name === "..") {
     throw new ValueError("'latest_filename' must not contain path components", {
-      expected: "a file name such as \"checkpoint\"",
+      expected: 'a file name such as "checkpoint"',
       received: describeValue(name),
       fix: "Pass the state file's bare name; it is written in the checkpoint's directory.",
     });

@@ -6,15 +6,7 @@
  * @module
  */
 import { FailedPreconditionError, InvalidArgumentError, describeValue } from "../errors.js";
-import {
-  END,
-  type DatasetNode,
-  type ExternalStatePolicy,
-  type IteratorContext,
-  type OpIterator,
-  type Pull,
-  type SaveContext,
-} from "./iterator.js";
+import { END, type DatasetNode, type ExternalStatePolicy, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "./iterator.js";
 import { currentScope } from "./context.js";
 import { randomSeed } from "./rng.js";
 import { ITERATOR_STATE_FORMAT, ITERATOR_STATE_VERSION, type IteratorState, type OpState } from "./state.js";
@@ -192,7 +184,11 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
   resumeWorkers(own: readonly (IteratorState | EncodedState)[], others: readonly (readonly (IteratorState | EncodedState)[])[]): Promise<boolean> {
     return this.enqueue(async () => {
       const decode = (s: IteratorState | EncodedState): IteratorState => (s instanceof EncodedState ? (attachBlobs(s) as IteratorState) : s);
-      const state = this.requireElastic().resume(await this.saveNow(undefined), own.map(decode), others.map((file) => file.map(decode)));
+      const state = this.requireElastic().resume(
+        await this.saveNow(undefined),
+        own.map(decode),
+        others.map((file) => file.map(decode)),
+      );
       if (state === null) return false;
       await this.restoreNow(state);
       return true;
@@ -274,9 +270,7 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
     const envelope = { format: ITERATOR_STATE_FORMAT, version: ITERATOR_STATE_VERSION, pipeline, seed: this.seed };
     if (this.ended) return { ...envelope, ended: true, root: null };
     if (this.root === null || this.closed) {
-      throw new FailedPreconditionError(
-        `Cannot save an iterator over ${pipeline}: it is closed. Save before calling close() or breaking out of the loop.`,
-      );
+      throw new FailedPreconditionError(`Cannot save an iterator over ${pipeline}: it is closed. Save before calling close() or breaking out of the loop.`);
     }
     return { ...envelope, ended: false, root: await this.root.save(this.saveContext(policy, sink)) };
   }
@@ -339,7 +333,6 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
   }
 }
 
-
 function checkEnvelope(state: unknown, pipeline: string): asserts state is IteratorState {
   const s = state as Partial<Record<string, unknown>> | null;
   if (typeof s !== "object" || s === null || s["format"] !== ITERATOR_STATE_FORMAT) {
@@ -360,8 +353,7 @@ function checkEnvelope(state: unknown, pipeline: string): asserts state is Itera
   }
   if (typeof s["ended"] !== "boolean" || (s["ended"] === false && (typeof s["root"] !== "object" || s["root"] === null || Array.isArray(s["root"])))) {
     throw new InvalidArgumentError(
-      `Cannot restore an iterator over ${pipeline}: the state has no "ended" flag or no root state. ` +
-        `The state is damaged; restore an intact one.`,
+      `Cannot restore an iterator over ${pipeline}: the state has no "ended" flag or no root state. ` + `The state is damaged; restore an intact one.`,
     );
   }
   const seed = s["seed"];
@@ -376,10 +368,7 @@ function checkEnvelope(state: unknown, pipeline: string): asserts state is Itera
 }
 
 function withPipelines(error: InvalidArgumentError, pipeline: string, saved: unknown): InvalidArgumentError {
-  const message =
-    `${error.message} This iterator runs ${pipeline}; the state was saved from ${
-      typeof saved === "string" ? saved : "an unnamed pipeline"
-    }.`;
+  const message = `${error.message} This iterator runs ${pipeline}; the state was saved from ${typeof saved === "string" ? saved : "an unnamed pipeline"}.`;
   return new InvalidArgumentError(message, {
     cause: error,
     ...(error.expected === undefined ? {} : { expected: error.expected }),

@@ -191,10 +191,7 @@ export function nodeOrdinal(root: DatasetNode<unknown>, node: DatasetNode<unknow
 
 /** True for a Promise or any other thenable. */
 export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value instanceof Promise ||
-    (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function")
-  );
+  return value instanceof Promise || (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function");
 }
 
 /**

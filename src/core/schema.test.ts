@@ -2,12 +2,17 @@ import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../errors.js";
 import { arrayOf, integer, misfit, nullable, olderVersion, opState, optional, pathTo, record, stateSchema, string } from "./schema.js";
 
-const TAKE = stateSchema("Take", 2, { taken: integer(0), input: opState }, {
-  older: [olderVersion(1, { count: integer(0), input: opState }, ({ count, input }) => ({ taken: count, input }))],
-  check: ({ taken }, path) => {
-    if (taken > 100) misfit(pathTo(path, "taken"), "at most 100", taken);
+const TAKE = stateSchema(
+  "Take",
+  2,
+  { taken: integer(0), input: opState },
+  {
+    older: [olderVersion(1, { count: integer(0), input: opState }, ({ count, input }) => ({ taken: count, input }))],
+    check: ({ taken }, path) => {
+      if (taken > 100) misfit(pathTo(path, "taken"), "at most 100", taken);
+    },
   },
-});
+);
 const input = { kind: "Range", version: 1, index: 3 };
 
 describe("a state schema", () => {
@@ -20,7 +25,9 @@ describe("a state schema", () => {
   });
 
   it("names the expected op and the one found", () => {
-    expect(() => TAKE.read({ kind: "Range", version: 1, index: 3 })).toThrow("Cannot restore Take: the saved state at this place in the pipeline (root) is of Range, not Take.");
+    expect(() => TAKE.read({ kind: "Range", version: 1, index: 3 })).toThrow(
+      "Cannot restore Take: the saved state at this place in the pipeline (root) is of Range, not Take.",
+    );
   });
 
   it("names the versions it reads when the version is unknown", () => {
@@ -32,11 +39,15 @@ describe("a state schema", () => {
   it("names the path of a bad field, what was expected and what was got", () => {
     const read = (): unknown => TAKE.read({ kind: "Take", version: 2, taken: -1, input });
     expect(read).toThrow(InvalidArgumentError);
-    expect(read).toThrow('Cannot restore Take: root.taken should be an integer ≥ 0; got -1. The state is damaged or was not written by checkpipe; restore an intact state.');
+    expect(read).toThrow(
+      "Cannot restore Take: root.taken should be an integer ≥ 0; got -1. The state is damaged or was not written by checkpipe; restore an intact state.",
+    );
   });
 
   it("refuses fields its version does not have, and missing ones", () => {
-    expect(() => TAKE.read({ kind: "Take", version: 2, taken: 1, input, extra: true })).toThrow("root.extra should be absent (not a field of this state); got true");
+    expect(() => TAKE.read({ kind: "Take", version: 2, taken: 1, input, extra: true })).toThrow(
+      "root.extra should be absent (not a field of this state); got true",
+    );
     expect(() => TAKE.read({ kind: "Take", version: 2, input })).toThrow("root.taken should be an integer ≥ 0; got undefined");
   });
 

@@ -63,9 +63,21 @@ describe("element codec", () => {
 
   it("round-trips any JSON-like value", () => {
     fc.assert(
-      fc.property(fc.anything({ withBigInt: true, withTypedArray: true, withDate: true, withMap: true, withSet: true, withNullPrototype: false, withSparseArray: false, withBoxedValues: false }), (value) => {
-        expect(roundTrip(value)).toEqual(value);
-      }),
+      fc.property(
+        fc.anything({
+          withBigInt: true,
+          withTypedArray: true,
+          withDate: true,
+          withMap: true,
+          withSet: true,
+          withNullPrototype: false,
+          withSparseArray: false,
+          withBoxedValues: false,
+        }),
+        (value) => {
+          expect(roundTrip(value)).toEqual(value);
+        },
+      ),
       { numRuns: 300, seed: 20261203 },
     );
   });
@@ -88,7 +100,9 @@ describe("nesting", () => {
     for (const depth of [MAX_NESTING + 1, 5_000, 100_000]) {
       expect(() => encodeValue({ x: nested(depth) }, "shuffle buffer[7]")).toThrow(InvalidArgumentError);
     }
-    expect(() => encodeValue({ x: nested(5_000) }, "shuffle buffer[7]")).toThrow(/^Cannot save shuffle buffer\[7\]: it nests arrays, objects, maps or sets more than 1000 deep \(at shuffle buffer\[7\]\.x\[0\]/);
+    expect(() => encodeValue({ x: nested(5_000) }, "shuffle buffer[7]")).toThrow(
+      /^Cannot save shuffle buffer\[7\]: it nests arrays, objects, maps or sets more than 1000 deep \(at shuffle buffer\[7\]\.x\[0\]/,
+    );
   });
 
   it(`refuses to read a value nested deeper than ${MAX_NESTING}, as a typed error`, () => {
@@ -119,7 +133,9 @@ describe("reading a damaged encoding", () => {
   });
 
   it("names the path given, inside the value", () => {
-    expect(() => decodeValue({ a: [{ $type: "zz" }] }, [], "root.buffer[3].value")).toThrow(/^Cannot decode a saved element: root\.buffer\[3\]\.value\.a\[0\]\.\$type should be a known type tag/);
+    expect(() => decodeValue({ a: [{ $type: "zz" }] }, [], "root.buffer[3].value")).toThrow(
+      /^Cannot decode a saved element: root\.buffer\[3\]\.value\.a\[0\]\.\$type should be a known type tag/,
+    );
   });
 
   it("throws nothing but InvalidArgumentError for any JSON tree", () => {

@@ -231,7 +231,12 @@ export const elements: Field<unknown[]> = (value, path) => {
 
 const NO_BLOBS: readonly Uint8Array[] = [];
 
-const SPECIAL_NUMBERS: Readonly<Record<string, number>> = { "-0": -0, NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, "-Infinity": Number.NEGATIVE_INFINITY };
+const SPECIAL_NUMBERS: Readonly<Record<string, number>> = {
+  "-0": -0,
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  "-Infinity": Number.NEGATIVE_INFINITY,
+};
 const BIGINT = /^-?\d+$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -287,7 +292,8 @@ class Decoder {
 
   private tagged(tag: unknown, node: Record<string, unknown>, depth: number): unknown {
     const only = (...keys: string[]): void => {
-      for (const key of Object.keys(node)) if (key !== TAG && key !== HELD && !keys.includes(key)) this.misfit(`absent from a "${String(tag)}" value`, node[key], undefined, key);
+      for (const key of Object.keys(node))
+        if (key !== TAG && key !== HELD && !keys.includes(key)) this.misfit(`absent from a "${String(tag)}" value`, node[key], undefined, key);
     };
     switch (tag) {
       case "number": {
@@ -354,7 +360,8 @@ class Decoder {
         if (ctor === undefined) return this.misfit("a known type tag", tag, undefined, TAG);
         only("base64", "blob");
         const bytes = this.bytes(node);
-        if (bytes.byteLength % ctor.BYTES_PER_ELEMENT !== 0) this.misfit(`a multiple of ${ctor.BYTES_PER_ELEMENT} bytes for a ${String(tag)}`, `${bytes.byteLength} bytes`);
+        if (bytes.byteLength % ctor.BYTES_PER_ELEMENT !== 0)
+          this.misfit(`a multiple of ${ctor.BYTES_PER_ELEMENT} bytes for a ${String(tag)}`, `${bytes.byteLength} bytes`);
         return new ctor(bytes.buffer, 0, bytes.byteLength / ctor.BYTES_PER_ELEMENT);
       }
     }
@@ -397,7 +404,11 @@ export type Held<T> = { readonly ok: true; readonly value: T } | { readonly ok: 
  * @param path where it sits, for an element that cannot be saved.
  * @param sink where binary parts go, if anywhere.
  */
-export function encodeHeld(entry: { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown }, path: string, sink?: BlobSink): JsonValue {
+export function encodeHeld(
+  entry: { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown },
+  path: string,
+  sink?: BlobSink,
+): JsonValue {
   return entry.ok ? { value: encodeValue(entry.value, path, sink) } : { error: encodeError(entry.error) };
 }
 
@@ -473,10 +484,19 @@ const HELD = "$bytes";
 export function attachBlobs(state: EncodedState): JsonValue {
   const keys: (string | number)[] = [];
   const fail = (expected: string, value: unknown, detail?: string): never => {
-    throw new DataLossError(`A saved iterator state is damaged: ${new FieldError(keys.reduce<string>((path, key) => pathTo(path, key), "state"), expected, detail === undefined ? describeValue(value) : `${describeValue(value)} (${detail})`).message}.`, {
-      expected,
-      received: describeValue(value),
-    });
+    throw new DataLossError(
+      `A saved iterator state is damaged: ${
+        new FieldError(
+          keys.reduce<string>((path, key) => pathTo(path, key), "state"),
+          expected,
+          detail === undefined ? describeValue(value) : `${describeValue(value)} (${detail})`,
+        ).message
+      }.`,
+      {
+        expected,
+        received: describeValue(value),
+      },
+    );
   };
   const blob = (node: { [key: string]: JsonValue }): Uint8Array => {
     const index = node["blob"];

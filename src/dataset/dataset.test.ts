@@ -16,10 +16,18 @@ describe("argument checks", () => {
     ["map(fn, { parallel: 0 })", () => ds.map((x) => x, { parallel: 0 }), "map(fn, { parallel }) needs an integer ≥ 1; got 0."],
     ["map(42)", () => ds.map(42 as never), "map(fn) needs a function; got 42."],
     ["interleave without cycleLength", () => ds.interleave(() => ds, {} as never), "interleave(fn, { cycleLength }) needs an integer ≥ 1; got undefined."],
-    ["interleave blockLength 0", () => ds.interleave(() => ds, { cycleLength: 2, blockLength: 0 }), "interleave(fn, { blockLength }) needs an integer ≥ 1; got 0."],
+    [
+      "interleave blockLength 0",
+      () => ds.interleave(() => ds, { cycleLength: 2, blockLength: 0 }),
+      "interleave(fn, { blockLength }) needs an integer ≥ 1; got 0.",
+    ],
     ["range step 0", () => Dataset.range(0, 10, 0), "range(step) needs a finite non-zero number; got 0."],
     ["shuffle seed 1.5", () => ds.shuffle(10, { seed: 1.5 }), "shuffle(bufferSize, { seed }) needs an integer; got 1.5."],
-    ["withOptions policy", () => ds.withOptions({ externalStatePolicy: "loud" as never }), 'withOptions({ externalStatePolicy }) needs one of "warn", "ignore", "fail"; got "loud".'],
+    [
+      "withOptions policy",
+      () => ds.withOptions({ externalStatePolicy: "loud" as never }),
+      'withOptions({ externalStatePolicy }) needs one of "warn", "ignore", "fail"; got "loud".',
+    ],
     ["zip of a non-dataset", () => Dataset.zip([ds, [1, 2] as never]), "zip(datasets)[1] needs a Dataset; got an array of length 2."],
     ["fromArray of a string", () => Dataset.fromArray("abc" as never), 'fromArray(items) needs an array; got "abc".'],
   ];
@@ -38,12 +46,15 @@ describe("argument checks", () => {
 describe("description and cardinality", () => {
   it("describes the pipeline op by op", () => {
     expect(String(Dataset.range(1000).shuffle(100).batch(32))).toBe("Range -> Shuffle(100) -> Batch(32)");
-    expect(String(Dataset.zip({ a: Dataset.range(3), b: Dataset.fromArray([1]).map((x) => x) }).take(2))).toBe(
-      "Zip(a: Range, b: FromArray -> Map) -> Take(2)",
-    );
-    expect(String(Dataset.range(3).map((x) => x, { parallel: 4 }).interleave(() => [1], { cycleLength: 2, blockLength: 3 }).repeat())).toBe(
-      "Range -> Map(parallel=4) -> Interleave(cycleLength=2, blockLength=3) -> Repeat",
-    );
+    expect(String(Dataset.zip({ a: Dataset.range(3), b: Dataset.fromArray([1]).map((x) => x) }).take(2))).toBe("Zip(a: Range, b: FromArray -> Map) -> Take(2)");
+    expect(
+      String(
+        Dataset.range(3)
+          .map((x) => x, { parallel: 4 })
+          .interleave(() => [1], { cycleLength: 2, blockLength: 3 })
+          .repeat(),
+      ),
+    ).toBe("Range -> Map(parallel=4) -> Interleave(cycleLength=2, blockLength=3) -> Repeat");
     expect(String(Dataset.range(3).concatenate(Dataset.range(2)).withOptions({ externalStatePolicy: "warn" }))).toBe("Range -> Concatenate(Range)");
   });
 
@@ -52,7 +63,11 @@ describe("description and cardinality", () => {
     expect(Dataset.range(10).batch(3, { dropRemainder: true }).cardinality()).toBe(3);
     expect(Dataset.range(10).repeat().cardinality()).toBe(Infinity);
     expect(Dataset.range(10).repeat(3).skip(5).take(100).cardinality()).toBe(25);
-    expect(Dataset.range(10).filter(() => true).cardinality()).toBeNull();
+    expect(
+      Dataset.range(10)
+        .filter(() => true)
+        .cardinality(),
+    ).toBeNull();
     expect(Dataset.range(10).shard(3, 0).cardinality()).toBe(4);
     expect(Dataset.range(10).shard(3, 2).cardinality()).toBe(3);
     expect(Dataset.zip([Dataset.range(4), Dataset.range(9)]).cardinality()).toBe(4);
@@ -76,10 +91,13 @@ describe("iteration", () => {
 
   it("delivers parallel map results in input order", async () => {
     const out = await Dataset.range(20)
-      .map(async (x) => {
-        await new Promise((resolve) => setTimeout(resolve, (20 - x) % 7));
-        return x;
-      }, { parallel: 6 })
+      .map(
+        async (x) => {
+          await new Promise((resolve) => setTimeout(resolve, (20 - x) % 7));
+          return x;
+        },
+        { parallel: 6 },
+      )
       .toArray();
     expect(out).toEqual([...Array(20).keys()]);
   });
@@ -88,12 +106,15 @@ describe("iteration", () => {
     let running = 0;
     let peak = 0;
     await Dataset.range(30)
-      .map(async (x) => {
-        peak = Math.max(peak, ++running);
-        await new Promise((resolve) => setTimeout(resolve, 2));
-        running--;
-        return x;
-      }, { parallel: 5 })
+      .map(
+        async (x) => {
+          peak = Math.max(peak, ++running);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          running--;
+          return x;
+        },
+        { parallel: 5 },
+      )
       .toArray();
     expect(peak).toBe(5);
   });
@@ -121,9 +142,16 @@ describe("iteration", () => {
   });
 
   it("serves calls in the order they are made", async () => {
-    const it = Dataset.range(5).map(async (x) => x).iterator();
+    const it = Dataset.range(5)
+      .map(async (x) => x)
+      .iterator();
     const [a, b, state, c] = await Promise.all([it.next(), it.next(), it.save(), it.next()]);
     expect([a.value, b.value, c.value]).toEqual([0, 1, 2]);
-    expect(await Dataset.range(5).map(async (x) => x).iterator({ state }).next()).toEqual({ value: 2, done: false });
+    expect(
+      await Dataset.range(5)
+        .map(async (x) => x)
+        .iterator({ state })
+        .next(),
+    ).toEqual({ value: 2, done: false });
   });
 });

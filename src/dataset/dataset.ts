@@ -231,9 +231,16 @@ export class Dataset<T> implements AsyncIterable<T> {
   ): Dataset<ElementOf<D[number]>> {
     const opts = requireOptions("Dataset.chooseFromDatasets(datasets, choiceDataset, options)", options, CHOOSE_FROM_DATASETS_OPTIONS);
     if (!(choiceDataset instanceof Dataset)) {
-      throw invalidArgument("Dataset.chooseFromDatasets(datasets, choiceDataset)", "a Dataset of indices", choiceDataset, "Pass e.g. Dataset.range(3).repeat().");
+      throw invalidArgument(
+        "Dataset.chooseFromDatasets(datasets, choiceDataset)",
+        "a Dataset of indices",
+        choiceDataset,
+        "Pass e.g. Dataset.range(3).repeat().",
+      );
     }
-    return new Dataset(new ChooseFromDatasetsNode(datasetNodes<ElementOf<D[number]>>("Dataset.chooseFromDatasets(datasets)", datasets), choiceDataset.node, opts));
+    return new Dataset(
+      new ChooseFromDatasetsNode(datasetNodes<ElementOf<D[number]>>("Dataset.chooseFromDatasets(datasets)", datasets), choiceDataset.node, opts),
+    );
   }
 
   /**
@@ -316,7 +323,9 @@ export class Dataset<T> implements AsyncIterable<T> {
    *   .interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 })
    */
   static listFiles(pattern: string | readonly string[], options?: ListFilesOptions): Dataset<string> {
-    return new Dataset(new ListFilesNode(pattern, requireOptions("Dataset.listFiles(pattern, options)", options, ["shuffle", "seed"], "{ shuffle: true, seed: 1 }")));
+    return new Dataset(
+      new ListFilesNode(pattern, requireOptions("Dataset.listFiles(pattern, options)", options, ["shuffle", "seed"], "{ shuffle: true, seed: 1 }")),
+    );
   }
 
   /**
@@ -350,7 +359,12 @@ export class Dataset<T> implements AsyncIterable<T> {
    * Dataset.fromArray(paths).interleave((f) => Dataset.tfrecord(f), { cycleLength: 4 })
    */
   static tfrecord(files: string | readonly string[] | Dataset<string>, options?: TFRecordOptions): Dataset<Uint8Array> {
-    const opts = requireOptions("Dataset.tfrecord(files, options)", options, ["compression", "verifyCrc", "maxRecordBytes", "index"], '{ compression: "gzip" }');
+    const opts = requireOptions(
+      "Dataset.tfrecord(files, options)",
+      options,
+      ["compression", "verifyCrc", "maxRecordBytes", "index"],
+      '{ compression: "gzip" }',
+    );
     if (files instanceof Dataset) {
       tfrecordNode([], opts); // checks the options now, not per file
       return files.flatMap((file) => Dataset.tfrecord(file, opts));
@@ -417,7 +431,12 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   static textLines(files: string | readonly string[] | Dataset<string>, options?: TextFileOptions): Dataset<string> {
     const opts = requireOptions("Dataset.textLines(files, options)", options, TEXT_OPTIONS, '{ compression: "gzip" }');
-    return Dataset.textFiles("Dataset.textLines", files, () => textLinesNode([], opts), (f) => new Dataset(textLinesNode(f, opts)));
+    return Dataset.textFiles(
+      "Dataset.textLines",
+      files,
+      () => textLinesNode([], opts),
+      (f) => new Dataset(textLinesNode(f, opts)),
+    );
   }
 
   /**
@@ -441,7 +460,12 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   static jsonl<T = unknown>(files: string | readonly string[] | Dataset<string>, options?: JsonlOptions): Dataset<T> {
     const opts = requireOptions("Dataset.jsonl(files, options)", options, TEXT_OPTIONS, '{ compression: "gzip" }');
-    return Dataset.textFiles("Dataset.jsonl", files, () => jsonlNode([], opts), (f) => new Dataset(jsonlNode(f, opts) as DatasetNode<T>));
+    return Dataset.textFiles(
+      "Dataset.jsonl",
+      files,
+      () => jsonlNode([], opts),
+      (f) => new Dataset(jsonlNode(f, opts) as DatasetNode<T>),
+    );
   }
 
   /**
@@ -473,16 +497,37 @@ export class Dataset<T> implements AsyncIterable<T> {
    *   columns: { sepal_length: { type: "number", default: 0 } },
    * }); // Dataset of { sepal_length: number, species: string } (typed as Record<string, CsvValue>)
    */
-  static csv(files: string | readonly string[] | Dataset<string>, options: CsvOptions & ({ readonly header: true } | { readonly columnNames: readonly string[] })): Dataset<Record<string, CsvValue>>;
-  static csv(files: string | readonly string[] | Dataset<string>, options?: CsvOptions & { readonly header?: false; readonly columnNames?: undefined }): Dataset<CsvValue[]>;
+  static csv(
+    files: string | readonly string[] | Dataset<string>,
+    options: CsvOptions & ({ readonly header: true } | { readonly columnNames: readonly string[] }),
+  ): Dataset<Record<string, CsvValue>>;
+  static csv(
+    files: string | readonly string[] | Dataset<string>,
+    options?: CsvOptions & { readonly header?: false; readonly columnNames?: undefined },
+  ): Dataset<CsvValue[]>;
   static csv(files: string | readonly string[] | Dataset<string>, options?: CsvOptions): Dataset<CsvRow>;
   static csv(files: string | readonly string[] | Dataset<string>, options?: CsvOptions): Dataset<CsvRow> {
-    const opts = requireOptions("Dataset.csv(files, options)", options, ["compression", "maxRecordBytes", "delimiter", "header", "columnNames", "selectCols", "columns"], "{ header: true }");
-    return Dataset.textFiles("Dataset.csv", files, () => csvNode([], opts), (f) => new Dataset(csvNode(f, opts)));
+    const opts = requireOptions(
+      "Dataset.csv(files, options)",
+      options,
+      ["compression", "maxRecordBytes", "delimiter", "header", "columnNames", "selectCols", "columns"],
+      "{ header: true }",
+    );
+    return Dataset.textFiles(
+      "Dataset.csv",
+      files,
+      () => csvNode([], opts),
+      (f) => new Dataset(csvNode(f, opts)),
+    );
   }
 
   /** What the text readers share: `files` as a path, paths or a Dataset of paths (options checked now). */
-  private static textFiles<T>(op: string, files: string | readonly string[] | Dataset<string>, check: () => unknown, read: (paths: readonly unknown[]) => Dataset<T>): Dataset<T> {
+  private static textFiles<T>(
+    op: string,
+    files: string | readonly string[] | Dataset<string>,
+    check: () => unknown,
+    read: (paths: readonly unknown[]) => Dataset<T>,
+  ): Dataset<T> {
     if (files instanceof Dataset) {
       check();
       return files.flatMap((file) => read([file]));
@@ -505,7 +550,10 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   map<U>(fn: MapFn<T, U>, options?: MapOptions): Dataset<U> {
     const opts = requireOptions("map(fn, options)", options, ["parallel"], "{ parallel: 8 }");
-    const parallel = opts.parallel === "auto" ? "auto" : requireInteger("map(fn, { parallel })", opts.parallel ?? 1, 1, 'Pass how many calls may run at once, e.g. { parallel: 8 }, or "auto".');
+    const parallel =
+      opts.parallel === "auto"
+        ? "auto"
+        : requireInteger("map(fn, { parallel })", opts.parallel ?? 1, 1, 'Pass how many calls may run at once, e.g. { parallel: 8 }, or "auto".');
     return new Dataset(new MapNode(this.node, fn, parallel));
   }
 
@@ -664,7 +712,9 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @example Dataset.range(8).batch(4).rebatch(2)  // [0, 1], [2, 3], [4, 5], [6, 7]
    */
   rebatch(size: number | readonly number[]): Dataset<T extends ArrayLike<infer U> ? U[] : never> {
-    return new Dataset(new RebatchNode(this.node as unknown as DatasetNode<ArrayLike<unknown>>, size)) as unknown as Dataset<T extends ArrayLike<infer U> ? U[] : never>;
+    return new Dataset(new RebatchNode(this.node as unknown as DatasetNode<ArrayLike<unknown>>, size)) as unknown as Dataset<
+      T extends ArrayLike<infer U> ? U[] : never
+    >;
   }
 
   /**
@@ -688,7 +738,13 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @example ds.shuffle(10_000, { seed: 42 })
    */
   shuffle(bufferSize: number, options?: ShuffleOptions): Dataset<T> {
-    return new Dataset(new ShuffleNode(this.node, bufferSize, requireOptions("shuffle(bufferSize, options)", options, ["seed", "reshuffleEachIteration", "saveBuffer"], "{ seed: 42 }")));
+    return new Dataset(
+      new ShuffleNode(
+        this.node,
+        bufferSize,
+        requireOptions("shuffle(bufferSize, options)", options, ["seed", "reshuffleEachIteration", "saveBuffer"], "{ seed: 42 }"),
+      ),
+    );
   }
 
   /**
@@ -829,7 +885,11 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   reduce<S>(initial: S, fn: ReduceFn<S, T>): Promise<S> {
     requireFunction("reduce(initial, fn)", fn, "Pass a function (state, element) => newState.");
-    return reduceIterator(outsideScope(() => this.iterator()), initial, fn);
+    return reduceIterator(
+      outsideScope(() => this.iterator()),
+      initial,
+      fn,
+    );
   }
 
   /**
@@ -884,17 +944,30 @@ export class Dataset<T> implements AsyncIterable<T> {
     reduceFn: (key: GroupKey, window: Dataset<T>) => Dataset<U>,
     options: { readonly windowSize: number } | { readonly windowSizeFunc: (key: GroupKey) => number },
   ): Dataset<U> {
-    const opts = requireOptions("groupByWindow(keyFn, reduceFn, options)", options, ["windowSize", "windowSizeFunc"], "{ windowSize: 4 }") as { windowSize?: number; windowSizeFunc?: (key: GroupKey) => number };
+    const opts = requireOptions("groupByWindow(keyFn, reduceFn, options)", options, ["windowSize", "windowSizeFunc"], "{ windowSize: 4 }") as {
+      windowSize?: number;
+      windowSizeFunc?: (key: GroupKey) => number;
+    };
     if ((opts.windowSize === undefined) === (opts.windowSizeFunc === undefined)) {
-      throw invalidArgument("groupByWindow(keyFn, reduceFn, options)", "either windowSize or windowSizeFunc", options, "Pass { windowSize: 4 }, or { windowSizeFunc: (key) => size }.");
+      throw invalidArgument(
+        "groupByWindow(keyFn, reduceFn, options)",
+        "either windowSize or windowSizeFunc",
+        options,
+        "Pass { windowSize: 4 }, or { windowSizeFunc: (key) => size }.",
+      );
     }
     const windowSize = opts.windowSizeFunc ?? (opts.windowSize as number);
     const reduce = (key: GroupKey, window: readonly T[]): DatasetNode<U> => {
       const made: unknown = reduceFn(key, new Dataset(new FromArrayNode(window)));
       if (made instanceof Dataset) return (made as Dataset<U>).node;
-      throw invalidArgument("groupByWindow(keyFn, reduceFn)", "reduceFn to return a Dataset", made, "Return a Dataset made from the window, e.g. (key, window) => window.batch(4).");
+      throw invalidArgument(
+        "groupByWindow(keyFn, reduceFn)",
+        "reduceFn to return a Dataset",
+        made,
+        "Return a Dataset made from the window, e.g. (key, window) => window.batch(4).",
+      );
     };
-    return new Dataset(new GroupByWindowNode(this.node, keyFn, typeof reduceFn === "function" ? reduce : (reduceFn), windowSize));
+    return new Dataset(new GroupByWindowNode(this.node, keyFn, typeof reduceFn === "function" ? reduce : reduceFn, windowSize));
   }
 
   /**
@@ -918,7 +991,12 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   bucketBySequenceLength(lengthFn: (value: T) => number, options: BucketBySequenceLengthOptions): Dataset<PaddedBatch<T>> {
     const known = ["bucketBoundaries", "bucketBatchSizes", "paddedShapes", "paddingValues", "padToBucketBoundary", "dropRemainder"];
-    const opts = requireOptions("bucketBySequenceLength(lengthFn, options)", options, known, "{ bucketBoundaries: [10, 20], bucketBatchSizes: [32, 32, 16] }") as Partial<BucketBySequenceLengthOptions>;
+    const opts = requireOptions(
+      "bucketBySequenceLength(lengthFn, options)",
+      options,
+      known,
+      "{ bucketBoundaries: [10, 20], bucketBatchSizes: [32, 32, 16] }",
+    ) as Partial<BucketBySequenceLengthOptions>;
     requireFunction("bucketBySequenceLength(lengthFn)", lengthFn, "Pass a function from an element to its length, e.g. (x) => x.length.");
     const boundaries = opts.bucketBoundaries;
     const fix = "Pass increasing integers ≥ 1, e.g. { bucketBoundaries: [10, 20] }.";
@@ -927,16 +1005,27 @@ export class Dataset<T> implements AsyncIterable<T> {
     }
     const sizes = opts.bucketBatchSizes;
     if (!Array.isArray(sizes) || sizes.length !== boundaries.length + 1 || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
-      throw invalidArgument("bucketBySequenceLength(lengthFn, { bucketBatchSizes })", `${boundaries.length + 1} integers ≥ 1 (one per bucket: the boundaries + 1)`, sizes, "Give one batch size per bucket.");
+      throw invalidArgument(
+        "bucketBySequenceLength(lengthFn, { bucketBatchSizes })",
+        `${boundaries.length + 1} integers ≥ 1 (one per bucket: the boundaries + 1)`,
+        sizes,
+        "Give one batch size per bucket.",
+      );
     }
     const pad = opts.padToBucketBoundary ?? false;
     const bucketOf = (value: T): number => {
       const length = lengthFn(value);
-      if (!Number.isInteger(length) || length < 0) throw invalidArgument("bucketBySequenceLength(lengthFn)", "a length, an integer ≥ 0", length, "Return the element's length.");
+      if (!Number.isInteger(length) || length < 0)
+        throw invalidArgument("bucketBySequenceLength(lengthFn)", "a length, an integer ≥ 0", length, "Return the element's length.");
       let bucket = 0;
       while (bucket < boundaries.length && length >= (boundaries[bucket] as number)) bucket++;
       if (pad && bucket === boundaries.length) {
-        throw invalidArgument("bucketBySequenceLength(lengthFn, { padToBucketBoundary: true })", `an element shorter than the last boundary (${boundaries.at(-1)})`, length, "Add a larger boundary, or pad to the longest in the batch.");
+        throw invalidArgument(
+          "bucketBySequenceLength(lengthFn, { padToBucketBoundary: true })",
+          `an element shorter than the last boundary (${boundaries.at(-1)})`,
+          length,
+          "Add a larger boundary, or pad to the longest in the batch.",
+        );
       }
       return bucket;
     };
@@ -970,7 +1059,13 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   cache(filename?: string): Dataset<T> {
     if (filename === undefined) return new Dataset(new CacheNode(this.node));
-    if (typeof filename !== "string" || filename === "") throw invalidArgument("cache(filename)", "a file path (a non-empty string)", filename, 'Pass e.g. cache("/tmp/train.cache"), or nothing to cache in memory.');
+    if (typeof filename !== "string" || filename === "")
+      throw invalidArgument(
+        "cache(filename)",
+        "a file path (a non-empty string)",
+        filename,
+        'Pass e.g. cache("/tmp/train.cache"), or nothing to cache in memory.',
+      );
     return new Dataset(new FileCacheNode(this.node, filename));
   }
 
@@ -986,7 +1081,9 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @throws {InvalidArgumentError} for an unknown policy.
    */
   withOptions(options: DatasetOptions): Dataset<T> {
-    return new Dataset(new WithOptionsNode(this.node, requireOptions("withOptions(options)", options, ["externalStatePolicy"], '{ externalStatePolicy: "warn" }')));
+    return new Dataset(
+      new WithOptionsNode(this.node, requireOptions("withOptions(options)", options, ["externalStatePolicy"], '{ externalStatePolicy: "warn" }')),
+    );
   }
 
   // ---- iteration -----------------------------------------------------------------------------

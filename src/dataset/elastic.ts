@@ -39,7 +39,8 @@ type Left = Node | "ended" | "none";
 /** Whether the new state adds a layer of the old workers' positions, or joins their generation. */
 type Mode = "merge" | "join";
 
-const FIX = "Resume with the states of every worker of the old job, saved from a pipeline …globalShuffle({ seed }).shard(numWorkers, workerIndex)…, into the same pipeline built for the new worker count.";
+const FIX =
+  "Resume with the states of every worker of the old job, saved from a pipeline …globalShuffle({ seed }).shard(numWorkers, workerIndex)…, into the same pipeline built for the new worker count.";
 
 function fail(message: string, fix = FIX): never {
   throw new InvalidArgumentError(`Cannot resume elastically: ${message}. ${fix}`, { fix });
@@ -87,11 +88,21 @@ export function mergeWorkerStates(fresh: IteratorState, states: readonly Iterato
   const olds = states.map((state) => ({ state, ...shardOf(state.pipeline, "an old worker's pipeline") })).sort((a, b) => a.index - b.index);
   const n = olds.length;
   olds.forEach((old, i) => {
-    if (old.numShards !== n || old.index !== i) fail(`the states are of shards ${olds.map((o) => `Shard(${o.numShards}, ${o.index})`).join(", ")}; expected one state of each of Shard(${n}, 0) to Shard(${n}, ${n - 1})`);
+    if (old.numShards !== n || old.index !== i)
+      fail(
+        `the states are of shards ${olds.map((o) => `Shard(${o.numShards}, ${o.index})`).join(", ")}; expected one state of each of Shard(${n}, 0) to Shard(${n}, ${n - 1})`,
+      );
   });
   shardOf(fresh.pipeline, "the new pipeline");
-  for (const old of olds) if (stripShard(old.state.pipeline) !== stripShard(fresh.pipeline)) fail(`an old worker read ${JSON.stringify(old.state.pipeline)}, and this pipeline is ${JSON.stringify(fresh.pipeline)}`);
-  return combine(fresh, olds.map((o) => leftBy(o.state)), olds.find((o) => !o.state.ended && o.state.root !== null)?.state, "merge");
+  for (const old of olds)
+    if (stripShard(old.state.pipeline) !== stripShard(fresh.pipeline))
+      fail(`an old worker read ${JSON.stringify(old.state.pipeline)}, and this pipeline is ${JSON.stringify(fresh.pipeline)}`);
+  return combine(
+    fresh,
+    olds.map((o) => leftBy(o.state)),
+    olds.find((o) => !o.state.ended && o.state.root !== null)?.state,
+    "merge",
+  );
 }
 
 /**
@@ -114,7 +125,9 @@ export function mergeWorkerStates(fresh: IteratorState, states: readonly Iterato
 export function resumeWorkerStates(fresh: IteratorState, own: readonly IteratorState[], others: readonly (readonly IteratorState[])[]): IteratorState | null {
   const mine = shardIn(fresh.pipeline);
   if (mine === null || fresh.root === null || generationOf(fresh) < 0) return null;
-  const files = [own, ...others].map((history) => history.filter((s) => isIteratorState(s) && stripShard(s.pipeline) === stripShard(fresh.pipeline) && shardIn(s.pipeline) !== null));
+  const files = [own, ...others].map((history) =>
+    history.filter((s) => isIteratorState(s) && stripShard(s.pipeline) === stripShard(fresh.pipeline) && shardIn(s.pipeline) !== null),
+  );
   const generationOfFile = (history: readonly IteratorState[]): number => Math.max(-1, ...history.map(generationOf));
   const newest = Math.max(...files.map(generationOfFile));
   if (newest < 0) {
@@ -135,7 +148,11 @@ export function resumeWorkerStates(fresh: IteratorState, own: readonly IteratorS
   const n = (told[0] as (typeof told)[number]).numShards;
   const byIndex = new Map<number, (typeof told)[number]>();
   for (const t of told) {
-    if (byIndex.has(t.index)) fail(`two workers' files hold states of Shard(${n}, ${t.index}) of the same generation`, "Give every worker its own index: shard(config.numWorkerReplicas, index of this worker).");
+    if (byIndex.has(t.index))
+      fail(
+        `two workers' files hold states of Shard(${n}, ${t.index}) of the same generation`,
+        "Give every worker its own index: shard(config.numWorkerReplicas, index of this worker).",
+      );
     byIndex.set(t.index, t);
   }
   // A state of the generation that has not ended: every file of it has one.
@@ -154,7 +171,7 @@ export function resumeWorkerStates(fresh: IteratorState, own: readonly IteratorS
 }
 
 function leftBy(state: IteratorState): Left {
-  return state.ended || state.root === null ? "ended" : (state.root);
+  return state.ended || state.root === null ? "ended" : state.root;
 }
 
 /**
@@ -182,7 +199,8 @@ function holdsNothing(live: readonly Node[], where: string, fix?: string): void 
   for (const old of live) {
     for (const field of HOLDINGS) {
       const held = old[field];
-      if (Array.isArray(held) && held.length > 0) fail(`${old.kind} ${where} holds ${held.length} element(s) in its ${field} in an old worker's state; they would be lost`, fix);
+      if (Array.isArray(held) && held.length > 0)
+        fail(`${old.kind} ${where} holds ${held.length} element(s) in its ${field} in an old worker's state; they would be lost`, fix);
     }
   }
 }
@@ -191,12 +209,25 @@ function holdsNothing(live: readonly Node[], where: string, fix?: string): void 
 function above(fresh: Node, left: readonly Left[], how: Mode, sample: Node): Node {
   const live = sameKinds(fresh, [...left, sample]);
   if (fresh.kind === "Shard") return { ...fresh, input: between(fresh["input"] as Node, inputs(left), how, sample["input"] as Node) };
-  if (!AFTER_SHARD.has(fresh.kind)) fail(`${fresh.kind} comes after shard, and its state cannot be shared out between workers`, "After shard, use only map, filter, batch, unbatch, prefetch, ignoreErrors and repeat.");
-  if (how === "merge") holdsNothing(live.slice(0, -1), "after shard", "Save when the ops after shard hold nothing (a prefetch or shuffle buffer empties only at the end), or put them before the globalShuffle.");
+  if (!AFTER_SHARD.has(fresh.kind))
+    fail(
+      `${fresh.kind} comes after shard, and its state cannot be shared out between workers`,
+      "After shard, use only map, filter, batch, unbatch, prefetch, ignoreErrors and repeat.",
+    );
+  if (how === "merge")
+    holdsNothing(
+      live.slice(0, -1),
+      "after shard",
+      "Save when the ops after shard hold nothing (a prefetch or shuffle buffer empties only at the end), or put them before the globalShuffle.",
+    );
   let node: Node = fresh;
   if (fresh.kind === "Repeat") {
     const epochs = new Set(live.map((o) => o["epoch"]));
-    if (epochs.size > 1) fail(`the old workers are in different epochs of the repeat (${[...epochs].map((e) => JSON.stringify(e)).join(", ")})`, "Resume from states saved within one epoch.");
+    if (epochs.size > 1)
+      fail(
+        `the old workers are in different epochs of the repeat (${[...epochs].map((e) => JSON.stringify(e)).join(", ")})`,
+        "Resume from states saved within one epoch.",
+      );
     if (sample["input"] === null) return { ...sample };
     node = { ...fresh, epoch: sample["epoch"] as number, yielded: how === "merge" ? (sample["yielded"] as boolean) : false };
   }
@@ -208,14 +239,19 @@ function between(fresh: Node, left: readonly Left[], how: Mode, sample: Node): N
   const live = sameKinds(fresh, [...left, sample]);
   if (fresh.kind === GLOBAL_SHUFFLE_KIND) {
     const seeds = new Set(live.map((o) => o["seed"]));
-    if (seeds.size > 1) fail("the old workers' global shuffles have different seeds (an unseeded globalShuffle takes each worker's own)", "Give globalShuffle a seed: globalShuffle({ seed: 42 }).");
+    if (seeds.size > 1)
+      fail(
+        "the old workers' global shuffles have different seeds (an unseeded globalShuffle takes each worker's own)",
+        "Give globalShuffle a seed: globalShuffle({ seed: 42 }).",
+      );
     const layers = sample["layers"] as unknown as ConsumedLayer[];
     for (const old of live) if (JSON.stringify(old["layers"]) !== JSON.stringify(layers)) fail("the old workers were resumed from different histories");
     if (how === "join") return { ...fresh, seed: sample["seed"] as number, taken: 0, layers: layers as unknown as JsonValue };
     const positions = left.map((o) => (o === "ended" ? Number.MAX_SAFE_INTEGER : o === "none" ? 0 : (o["taken"] as number)));
     return { ...fresh, seed: sample["seed"] as number, taken: 0, layers: [...layers, { numShards: left.length, positions }] as unknown as JsonValue };
   }
-  if (!BETWEEN.has(fresh.kind)) fail(`${fresh.kind} comes between globalShuffle and shard`, "Between globalShuffle and shard, use only map (or prefetch); filter after shard.");
+  if (!BETWEEN.has(fresh.kind))
+    fail(`${fresh.kind} comes between globalShuffle and shard`, "Between globalShuffle and shard, use only map (or prefetch); filter after shard.");
   if (how === "merge") holdsNothing(live.slice(0, -1), "before shard");
   return { ...fresh, input: between(fresh["input"] as Node, inputs(left), how, sample["input"] as Node) };
 }

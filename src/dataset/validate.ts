@@ -28,7 +28,12 @@ export function requireFunction<F>(subject: string, value: F, fix: string): F {
  *
  * @param example - An options object for this call, shown in the fix, e.g. `"{ dropRemainder: true }"`.
  */
-export function requireOptions<O extends object>(subject: string, value: O | undefined, known?: readonly string[], example?: string): O | Record<string, never> {
+export function requireOptions<O extends object>(
+  subject: string,
+  value: O | undefined,
+  known?: readonly string[],
+  example?: string,
+): O | Record<string, never> {
   if (value === undefined) return {};
   const shown = example ?? (known !== undefined && known.length > 0 ? `{ ${known[0]}: … }` : "{ … }");
   if (typeof value !== "object" || value === null || Array.isArray(value)) {

@@ -154,9 +154,12 @@ describe("CheckpointInputPipelineHook resumes the input", () => {
     const events: string[] = [];
     const later: SessionRunHook = { afterCreateSession: () => void events.push("a later hook's afterCreateSession") };
     const second = buildModel();
-    await withMonitoredSession(MonitoredSession.create({ graph: second.graph, hooks: [inputHook(estimator(), recordingLogger(events)), later], logger: silentLogger }), async (sess) => {
-      await sess.run(second.train);
-    });
+    await withMonitoredSession(
+      MonitoredSession.create({ graph: second.graph, hooks: [inputHook(estimator(), recordingLogger(events)), later], logger: silentLogger }),
+      async (sess) => {
+        await sess.run(second.train);
+      },
+    );
     expect(events.filter((e) => !e.startsWith("Saving") && !e.startsWith("Calling"))).toEqual([
       "a later hook's afterCreateSession",
       `Restoring the input pipeline from ${join(dir, "input.ckpt-2")}.`,
@@ -202,12 +205,20 @@ describe("CheckpointInputPipelineHook files", () => {
     const modelSaver = new CheckpointSaverHook(dir, { saveSecs: 10, scaffold, clock, logger: silentLogger });
     const model = buildModel();
     const creator = new ChiefSessionCreator({ scaffold, checkpointDir: dir, logger: silentLogger });
-    await withMonitoredSession(MonitoredSession.create({ graph: model.graph, sessionCreator: creator, hooks: [modelSaver, inputHook(estimator({ saveCheckpointsSecs: 10 }))], logger: silentLogger }), async (sess) => {
-      for (const t of [1, 5, 11, 12, 25, 26]) {
-        now = t;
-        await sess.run(model.train); // saves at 0 (session start), then in the runs at t = 11 (step 3) and t = 25 (step 5), and at the end (step 6)
-      }
-    });
+    await withMonitoredSession(
+      MonitoredSession.create({
+        graph: model.graph,
+        sessionCreator: creator,
+        hooks: [modelSaver, inputHook(estimator({ saveCheckpointsSecs: 10 }))],
+        logger: silentLogger,
+      }),
+      async (sess) => {
+        for (const t of [1, 5, 11, 12, 25, 26]) {
+          now = t;
+          await sess.run(model.train); // saves at 0 (session start), then in the runs at t = 11 (step 3) and t = 25 (step 5), and at the end (step 6)
+        }
+      },
+    );
     expect(await savedSteps("model.ckpt")).toEqual([0, 3, 5, 6]);
     expect(await savedSteps("input.ckpt")).toEqual([0, 3, 5, 6]);
   });
@@ -241,9 +252,12 @@ describe("CheckpointInputPipelineHook files", () => {
     const modelSaver = new CheckpointSaverHook(dir, { saveSteps: 3, scaffold, async: true, listeners: [listener], logger: silentLogger });
     const model = buildModel();
     const creator = new ChiefSessionCreator({ scaffold, checkpointDir: dir, logger: silentLogger });
-    await withMonitoredSession(MonitoredSession.create({ graph: model.graph, sessionCreator: creator, hooks: [modelSaver, inputHook()], logger: silentLogger }), async (sess) => {
-      for (let i = 0; i < 7; i++) await sess.run(model.train);
-    });
+    await withMonitoredSession(
+      MonitoredSession.create({ graph: model.graph, sessionCreator: creator, hooks: [modelSaver, inputHook()], logger: silentLogger }),
+      async (sess) => {
+        for (let i = 0; i < 7; i++) await sess.run(model.train);
+      },
+    );
     expect(await savedSteps("input.ckpt")).toEqual([0, 3, 6, 7]);
     expect(await savedSteps("model.ckpt")).toEqual([0, 3, 6, 7]);
     expect(order).toEqual(["model 0: input saved", "model 3: input saved", "model 6: input saved", "model 7: input saved"]);
@@ -271,7 +285,13 @@ describe("CheckpointInputPipelineHook files", () => {
     });
     const model = buildModel();
     await withMonitoredSession(
-      MonitoredTrainingSession.create({ graph: model.graph, checkpointDir: dir, isChief: config.isChief, logger: silentLogger, hooks: [inputHook({ modelDir: dir, config })] }),
+      MonitoredTrainingSession.create({
+        graph: model.graph,
+        checkpointDir: dir,
+        isChief: config.isChief,
+        logger: silentLogger,
+        hooks: [inputHook({ modelDir: dir, config })],
+      }),
       async (sess) => {
         for (let i = 0; i < 3; i++) await sess.run(model.train);
       },
@@ -286,7 +306,10 @@ describe("CheckpointInputPipelineHook files", () => {
   });
 
   it("keeps the plain names when the cluster trains with one worker (an evaluator counts none)", async () => {
-    const config = new RunConfig({ saveCheckpointsSteps: 2, tfConfig: { cluster: { chief: ["h0:1"], worker: ["h1:1"] }, task: { type: "evaluator", index: 0 } } });
+    const config = new RunConfig({
+      saveCheckpointsSteps: 2,
+      tfConfig: { cluster: { chief: ["h0:1"], worker: ["h1:1"] }, task: { type: "evaluator", index: 0 } },
+    });
     expect(config.numWorkerReplicas).toBe(0);
     await train(1, [inputHook({ modelDir: dir, config })]);
     expect(await latestCheckpoint(dir, "checkpoint_input")).toBe(join(dir, "input.ckpt-1"));
@@ -300,7 +323,14 @@ describe("CheckpointInputPipelineHook recovery from preemption", () => {
     const hook = new CheckpointInputPipelineHook(estimator({ saveCheckpointsSteps: 2 }), { logger: recordingLogger(events) });
     const model = buildModel([6, 10]);
     await withMonitoredSession(
-      MonitoredTrainingSession.create({ graph: model.graph, checkpointDir: dir, saveCheckpointSteps: 2, logStepCountSteps: null, logger: silentLogger, hooks: [hook] }),
+      MonitoredTrainingSession.create({
+        graph: model.graph,
+        checkpointDir: dir,
+        saveCheckpointSteps: 2,
+        logStepCountSteps: null,
+        logger: silentLogger,
+        hooks: [hook],
+      }),
       async (sess) => {
         for (let i = 0; i < 11; i++) await sess.run(model.train); // 11 runs complete; two of them are retried
       },
@@ -334,7 +364,7 @@ describe("CheckpointInputPipelineHook errors", () => {
     );
   });
 
-  it("accepts null and undefined as the default policy, \"fail\"", () => {
+  it('accepts null and undefined as the default policy, "fail"', () => {
     expect(() => new CheckpointInputPipelineHook(estimator(), { externalStatePolicy: null })).not.toThrow();
     expect(() => new CheckpointInputPipelineHook(estimator(), {})).not.toThrow();
   });
@@ -358,13 +388,13 @@ describe("CheckpointInputPipelineHook errors", () => {
     expect(make).toThrow(/^Can not provide both every_secs and every_steps\. /);
   });
 
-  it("raises ValueError in begin() when the graph's iterators collection is empty (TensorFlow: \"No variables to save\")", async () => {
+  it('raises ValueError in begin() when the graph\'s iterators collection is empty (TensorFlow: "No variables to save")', async () => {
     const graph = new Graph();
     graph.asDefault(() => getOrCreateGlobalStep());
     const begin = graph.asDefault(() => inputHook().begin());
     await expect(begin).rejects.toThrow(ValueError);
     await expect(graph.asDefault(() => inputHook().begin())).rejects.toThrow(
-      'No variables to save: CheckpointInputPipelineHook found no iterator in the graph\'s "iterators" collection. Create the input\'s iterator while the graph is the default, e.g. graph.asDefault(() => dataset.iterator()), before the session is created.',
+      "No variables to save: CheckpointInputPipelineHook found no iterator in the graph's \"iterators\" collection. Create the input's iterator while the graph is the default, e.g. graph.asDefault(() => dataset.iterator()), before the session is created.",
     );
   });
 
@@ -375,7 +405,7 @@ describe("CheckpointInputPipelineHook errors", () => {
     await expect(graph.asDefault(() => inputHook().begin())).rejects.toThrow(/^Global step should be created to use CheckpointSaverHook\./);
   });
 
-  it("passes externalStatePolicy to the iterators' saveables: a generator fails to save under \"fail\", saves under \"ignore\"", async () => {
+  it('passes externalStatePolicy to the iterators\' saveables: a generator fails to save under "fail", saves under "ignore"', async () => {
     const generatorModel = (): Model => {
       const graph = new Graph();
       return graph.asDefault(() => {

@@ -169,10 +169,11 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
     const iterators = graph.getCollection(GraphKeys.ITERATORS);
     if (iterators.length === 0) {
       const fix = "Create the input's iterator while the graph is the default, e.g. graph.asDefault(() => dataset.iterator()), before the session is created.";
-      throw new ValueError(
-        `No variables to save: CheckpointInputPipelineHook found no iterator in the graph's "${GraphKeys.ITERATORS}" collection. ${fix}`,
-        { expected: `at least one iterator in the "${GraphKeys.ITERATORS}" collection`, received: "none", fix },
-      );
+      throw new ValueError(`No variables to save: CheckpointInputPipelineHook found no iterator in the graph's "${GraphKeys.ITERATORS}" collection. ${fix}`, {
+        expected: `at least one iterator in the "${GraphKeys.ITERATORS}" collection`,
+        received: "none",
+        fix,
+      });
     }
     this.iterators = iterators;
     this.saveables = iterators.map((iterator) => makeSaveableFromIterator(iterator, this.policy));
@@ -377,7 +378,13 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
       history.map((read) => read.values.get(`${iterator.name}_STATE`) as IteratorState | EncodedState | undefined).filter((state) => state !== undefined);
     const asIs: DatasetIterator<unknown>[] = [];
     for (const iterator of this.iterators) {
-      if (!(await iterator.resumeWorkers(statesOf(own, iterator), theirs.map((history) => statesOf(history, iterator))))) asIs.push(iterator);
+      if (
+        !(await iterator.resumeWorkers(
+          statesOf(own, iterator),
+          theirs.map((history) => statesOf(history, iterator)),
+        ))
+      )
+        asIs.push(iterator);
     }
     if (asIs.length === this.iterators.length) return false;
     // An iterator that is not sharded that way restores from this worker's own newest checkpoint.
@@ -386,7 +393,9 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
       if (state !== undefined) await makeSaveableFromIterator(iterator, this.policy).restore(state);
     }
     const read = [own, ...theirs].filter((history) => history.length > 0).map((history) => (history[0] as Read).path);
-    this.logger.info(`Resuming the input pipeline from the input checkpoints of ${read.length} worker(s) (newest: ${read.join(", ")}): the number of workers changed, or this worker had not saved since it did.`);
+    this.logger.info(
+      `Resuming the input pipeline from the input checkpoints of ${read.length} worker(s) (newest: ${read.join(", ")}): the number of workers changed, or this worker had not saved since it did.`,
+    );
     return true;
   }
 

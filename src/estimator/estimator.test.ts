@@ -45,11 +45,23 @@ function linearModel(seen: number[] = []): ModelFn<number, number, { lr: number 
       await run.eval(increment);
     });
     const rounded = computed("rounded", async (run) => Math.round(await run.eval(predictions)));
-    return new EstimatorSpec({ mode, loss, trainOp, predictions, evalMetricOps: { accuracy: metrics.accuracy(labels, rounded), mae: metrics.mean(computed("ae", async (run) => Math.abs((await run.eval(labels)) - (await run.eval(predictions))))) } });
+    return new EstimatorSpec({
+      mode,
+      loss,
+      trainOp,
+      predictions,
+      evalMetricOps: {
+        accuracy: metrics.accuracy(labels, rounded),
+        mae: metrics.mean(computed("ae", async (run) => Math.abs((await run.eval(labels)) - (await run.eval(predictions))))),
+      },
+    });
   };
 }
 
-const data = (): Dataset<{ features: number; labels: number }> => Dataset.range(1, 21).map((i) => ({ features: i / 10, labels: (3 * i) / 10 })).repeat();
+const data = (): Dataset<{ features: number; labels: number }> =>
+  Dataset.range(1, 21)
+    .map((i) => ({ features: i / 10, labels: (3 * i) / 10 }))
+    .repeat();
 
 function estimator(seen: number[] = [], config: RunConfig = new RunConfig({ saveCheckpointsSteps: 10 })): Estimator<number, number, { lr: number }> {
   return new Estimator({ modelFn: linearModel(seen), modelDir: dir, config, params: { lr: 0.5 }, logger: silentLogger });
@@ -145,7 +157,14 @@ describe("Estimator.evaluate", () => {
     const est = estimator();
     await est.train(data, { steps: 5 });
     const seen: number[] = [];
-    await est.evaluate(() => Dataset.range(100).map((i) => { seen.push(i); return { features: i, labels: 3 * i }; }), { steps: 4 });
+    await est.evaluate(
+      () =>
+        Dataset.range(100).map((i) => {
+          seen.push(i);
+          return { features: i, labels: 3 * i };
+        }),
+      { steps: 4 },
+    );
     expect(seen.slice(0, 4)).toEqual([0, 1, 2, 3]);
   });
 
@@ -169,11 +188,20 @@ describe("the seed's loop: train with CheckpointInputPipelineHook, evaluate with
   it("continues the training input where the last train stopped, while evaluation reads its own input from the start", async () => {
     const seen: number[] = [];
     const est = estimator(seen, new RunConfig({ saveCheckpointsSteps: 4 }));
-    const train = () => Dataset.range(1, 21).map((i) => ({ features: i / 10, labels: (3 * i) / 10 })).shuffle(8, { seed: 3 }).repeat();
+    const train = () =>
+      Dataset.range(1, 21)
+        .map((i) => ({ features: i / 10, labels: (3 * i) / 10 }))
+        .shuffle(8, { seed: 3 })
+        .repeat();
     const evalSeen: number[] = [];
     for (let round = 0; round < 3; round++) {
       await est.train(train, { hooks: [new CheckpointInputPipelineHook(est, { logger: silentLogger })], steps: 5 });
-      await est.evaluate(() => Dataset.range(3).map((i) => { evalSeen.push(i); return { features: i, labels: 3 * i }; }));
+      await est.evaluate(() =>
+        Dataset.range(3).map((i) => {
+          evalSeen.push(i);
+          return { features: i, labels: 3 * i };
+        }),
+      );
     }
     const uninterrupted = (await train().take(15).toArray()).map(({ features }) => features);
     expect(seen).toEqual(uninterrupted);

@@ -58,9 +58,7 @@ export interface Labeled<F, L> {
  * and `labels` (or `features` alone): arrays are never split, so a batch of two is a batch.
  */
 export type InputFn<F, L> = () =>
-  | Dataset<F | Labeled<F, L>>
-  | DatasetIterator<F | Labeled<F, L>>
-  | Promise<Dataset<F | Labeled<F, L>> | DatasetIterator<F | Labeled<F, L>>>;
+  Dataset<F | Labeled<F, L>> | DatasetIterator<F | Labeled<F, L>> | Promise<Dataset<F | Labeled<F, L>> | DatasetIterator<F | Labeled<F, L>>>;
 
 /** Options of {@link Estimator}. */
 export interface EstimatorOptions<F, L, P> {
@@ -166,8 +164,12 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
    */
   async train(inputFn: InputFn<F, L>, options: TrainOptions = {}): Promise<this> {
     const { steps, maxSteps } = options;
-    if (steps !== undefined && maxSteps !== undefined) throw new ValueError("Can not provide both steps and max_steps.", { expected: "steps or maxSteps", received: "both" });
-    for (const [name, value] of [["steps", steps], ["maxSteps", maxSteps]] as const) {
+    if (steps !== undefined && maxSteps !== undefined)
+      throw new ValueError("Can not provide both steps and max_steps.", { expected: "steps or maxSteps", received: "both" });
+    for (const [name, value] of [
+      ["steps", steps],
+      ["maxSteps", maxSteps],
+    ] as const) {
       if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
         throw new ValueError(`Must specify ${name} > 0, given: ${String(value)}`, { expected: "an integer ≥ 1", received: String(value) });
       }
@@ -194,7 +196,8 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
     const scaffold = new Scaffold();
     const chiefOnlyHooks: SessionRunHook[] = [];
     if (!hooks.some((hook) => hook instanceof CheckpointSaverHook)) {
-      const interval = this.config.saveCheckpointsSteps !== null ? { saveSteps: this.config.saveCheckpointsSteps } : { saveSecs: this.config.saveCheckpointsSecs as number };
+      const interval =
+        this.config.saveCheckpointsSteps !== null ? { saveSteps: this.config.saveCheckpointsSteps } : { saveSecs: this.config.saveCheckpointsSecs as number };
       chiefOnlyHooks.push(new CheckpointSaverHook(this.modelDir, { ...interval, scaffold, listeners: options.savingListeners ?? [], logger: this.logger }));
     }
     const session = MonitoredTrainingSession.create({
@@ -256,7 +259,11 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
       }
       result = { ...(await sess.rawSession.run(values)), loss: await sess.rawSession.run(meanLoss), global_step: await sess.rawSession.run(step) };
     });
-    this.logger.info(`Saving dict for global step ${result["global_step"]}: ${Object.entries(result).map(([k, v]) => `${k} = ${v}`).join(", ")}`);
+    this.logger.info(
+      `Saving dict for global step ${result["global_step"]}: ${Object.entries(result)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join(", ")}`,
+    );
     return result;
   }
 
@@ -309,7 +316,10 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
       const labels = computed("labels", async (run) => split(await run.eval(next))[1] as L);
       const spec = await this.modelFn({ features, labels, mode, params: this.params, config: this.config });
       if (!(spec instanceof EstimatorSpec)) {
-        throw new ValueError(`model_fn should return an EstimatorSpec; got ${describeValue(spec)}.`, { expected: "an EstimatorSpec", received: describeValue(spec) });
+        throw new ValueError(`model_fn should return an EstimatorSpec; got ${describeValue(spec)}.`, {
+          expected: "an EstimatorSpec",
+          received: describeValue(spec),
+        });
       }
       if (spec.mode !== mode) throw new ValueError(`model_fn returned an EstimatorSpec for mode ${spec.mode} when called in mode ${mode}.`);
       if (mode === ModeKeys.TRAIN) scalarSummary("loss", spec.loss as Tensor<number>);
@@ -351,4 +361,3 @@ function evalSteps(steps: number): SessionRunHook {
     },
   };
 }
-

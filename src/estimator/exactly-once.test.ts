@@ -107,7 +107,13 @@ async function trainedBatches(): Promise<number[][]> {
   const prefix = await latestCheckpoint(dir);
   if (prefix === null) throw new Error(`no checkpoint in ${dir}`);
   let trained: unknown = null;
-  await new Saver([makeSaveable("trained", () => trained, (value) => void (trained = value))]).restore(prefix);
+  await new Saver([
+    makeSaveable(
+      "trained",
+      () => trained,
+      (value) => void (trained = value),
+    ),
+  ]).restore(prefix);
   return trained as number[][];
 }
 

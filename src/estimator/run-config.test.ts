@@ -103,20 +103,55 @@ describe("RunConfig checkpoint interval (TensorFlow's _USE_DEFAULT rule)", () =>
 
 describe("RunConfig option validation", () => {
   it.each<[string, RunConfigOptions, string]>([
-    ["saveCheckpointsSteps < 0", { saveCheckpointsSteps: -1 }, "RunConfig saveCheckpointsSteps needs an integer ≥ 0, or null; got -1. Pass a number of global steps, e.g. 100."],
-    ["saveCheckpointsSteps not an integer", { saveCheckpointsSteps: 1.5 }, "RunConfig saveCheckpointsSteps needs an integer ≥ 0, or null; got 1.5. Pass a number of global steps, e.g. 100."],
-    ["saveCheckpointsSecs < 0", { saveCheckpointsSecs: -1 }, "RunConfig saveCheckpointsSecs needs a number of seconds ≥ 0, or null; got -1. Pass a number of seconds, e.g. 600."],
-    ["keepCheckpointMax < 0", { keepCheckpointMax: -1 }, "RunConfig keepCheckpointMax needs an integer ≥ 0, or null to keep every checkpoint; got -1. Pass how many recent checkpoints to keep, e.g. 5."],
-    ["keepCheckpointEveryNHours 0", { keepCheckpointEveryNHours: 0 }, "RunConfig keepCheckpointEveryNHours needs a number of hours > 0; got 0. Pass e.g. 10000 (the default) to keep only the recent ones."],
-    ["logStepCountSteps 0", { logStepCountSteps: 0 }, "RunConfig logStepCountSteps needs an integer > 0, or null; got 0. Pass e.g. 100, or null to not log the step rate."],
-    ["saveSummarySteps < 0", { saveSummarySteps: -5 }, "RunConfig saveSummarySteps needs an integer ≥ 0, or null; got -5. Pass e.g. 100, or null to write no summaries."],
-    ["modelDir empty", { modelDir: "" }, 'RunConfig modelDir needs a non-empty path, or null; got "". Pass the directory to keep checkpoints in, e.g. "runs/a".'],
+    [
+      "saveCheckpointsSteps < 0",
+      { saveCheckpointsSteps: -1 },
+      "RunConfig saveCheckpointsSteps needs an integer ≥ 0, or null; got -1. Pass a number of global steps, e.g. 100.",
+    ],
+    [
+      "saveCheckpointsSteps not an integer",
+      { saveCheckpointsSteps: 1.5 },
+      "RunConfig saveCheckpointsSteps needs an integer ≥ 0, or null; got 1.5. Pass a number of global steps, e.g. 100.",
+    ],
+    [
+      "saveCheckpointsSecs < 0",
+      { saveCheckpointsSecs: -1 },
+      "RunConfig saveCheckpointsSecs needs a number of seconds ≥ 0, or null; got -1. Pass a number of seconds, e.g. 600.",
+    ],
+    [
+      "keepCheckpointMax < 0",
+      { keepCheckpointMax: -1 },
+      "RunConfig keepCheckpointMax needs an integer ≥ 0, or null to keep every checkpoint; got -1. Pass how many recent checkpoints to keep, e.g. 5.",
+    ],
+    [
+      "keepCheckpointEveryNHours 0",
+      { keepCheckpointEveryNHours: 0 },
+      "RunConfig keepCheckpointEveryNHours needs a number of hours > 0; got 0. Pass e.g. 10000 (the default) to keep only the recent ones.",
+    ],
+    [
+      "logStepCountSteps 0",
+      { logStepCountSteps: 0 },
+      "RunConfig logStepCountSteps needs an integer > 0, or null; got 0. Pass e.g. 100, or null to not log the step rate.",
+    ],
+    [
+      "saveSummarySteps < 0",
+      { saveSummarySteps: -5 },
+      "RunConfig saveSummarySteps needs an integer ≥ 0, or null; got -5. Pass e.g. 100, or null to write no summaries.",
+    ],
+    [
+      "modelDir empty",
+      { modelDir: "" },
+      'RunConfig modelDir needs a non-empty path, or null; got "". Pass the directory to keep checkpoints in, e.g. "runs/a".',
+    ],
   ])("raises ValueError for %s, saying what it needs, what it got and the fix", (_name, options, message) => {
     expectValueError(() => new RunConfig(options), message);
   });
 
   it("raises ValueError for a misspelt option, suggesting the right name", () => {
-    expectValueError(() => new RunConfig({ saveCheckpointSteps: 5 } as RunConfigOptions), 'RunConfig has no option "saveCheckpointSteps". Did you mean saveCheckpointsSteps?');
+    expectValueError(
+      () => new RunConfig({ saveCheckpointSteps: 5 } as RunConfigOptions),
+      'RunConfig has no option "saveCheckpointSteps". Did you mean saveCheckpointsSteps?',
+    );
   });
 
   it("raises ValueError for an unknown option, listing the known ones", () => {
@@ -139,12 +174,17 @@ describe("RunConfig.replace", () => {
   it("setting one checkpoint interval to a number clears the other, as TensorFlow's replace does", () => {
     const config = new RunConfig();
     expect(config.replace({ saveCheckpointsSteps: 10 })).toMatchObject({ saveCheckpointsSteps: 10, saveCheckpointsSecs: null });
-    expect(config.replace({ saveCheckpointsSteps: 10 }).replace({ saveCheckpointsSecs: 5 })).toMatchObject({ saveCheckpointsSteps: null, saveCheckpointsSecs: 5 });
+    expect(config.replace({ saveCheckpointsSteps: 10 }).replace({ saveCheckpointsSecs: 5 })).toMatchObject({
+      saveCheckpointsSteps: null,
+      saveCheckpointsSecs: 5,
+    });
   });
 
   it("raises ValueError when both intervals are set to numbers, and when asked to change tfConfig", () => {
     const config = new RunConfig();
-    expect(() => config.replace({ saveCheckpointsSteps: 10, saveCheckpointsSecs: 5 })).toThrow(/^`save_checkpoints_steps` and `save_checkpoints_secs` cannot be both set\./);
+    expect(() => config.replace({ saveCheckpointsSteps: 10, saveCheckpointsSecs: 5 })).toThrow(
+      /^`save_checkpoints_steps` and `save_checkpoints_secs` cannot be both set\./,
+    );
     expectValueError(
       () => config.replace({ tfConfig: "{}" } as RunConfigOptions),
       "RunConfig.replace cannot change tfConfig: the cluster is read once. Make a new RunConfig({ tfConfig }) instead.",
@@ -168,7 +208,11 @@ describe("RunConfig TF_CONFIG", () => {
   });
 
   it("a parameter server is not the chief", () => {
-    expect(placement(new RunConfig({ tfConfig: { cluster: CLUSTER, task: { type: "ps", index: 1 } } }))).toMatchObject({ taskType: "ps", taskId: 1, isChief: false });
+    expect(placement(new RunConfig({ tfConfig: { cluster: CLUSTER, task: { type: "ps", index: 1 } } }))).toMatchObject({
+      taskType: "ps",
+      taskId: 1,
+      isChief: false,
+    });
   });
 
   it("the evaluator is outside the training cluster: not the chief, no workers, no ps, an empty cluster", () => {
@@ -208,7 +252,11 @@ describe("RunConfig TF_CONFIG", () => {
   it("an empty TF_CONFIG or one without a cluster is the local worker", () => {
     vi.stubEnv("TF_CONFIG", "");
     expect(new RunConfig().isChief).toBe(true);
-    expect(placement(new RunConfig({ tfConfig: { task: { type: "worker", index: 0 } } }))).toMatchObject({ taskType: "worker", taskId: 0, numWorkerReplicas: 1 });
+    expect(placement(new RunConfig({ tfConfig: { task: { type: "worker", index: 0 } } }))).toMatchObject({
+      taskType: "worker",
+      taskId: 0,
+      numWorkerReplicas: 1,
+    });
   });
 
   it("takes model_dir from TF_CONFIG, and accepts the same modelDir in the options", () => {
@@ -228,7 +276,10 @@ describe("RunConfig TF_CONFIG", () => {
 
 describe("RunConfig malformed TF_CONFIG", () => {
   const WORKERS = { chief: ["a:1"], worker: ["b:1", "c:1"] };
-  const bad = (tfConfig: unknown): (() => RunConfig) => () => new RunConfig({ tfConfig: tfConfig as TfConfigJson });
+  const bad =
+    (tfConfig: unknown): (() => RunConfig) =>
+    () =>
+      new RunConfig({ tfConfig: tfConfig as TfConfigJson });
 
   it("raises ValueError for an environment variable that is not JSON, naming where it came from", () => {
     vi.stubEnv("TF_CONFIG", "{cluster");
@@ -249,9 +300,21 @@ describe("RunConfig malformed TF_CONFIG", () => {
       { cluster: ["a:1"] },
       'TF_CONFIG.cluster (from the tfConfig option) needs an object mapping job names to lists of addresses; got an array of length 1. Set it to e.g. {"chief": ["host0:2222"], "worker": ["host1:2222"]}.',
     ],
-    ["a job that is not an array", { cluster: { worker: "a:1" } }, 'TF_CONFIG.cluster.worker (from the tfConfig option) needs an array of "host:port" addresses; got "a:1". Set it to e.g. ["host1:2222"].'],
-    ["an address that is not a string", { cluster: { worker: ["a:1", 5] } }, 'TF_CONFIG.cluster.worker[1] (from the tfConfig option) needs a "host:port" address; got 5. List each task\'s address as a string.'],
-    ["a task that is not an object", { cluster: WORKERS, task: "worker" }, 'TF_CONFIG.task (from the tfConfig option) needs an object { "type": ..., "index": ... }; got "worker". Set it to e.g. {"type": "worker", "index": 0}.'],
+    [
+      "a job that is not an array",
+      { cluster: { worker: "a:1" } },
+      'TF_CONFIG.cluster.worker (from the tfConfig option) needs an array of "host:port" addresses; got "a:1". Set it to e.g. ["host1:2222"].',
+    ],
+    [
+      "an address that is not a string",
+      { cluster: { worker: ["a:1", 5] } },
+      'TF_CONFIG.cluster.worker[1] (from the tfConfig option) needs a "host:port" address; got 5. List each task\'s address as a string.',
+    ],
+    [
+      "a task that is not an object",
+      { cluster: WORKERS, task: "worker" },
+      'TF_CONFIG.task (from the tfConfig option) needs an object { "type": ..., "index": ... }; got "worker". Set it to e.g. {"type": "worker", "index": 0}.',
+    ],
     [
       "a cluster without task type",
       { cluster: WORKERS, task: { index: 0 } },
@@ -262,7 +325,11 @@ describe("RunConfig malformed TF_CONFIG", () => {
       { cluster: WORKERS, task: { type: "worker" } },
       'TF_CONFIG.task.index (from the tfConfig option) needs this process\'s index in its job; got undefined. If "cluster" is set in TF_CONFIG, task index must be set. Set "task": {"type": ..., "index": ...} for this process.',
     ],
-    ["a task type that is not a string", { cluster: WORKERS, task: { type: 3, index: 0 } }, 'TF_CONFIG.task.type (from the tfConfig option) needs a job name such as "worker"; got 3. Set it to this process\'s job.'],
+    [
+      "a task type that is not a string",
+      { cluster: WORKERS, task: { type: 3, index: 0 } },
+      'TF_CONFIG.task.type (from the tfConfig option) needs a job name such as "worker"; got 3. Set it to this process\'s job.',
+    ],
     [
       "a task type not in the cluster",
       { cluster: WORKERS, task: { type: "ps", index: 0 } },
@@ -278,8 +345,16 @@ describe("RunConfig malformed TF_CONFIG", () => {
       { cluster: WORKERS, task: { type: "worker", index: -1 } },
       "TF_CONFIG.task.index (from the tfConfig option) needs an integer ≥ 0; got -1. Task index must be non-negative number. Set it to this process's position in its job, e.g. 0.",
     ],
-    ["a fractional task index", { cluster: WORKERS, task: { type: "worker", index: 0.5 } }, "TF_CONFIG.task.index (from the tfConfig option) needs an integer ≥ 0; got 0.5. Set it to this process's position in its job, e.g. 0."],
-    ["a boolean task index", { cluster: WORKERS, task: { type: "worker", index: true } }, "TF_CONFIG.task.index (from the tfConfig option) needs an integer ≥ 0; got true. Set it to this process's position in its job, e.g. 0."],
+    [
+      "a fractional task index",
+      { cluster: WORKERS, task: { type: "worker", index: 0.5 } },
+      "TF_CONFIG.task.index (from the tfConfig option) needs an integer ≥ 0; got 0.5. Set it to this process's position in its job, e.g. 0.",
+    ],
+    [
+      "a boolean task index",
+      { cluster: WORKERS, task: { type: "worker", index: true } },
+      "TF_CONFIG.task.index (from the tfConfig option) needs an integer ≥ 0; got true. Set it to this process's position in its job, e.g. 0.",
+    ],
     [
       "two chiefs",
       { cluster: { chief: ["a:1", "d:1"], worker: ["b:1"] }, task: { type: "chief", index: 0 } },
@@ -310,7 +385,11 @@ describe("RunConfig malformed TF_CONFIG", () => {
       { task: { type: "worker", index: 1 } },
       'TF_CONFIG.task.index (from the tfConfig option) needs 0 when "cluster" is not set; got 1. If "cluster" is not set in TF_CONFIG, task index must be 0. Add a "cluster" naming every task, or remove "task" to run as the single local worker.',
     ],
-    ["an empty model_dir", { model_dir: "" }, 'TF_CONFIG.model_dir (from the tfConfig option) needs a non-empty path; got "". Set it to the model directory, or leave it out.'],
+    [
+      "an empty model_dir",
+      { model_dir: "" },
+      'TF_CONFIG.model_dir (from the tfConfig option) needs a non-empty path; got "". Set it to the model directory, or leave it out.',
+    ],
   ])("raises ValueError for %s, saying exactly what is wrong and where", (_name, tfConfig, message) => {
     expectValueError(bad(tfConfig), message);
   });

@@ -105,20 +105,41 @@ export class RunConfig {
    */
   constructor(options: RunConfigOptions = {}) {
     if (typeof options !== "object" || options === null || Array.isArray(options)) {
-      throw optionError("options", "an object of options", options, "Pass e.g. new RunConfig({ modelDir: \"runs/a\" }).");
+      throw optionError("options", "an object of options", options, 'Pass e.g. new RunConfig({ modelDir: "runs/a" }).');
     }
     checkOptionNames(options);
     const [steps, secs] = checkpointInterval(options.saveCheckpointsSteps, options.saveCheckpointsSecs);
     this.saveCheckpointsSteps = steps;
     this.saveCheckpointsSecs = secs;
-    this.keepCheckpointMax = check("keepCheckpointMax", options.keepCheckpointMax, 5, isIntegerAtLeast(0), "an integer ≥ 0, or null to keep every checkpoint", "Pass how many recent checkpoints to keep, e.g. 5.");
+    this.keepCheckpointMax = check(
+      "keepCheckpointMax",
+      options.keepCheckpointMax,
+      5,
+      isIntegerAtLeast(0),
+      "an integer ≥ 0, or null to keep every checkpoint",
+      "Pass how many recent checkpoints to keep, e.g. 5.",
+    );
     const hours = options.keepCheckpointEveryNHours;
     if (hours !== undefined && !(typeof hours === "number" && hours > 0)) {
       throw optionError("keepCheckpointEveryNHours", "a number of hours > 0", hours, "Pass e.g. 10000 (the default) to keep only the recent ones.");
     }
     this.keepCheckpointEveryNHours = hours ?? 10_000;
-    this.logStepCountSteps = check("logStepCountSteps", options.logStepCountSteps, 100, isIntegerAtLeast(1), "an integer > 0, or null", "Pass e.g. 100, or null to not log the step rate.");
-    this.saveSummarySteps = check("saveSummarySteps", options.saveSummarySteps, 100, isIntegerAtLeast(0), "an integer ≥ 0, or null", "Pass e.g. 100, or null to write no summaries.");
+    this.logStepCountSteps = check(
+      "logStepCountSteps",
+      options.logStepCountSteps,
+      100,
+      isIntegerAtLeast(1),
+      "an integer > 0, or null",
+      "Pass e.g. 100, or null to not log the step rate.",
+    );
+    this.saveSummarySteps = check(
+      "saveSummarySteps",
+      options.saveSummarySteps,
+      100,
+      isIntegerAtLeast(0),
+      "an integer ≥ 0, or null",
+      "Pass e.g. 100, or null to write no summaries.",
+    );
 
     const source = options.tfConfig === undefined ? "the TF_CONFIG environment variable" : "the tfConfig option";
     this.#tfConfig = parseTfConfig(options.tfConfig === undefined ? process.env["TF_CONFIG"] : options.tfConfig, source);
@@ -143,7 +164,7 @@ export class RunConfig {
    */
   replace(changes: RunConfigChanges): RunConfig {
     if (typeof changes !== "object" || changes === null || Array.isArray(changes)) {
-      throw optionError("replace(changes)", "an object of options", changes, "Pass e.g. config.replace({ modelDir: \"runs/b\" }).");
+      throw optionError("replace(changes)", "an object of options", changes, 'Pass e.g. config.replace({ modelDir: "runs/b" }).');
     }
     if ("tfConfig" in changes) {
       const fix = "Make a new RunConfig({ tfConfig }) instead.";
@@ -179,7 +200,14 @@ export class RunConfig {
 /** TensorFlow's `_USE_DEFAULT` rule for the two checkpoint intervals. */
 function checkpointInterval(steps: number | null | undefined, secs: number | null | undefined): [number | null, number | null] {
   const s = check("saveCheckpointsSteps", steps, null, isIntegerAtLeast(0), "an integer ≥ 0, or null", "Pass a number of global steps, e.g. 100.");
-  const t = check("saveCheckpointsSecs", secs, null, (v) => typeof v === "number" && v >= 0 && Number.isFinite(v), "a number of seconds ≥ 0, or null", "Pass a number of seconds, e.g. 600.");
+  const t = check(
+    "saveCheckpointsSecs",
+    secs,
+    null,
+    (v) => typeof v === "number" && v >= 0 && Number.isFinite(v),
+    "a number of seconds ≥ 0, or null",
+    "Pass a number of seconds, e.g. 600.",
+  );
   if (steps === undefined && secs === undefined) return [null, 600];
   if (s !== null && t !== null) {
     const fix = `Pass only one of them: saveCheckpointsSteps (${s}) or saveCheckpointsSecs (${t}).`;
@@ -206,7 +234,14 @@ function checkOptionNames(options: object): void {
 }
 
 /** The option's value, its default when undefined, null when null; throws when `valid` says no. */
-function check(name: string, value: number | null | undefined, fallback: number | null, valid: (v: unknown) => boolean, expected: string, fix: string): number | null {
+function check(
+  name: string,
+  value: number | null | undefined,
+  fallback: number | null,
+  valid: (v: unknown) => boolean,
+  expected: string,
+  fix: string,
+): number | null {
   if (value === undefined) return fallback;
   if (value === null) return null;
   if (!valid(value)) throw optionError(name, expected, value, fix);
@@ -228,7 +263,7 @@ function definedOnly(changes: RunConfigChanges): RunConfigChanges {
 /** TensorFlow's `_get_model_dir`: the option, else TF_CONFIG's `model_dir`; both must agree. */
 function modelDirOf(option: string | null | undefined, tfConfig: TfConfigJson, source: string): string | null {
   if (option !== undefined && option !== null && (typeof option !== "string" || option === "")) {
-    throw optionError("modelDir", "a non-empty path, or null", option, "Pass the directory to keep checkpoints in, e.g. \"runs/a\".");
+    throw optionError("modelDir", "a non-empty path, or null", option, 'Pass the directory to keep checkpoints in, e.g. "runs/a".');
   }
   const fromTfConfig: unknown = tfConfig.model_dir;
   if (fromTfConfig !== undefined && fromTfConfig !== null && (typeof fromTfConfig !== "string" || fromTfConfig === "")) {
@@ -243,4 +278,3 @@ function modelDirOf(option: string | null | undefined, tfConfig: TfConfigJson, s
   }
   return option ?? (typeof fromTfConfig === "string" ? fromTfConfig : null);
 }
-

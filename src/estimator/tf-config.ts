@@ -79,7 +79,8 @@ export function parseTfConfig(raw: string | TfConfigJson | undefined, source: st
       // Not plain data (e.g. holds a function): checked below, field by field.
     }
   }
-  if (!isRecord(parsed)) throw tfConfigError(source, "TF_CONFIG", "an object with \"cluster\" and \"task\"", describeValue(parsed), `Set it to e.g. ${EXAMPLE_TF_CONFIG}.`);
+  if (!isRecord(parsed))
+    throw tfConfigError(source, "TF_CONFIG", 'an object with "cluster" and "task"', describeValue(parsed), `Set it to e.g. ${EXAMPLE_TF_CONFIG}.`);
   return parsed;
 }
 
@@ -99,7 +100,14 @@ export function parseTfConfig(raw: string | TfConfigJson | undefined, source: st
 export function placementOf(tfConfig: TfConfigJson, source: string): ClusterPlacement {
   const cluster = clusterOf(tfConfig.cluster, source);
   const task: unknown = tfConfig.task ?? {};
-  if (!isRecord(task)) throw tfConfigError(source, "TF_CONFIG.task", "an object { \"type\": ..., \"index\": ... }", describeValue(task), 'Set it to e.g. {"type": "worker", "index": 0}.');
+  if (!isRecord(task))
+    throw tfConfigError(
+      source,
+      "TF_CONFIG.task",
+      'an object { "type": ..., "index": ... }',
+      describeValue(task),
+      'Set it to e.g. {"type": "worker", "index": 0}.',
+    );
   const jobs = Object.keys(cluster);
 
   if (jobs.length === 0) {
@@ -107,49 +115,114 @@ export function placementOf(tfConfig: TfConfigJson, source: string): ClusterPlac
     const taskType = task["type"] === undefined ? TaskType.WORKER : taskTypeOf(task["type"], source);
     const taskId = task["index"] === undefined ? 0 : taskIdOf(task["index"], source);
     if (taskType !== TaskType.WORKER) {
-      throw tfConfigError(source, "TF_CONFIG.task.type", '"worker" when "cluster" is not set', describeValue(taskType), 'Add a "cluster" naming every task, or remove "task" to run as the single local worker.', 'If "cluster" is not set in TF_CONFIG, task type must be WORKER.');
+      throw tfConfigError(
+        source,
+        "TF_CONFIG.task.type",
+        '"worker" when "cluster" is not set',
+        describeValue(taskType),
+        'Add a "cluster" naming every task, or remove "task" to run as the single local worker.',
+        'If "cluster" is not set in TF_CONFIG, task type must be WORKER.',
+      );
     }
     if (taskId !== 0) {
-      throw tfConfigError(source, "TF_CONFIG.task.index", '0 when "cluster" is not set', describeValue(taskId), 'Add a "cluster" naming every task, or remove "task" to run as the single local worker.', 'If "cluster" is not set in TF_CONFIG, task index must be 0.');
+      throw tfConfigError(
+        source,
+        "TF_CONFIG.task.index",
+        '0 when "cluster" is not set',
+        describeValue(taskId),
+        'Add a "cluster" naming every task, or remove "task" to run as the single local worker.',
+        'If "cluster" is not set in TF_CONFIG, task index must be 0.',
+      );
     }
     return { cluster: {}, taskType, taskId, numWorkerReplicas: 1, numPsReplicas: 0, isChief: true };
   }
 
   const chiefJob = jobs.includes(TaskType.MASTER) ? TaskType.MASTER : TaskType.CHIEF;
   if (chiefJob === TaskType.MASTER && jobs.includes(TaskType.CHIEF)) {
-    throw tfConfigError(source, "TF_CONFIG.cluster", 'either a "master" or a "chief" job', "both", 'Rename "master" to "chief" (the current name).', "If `master` node exists in `cluster`, job `chief` is not supported.");
+    throw tfConfigError(
+      source,
+      "TF_CONFIG.cluster",
+      'either a "master" or a "chief" job',
+      "both",
+      'Rename "master" to "chief" (the current name).',
+      "If `master` node exists in `cluster`, job `chief` is not supported.",
+    );
   }
   if ((cluster[chiefJob]?.length ?? 0) > 1) {
-    throw tfConfigError(source, `TF_CONFIG.cluster.${chiefJob}`, "exactly one address", `${cluster[chiefJob]?.length ?? 0} addresses`, `List the other tasks under "worker".`, `The "cluster" in TF_CONFIG must have only one "${chiefJob}" node.`);
+    throw tfConfigError(
+      source,
+      `TF_CONFIG.cluster.${chiefJob}`,
+      "exactly one address",
+      `${cluster[chiefJob]?.length ?? 0} addresses`,
+      `List the other tasks under "worker".`,
+      `The "cluster" in TF_CONFIG must have only one "${chiefJob}" node.`,
+    );
   }
   if (!jobs.includes(chiefJob) && !jobs.includes(TaskType.WORKER)) {
-    throw tfConfigError(source, "TF_CONFIG.cluster", 'a "chief" or a "worker" job', `jobs ${jobs.map((j) => JSON.stringify(j)).join(", ")}`, 'Add the training tasks, e.g. "chief": ["host0:2222"], "worker": ["host1:2222"].', "A cluster needs a process that trains.");
+    throw tfConfigError(
+      source,
+      "TF_CONFIG.cluster",
+      'a "chief" or a "worker" job',
+      `jobs ${jobs.map((j) => JSON.stringify(j)).join(", ")}`,
+      'Add the training tasks, e.g. "chief": ["host0:2222"], "worker": ["host1:2222"].',
+      "A cluster needs a process that trains.",
+    );
   }
   if (task["type"] === undefined || task["type"] === "") {
-    throw tfConfigError(source, "TF_CONFIG.task.type", `one of the cluster's jobs (${jobs.map((j) => JSON.stringify(j)).join(", ")})`, describeValue(task["type"]), 'Set "task": {"type": ..., "index": ...} for this process.', 'If "cluster" is set in TF_CONFIG, task type must be set.');
+    throw tfConfigError(
+      source,
+      "TF_CONFIG.task.type",
+      `one of the cluster's jobs (${jobs.map((j) => JSON.stringify(j)).join(", ")})`,
+      describeValue(task["type"]),
+      'Set "task": {"type": ..., "index": ...} for this process.',
+      'If "cluster" is set in TF_CONFIG, task type must be set.',
+    );
   }
   if (task["index"] === undefined || task["index"] === null) {
-    throw tfConfigError(source, "TF_CONFIG.task.index", "this process's index in its job", describeValue(task["index"]), 'Set "task": {"type": ..., "index": ...} for this process.', 'If "cluster" is set in TF_CONFIG, task index must be set.');
+    throw tfConfigError(
+      source,
+      "TF_CONFIG.task.index",
+      "this process's index in its job",
+      describeValue(task["index"]),
+      'Set "task": {"type": ..., "index": ...} for this process.',
+      'If "cluster" is set in TF_CONFIG, task index must be set.',
+    );
   }
   const taskType = taskTypeOf(task["type"], source);
   const taskId = taskIdOf(task["index"], source);
 
   if (taskType === TaskType.EVALUATOR) {
     if (chiefJob === TaskType.MASTER) {
-      throw tfConfigError(source, "TF_CONFIG.task.type", 'a job other than "evaluator" in a cluster with "master"', describeValue(taskType), 'Rename "master" to "chief" to run an evaluator.', "If `master` node exists in `cluster`, task_type `evaluator` is not supported.");
+      throw tfConfigError(
+        source,
+        "TF_CONFIG.task.type",
+        'a job other than "evaluator" in a cluster with "master"',
+        describeValue(taskType),
+        'Rename "master" to "chief" to run an evaluator.',
+        "If `master` node exists in `cluster`, task_type `evaluator` is not supported.",
+      );
     }
     // The evaluator is not part of the training cluster.
     return { cluster: {}, taskType, taskId, numWorkerReplicas: 0, numPsReplicas: 0, isChief: false };
   }
   const addresses = cluster[taskType];
   if (addresses === undefined) {
-    throw tfConfigError(source, "TF_CONFIG.task.type", `one of the cluster's jobs (${jobs.map((j) => JSON.stringify(j)).join(", ")})`, describeValue(taskType), "Set it to this process's job, or add the job to TF_CONFIG.cluster.", `${taskType} is not a valid task_type in the cluster_spec.`);
+    throw tfConfigError(
+      source,
+      "TF_CONFIG.task.type",
+      `one of the cluster's jobs (${jobs.map((j) => JSON.stringify(j)).join(", ")})`,
+      describeValue(taskType),
+      "Set it to this process's job, or add the job to TF_CONFIG.cluster.",
+      `${taskType} is not a valid task_type in the cluster_spec.`,
+    );
   }
   if (taskId >= addresses.length) {
     throw tfConfigError(
       source,
       "TF_CONFIG.task.index",
-      addresses.length === 0 ? `an index into job "${taskType}", which has no tasks` : `an index from 0 to ${addresses.length - 1} (job "${taskType}" has ${addresses.length} task${addresses.length === 1 ? "" : "s"})`,
+      addresses.length === 0
+        ? `an index into job "${taskType}", which has no tasks`
+        : `an index from 0 to ${addresses.length - 1} (job "${taskType}" has ${addresses.length} task${addresses.length === 1 ? "" : "s"})`,
       describeValue(taskId),
       `Set it to this process's position in TF_CONFIG.cluster.${taskType}, or list this process there.`,
       `${taskId} is not a valid task_id for task_type ${taskType} in the cluster_spec.`,
@@ -164,12 +237,19 @@ export function placementOf(tfConfig: TfConfigJson, source: string): ClusterPlac
 function clusterOf(raw: unknown, source: string): ClusterSpec {
   if (raw === undefined || raw === null) return Object.freeze({});
   if (!isRecord(raw)) {
-    throw tfConfigError(source, "TF_CONFIG.cluster", "an object mapping job names to lists of addresses", describeValue(raw), 'Set it to e.g. {"chief": ["host0:2222"], "worker": ["host1:2222"]}.');
+    throw tfConfigError(
+      source,
+      "TF_CONFIG.cluster",
+      "an object mapping job names to lists of addresses",
+      describeValue(raw),
+      'Set it to e.g. {"chief": ["host0:2222"], "worker": ["host1:2222"]}.',
+    );
   }
   const cluster: Record<string, readonly string[]> = {};
   for (const [job, addresses] of Object.entries(raw)) {
     const where = `TF_CONFIG.cluster.${job}`;
-    if (!Array.isArray(addresses)) throw tfConfigError(source, where, 'an array of "host:port" addresses', describeValue(addresses), `Set it to e.g. ["host1:2222"].`);
+    if (!Array.isArray(addresses))
+      throw tfConfigError(source, where, 'an array of "host:port" addresses', describeValue(addresses), `Set it to e.g. ["host1:2222"].`);
     for (const [i, address] of addresses.entries()) {
       if (typeof address !== "string" || address === "") {
         throw tfConfigError(source, `${where}[${i}]`, 'a "host:port" address', describeValue(address), "List each task's address as a string.");
@@ -181,7 +261,8 @@ function clusterOf(raw: unknown, source: string): ClusterSpec {
 }
 
 function taskTypeOf(raw: unknown, source: string): string {
-  if (typeof raw !== "string" || raw === "") throw tfConfigError(source, "TF_CONFIG.task.type", 'a job name such as "worker"', describeValue(raw), "Set it to this process's job.");
+  if (typeof raw !== "string" || raw === "")
+    throw tfConfigError(source, "TF_CONFIG.task.type", 'a job name such as "worker"', describeValue(raw), "Set it to this process's job.");
   return raw;
 }
 
@@ -191,7 +272,15 @@ function taskIdOf(raw: unknown, source: string): number {
   if (typeof id !== "number" || !Number.isSafeInteger(id)) {
     throw tfConfigError(source, "TF_CONFIG.task.index", "an integer ≥ 0", describeValue(raw), "Set it to this process's position in its job, e.g. 0.");
   }
-  if (id < 0) throw tfConfigError(source, "TF_CONFIG.task.index", "an integer ≥ 0", describeValue(raw), "Set it to this process's position in its job, e.g. 0.", "Task index must be non-negative number.");
+  if (id < 0)
+    throw tfConfigError(
+      source,
+      "TF_CONFIG.task.index",
+      "an integer ≥ 0",
+      describeValue(raw),
+      "Set it to this process's position in its job, e.g. 0.",
+      "Task index must be non-negative number.",
+    );
   return id;
 }
 

@@ -15,7 +15,7 @@ function referenceCrc32c(data: Uint8Array): number {
 }
 
 describe("crc32c", () => {
-  it("matches the standard check value: crc32c(\"123456789\") = 0xe3069283", () => {
+  it('matches the standard check value: crc32c("123456789") = 0xe3069283', () => {
     expect(crc32c(new TextEncoder().encode("123456789"))).toBe(0xe3069283);
   });
 

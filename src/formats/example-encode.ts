@@ -7,13 +7,7 @@
 import { describeValue, invalidArgument } from "../errors.js";
 
 /** The values of one feature that {@link serializeExample} accepts. */
-export type SerializableFeature =
-  | readonly number[]
-  | Float32Array
-  | readonly bigint[]
-  | BigInt64Array
-  | readonly Uint8Array[]
-  | readonly string[];
+export type SerializableFeature = readonly number[] | Float32Array | readonly bigint[] | BigInt64Array | readonly Uint8Array[] | readonly string[];
 
 /** A record that {@link serializeExample} accepts: feature name → values. */
 export type SerializableExample = Readonly<Record<string, SerializableFeature>>;
@@ -46,7 +40,7 @@ const utf8 = new TextEncoder();
 
 export function encodeExample(record: SerializableExample): Uint8Array {
   if (record === null || typeof record !== "object" || Array.isArray(record) || ArrayBuffer.isView(record)) {
-    throw invalidArgument("serializeExample(record)", "an object of feature name → values", record, "Pass e.g. { x: [1.5], label: [3n], name: [\"a\"] }.");
+    throw invalidArgument("serializeExample(record)", "an object of feature name → values", record, 'Pass e.g. { x: [1.5], label: [3n], name: ["a"] }.');
   }
   const plans: Planned[] = [];
   let features = 0;
@@ -154,7 +148,7 @@ function unsupported(name: string, values: unknown): Error {
 }
 
 function mixed(name: string, values: readonly unknown[], expected: string): Error {
-  const odd = values.find((v) => typeof v !== typeof values[0] || (v instanceof Uint8Array) !== (values[0] instanceof Uint8Array));
+  const odd = values.find((v) => typeof v !== typeof values[0] || v instanceof Uint8Array !== values[0] instanceof Uint8Array);
   return invalidArgument(
     `serializeExample: feature ${JSON.stringify(name)}`,
     `values of one type (all ${expected}, like the first)`,

@@ -80,7 +80,12 @@ type SpecValue = Float32Array | BigInt64Array | string[] | Uint8Array[];
 /** Reads the features `spec` names from a scanned Example. */
 export function applySpec(bytes: Uint8Array, features: Map<string, RawFeature>, spec: ExampleSpec): Record<string, SpecValue> {
   if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
-    throw invalidArgument("parseExample(bytes, spec)", "a spec object like { x: { kind: \"fixed\", dtype: \"float32\", shape: [1] } }", spec, "Pass one entry per feature to read, or no spec for all features.");
+    throw invalidArgument(
+      "parseExample(bytes, spec)",
+      'a spec object like { x: { kind: "fixed", dtype: "float32", shape: [1] } }',
+      spec,
+      "Pass one entry per feature to read, or no spec for all features.",
+    );
   }
   const out: Record<string, SpecValue> = {};
   for (const name of Object.keys(spec)) {
@@ -160,7 +165,12 @@ function checkSpec(name: string, fs: FeatureSpec): number {
     for (const d of shape as unknown[]) size = typeof d === "number" && Number.isInteger(d) && d >= 0 ? size * d : NaN;
   }
   if (!Array.isArray(shape) || Number.isNaN(size)) {
-    throw invalidArgument(`${subject()}, shape`, "an array of integers ≥ 0 (e.g. [] or [1] for one value)", shape, "Give the shape of the feature's values; use kind \"var\" when their number varies.");
+    throw invalidArgument(
+      `${subject()}, shape`,
+      "an array of integers ≥ 0 (e.g. [] or [1] for one value)",
+      shape,
+      'Give the shape of the feature\'s values; use kind "var" when their number varies.',
+    );
   }
   if (size > MAX_FIXED_VALUES) {
     throw new InvalidArgumentError(

@@ -322,16 +322,13 @@ function skipField(c: Cursor, tag: number, message: string, maxField: number): v
   else if (wire === WIRE_FIXED64) {
     need(c, 8, "an 8-byte field");
     c.pos += 8;
-  }
-  else if (wire === WIRE_LEN) {
+  } else if (wire === WIRE_LEN) {
     const len = readLength(c);
     c.pos += len;
-  }
-  else if (wire === WIRE_FIXED32) {
+  } else if (wire === WIRE_FIXED32) {
     need(c, 4, "a 4-byte field");
     c.pos += 4;
-  }
-  else if (tag >>> 3 <= maxField) throw malformed(c, at, `field ${tag >>> 3} of ${message} with wire type 2`, `wire type ${wire}`);
+  } else if (tag >>> 3 <= maxField) throw malformed(c, at, `field ${tag >>> 3} of ${message} with wire type 2`, `wire type ${wire}`);
   else throw malformed(c, at, `a field of wire type 0, 1, 2 or 5 in ${message}`, `wire type ${wire} (field ${tag >>> 3})`);
 }
 

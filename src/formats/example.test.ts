@@ -26,7 +26,9 @@ describe("serializeExample", () => {
       bytesOf(0x0a, 0x16, 0x0a, 0x14, 0x0a, 0x01, 0x6e, 0x12, 0x0f, 0x1a, 0x0d, 0x0a, 0x0b, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
     );
     // bytes_list value=[b"ab", b""]
-    expect(serializeExample({ s: ["ab", ""] })).toEqual(bytesOf(0x0a, 0x0f, 0x0a, 0x0d, 0x0a, 0x01, 0x73, 0x12, 0x08, 0x0a, 0x06, 0x0a, 0x02, 0x61, 0x62, 0x0a, 0x00));
+    expect(serializeExample({ s: ["ab", ""] })).toEqual(
+      bytesOf(0x0a, 0x0f, 0x0a, 0x0d, 0x0a, 0x01, 0x73, 0x12, 0x08, 0x0a, 0x06, 0x0a, 0x02, 0x61, 0x62, 0x0a, 0x00),
+    );
   });
 
   it("writes an empty record as an Example with empty Features, and [] as a Feature with no list", () => {
@@ -73,12 +75,23 @@ describe("parseExample without a spec", () => {
   it("reads unpacked floats and int64s as well as packed ones", () => {
     const unpackedFloats = [0x12, 0x0a, 0x0d, 0, 0, 0x80, 0x3f, 0x0d, 0, 0, 0, 0x40]; // float_list{value: 1, value: 2}
     const unpackedInts = [0x1a, 0x0d, 0x08, 0x05, 0x08, ...[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]]; // int64_list{value: 5, value: -2}
-    expect(parseExample(exampleWith([["f", unpackedFloats], ["i", unpackedInts]]))).toEqual({ f: [1, 2], i: [5n, -2n] });
+    expect(
+      parseExample(
+        exampleWith([
+          ["f", unpackedFloats],
+          ["i", unpackedInts],
+        ]),
+      ),
+    ).toEqual({ f: [1, 2], i: [5n, -2n] });
   });
 
   it("merges as protobuf does: later entry with the same key wins; lists of one kind concatenate", () => {
     const twoLists = [0x12, 0x06, 0x0a, 0x04, 0, 0, 0x80, 0x3f, 0x12, 0x06, 0x0a, 0x04, 0, 0, 0, 0x40];
-    const bytes = exampleWith([["a", [0x1a, 0x03, 0x0a, 0x01, 0x07]], ["b", twoLists], ["a", [0x1a, 0x03, 0x0a, 0x01, 0x09]]]);
+    const bytes = exampleWith([
+      ["a", [0x1a, 0x03, 0x0a, 0x01, 0x07]],
+      ["b", twoLists],
+      ["a", [0x1a, 0x03, 0x0a, 0x01, 0x09]],
+    ]);
     expect(parseExample(bytes)).toEqual({ a: [9n], b: [1, 2] });
   });
 
@@ -102,7 +115,9 @@ describe("parseExample without a spec", () => {
       /^parseExample: malformed tf.train.Example at byte 12 of 16 \(feature "f"\): expected a packed float list whose length is a multiple of 4; found 3 bytes\. /,
     );
     expect(() => parseExample(new Uint8Array([0x0a, 0x20, 0x0a]))).toThrowError(/at byte 1 of 3: expected a length of at most 1 .*; found 32/);
-    expect(() => parseExample(exampleWith([["f", [0x12, 0x02, 0x0b, 0x00]]]))).toThrowError(/feature "f"\): expected a list value of wire type 2 \(packed\) or 5; found wire type 3/);
+    expect(() => parseExample(exampleWith([["f", [0x12, 0x02, 0x0b, 0x00]]]))).toThrowError(
+      /feature "f"\): expected a list value of wire type 2 \(packed\) or 5; found wire type 3/,
+    );
   });
 
   it("never throws anything but DataLossError, whatever the bytes", () => {

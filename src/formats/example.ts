@@ -72,7 +72,12 @@ export function parseExample(bytes: Uint8Array): ExampleRecord;
 export function parseExample<const S extends ExampleSpec>(bytes: Uint8Array, spec: S): ParsedExample<S>;
 export function parseExample(bytes: Uint8Array, spec?: ExampleSpec): ExampleRecord | Record<string, unknown> {
   if (!(bytes instanceof Uint8Array)) {
-    throw invalidArgument("parseExample(bytes)", "a Uint8Array holding a serialized tf.train.Example", bytes, "Pass a record's bytes, e.g. from Dataset.tfrecord().");
+    throw invalidArgument(
+      "parseExample(bytes)",
+      "a Uint8Array holding a serialized tf.train.Example",
+      bytes,
+      "Pass a record's bytes, e.g. from Dataset.tfrecord().",
+    );
   }
   const features = scanExample(bytes);
   if (spec !== undefined) return applySpec(bytes, features, spec);
@@ -119,13 +124,5 @@ export function serializeExample(record: SerializableExample): Uint8Array {
   return encodeExample(record);
 }
 
-export type {
-  ExampleSpec,
-  FeatureDtype,
-  FeatureDtypes,
-  FeatureSpec,
-  FixedLenFeature,
-  ParsedExample,
-  VarLenFeature,
-} from "./example-spec.js";
+export type { ExampleSpec, FeatureDtype, FeatureDtypes, FeatureSpec, FixedLenFeature, ParsedExample, VarLenFeature } from "./example-spec.js";
 export type { SerializableExample, SerializableFeature } from "./example-encode.js";

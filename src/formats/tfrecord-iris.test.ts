@@ -135,7 +135,10 @@ describe("TFRecord files written by TensorFlow (Iris)", () => {
 
   it("written with gzip or zlib compression, decompress to the same framing", async () => {
     const f = file("train/part-00000-of-00003.tfrecords");
-    for (const [compression, decompress] of [["gzip", gunzipSync], ["zlib", inflateSync]] as const) {
+    for (const [compression, decompress] of [
+      ["gzip", gunzipSync],
+      ["zlib", inflateSync],
+    ] as const) {
       const path = join(dir, `train-0.${compression}.tfrecord`);
       const writer = await TFRecordWriter.open(path, { compression });
       for (const record of f.records) await writer.write(record);

@@ -72,14 +72,19 @@ export class TFRecordWriter {
    */
   static async open(path: string, options: TFRecordWriterOptions = {}): Promise<TFRecordWriter> {
     if (typeof path !== "string" || path === "") {
-      throw invalidArgument("TFRecordWriter.open(path)", "a file path (a non-empty string)", path, "Pass where to write, e.g. \"data/train.tfrecord\".");
+      throw invalidArgument("TFRecordWriter.open(path)", "a file path (a non-empty string)", path, 'Pass where to write, e.g. "data/train.tfrecord".');
     }
     if (options === null || typeof options !== "object") {
-      throw invalidArgument("TFRecordWriter.open(path, options)", "an options object", options, "Pass e.g. { compression: \"gzip\" }, or nothing.");
+      throw invalidArgument("TFRecordWriter.open(path, options)", "an options object", options, 'Pass e.g. { compression: "gzip" }, or nothing.');
     }
     const compression = options.compression ?? "none";
     if (!COMPRESSIONS.includes(compression)) {
-      throw invalidArgument("TFRecordWriter.open(path, { compression })", '"none", "gzip" or "zlib"', compression, 'Use "gzip" for TensorFlow\'s "GZIP", "zlib" for "ZLIB".');
+      throw invalidArgument(
+        "TFRecordWriter.open(path, { compression })",
+        '"none", "gzip" or "zlib"',
+        compression,
+        'Use "gzip" for TensorFlow\'s "GZIP", "zlib" for "ZLIB".',
+      );
     }
     const file = createWriteStream(path);
     try {
@@ -110,7 +115,12 @@ export class TFRecordWriter {
       );
     }
     if (!(record instanceof Uint8Array)) {
-      throw invalidArgument(`TFRecordWriter(${JSON.stringify(this.path)}).write(record)`, "a Uint8Array", record, "Pass the record's bytes, e.g. serializeExample(features) or new TextEncoder().encode(text).");
+      throw invalidArgument(
+        `TFRecordWriter(${JSON.stringify(this.path)}).write(record)`,
+        "a Uint8Array",
+        record,
+        "Pass the record's bytes, e.g. serializeExample(features) or new TextEncoder().encode(text).",
+      );
     }
     if (this.#failure !== null) throw this.#failure;
     if (!this.#head.write(encodeFrame(record))) {

@@ -42,7 +42,10 @@ describe("runFilePlan without a worker thread", () => {
 
   it("rejects with a NotFoundError whose cause has the file system's code and path, and later plans still run", async () => {
     const lost = plannedFile(join(dir, "no-such-dir", "x"), ["x"]);
-    await expect(runFilePlan([{ kind: "write", files: [lost], sync: true }])).rejects.toMatchObject({ code: "NOT_FOUND", cause: { code: "ENOENT", path: lost.temporary } });
+    await expect(runFilePlan([{ kind: "write", files: [lost], sync: true }])).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      cause: { code: "ENOENT", path: lost.temporary },
+    });
     await runFilePlan([{ kind: "write", files: [plannedFile(join(dir, "y"), ["y"])], sync: true }]);
     expect(await readdir(dir)).toEqual(["y"]);
   });

@@ -30,7 +30,7 @@ function unlink(paths: readonly string[], sync = true): FilePhase {
 
 /** Every name in `at` (default: the test's directory), recursively, sorted. */
 async function namesIn(at = dir): Promise<string[]> {
-  return ((await readdir(at, { recursive: true }))).sort();
+  return (await readdir(at, { recursive: true })).sort();
 }
 
 /** Matches a checkpipe error whose cause is the file system's error, with this `code` and `path`. */
@@ -136,7 +136,9 @@ describe("runFilePlan: a failed plan", () => {
   it("removes its temporaries when a rename fails, leaving the files renamed before it in place", async () => {
     await mkdir(join(dir, "occupied"));
     await writeFile(join(dir, "occupied", "x"), "x");
-    const run = runFilePlan([write([plannedFile(join(dir, "first"), ["1"]), plannedFile(join(dir, "occupied"), ["2"]), plannedFile(join(dir, "third"), ["3"])])]);
+    const run = runFilePlan([
+      write([plannedFile(join(dir, "first"), ["1"]), plannedFile(join(dir, "occupied"), ["2"]), plannedFile(join(dir, "third"), ["3"])]),
+    ]);
     await expect(run).rejects.toThrow(fsError("EISDIR", new RegExp(`^${escapeRegExp(join(dir, "occupied"))}\\.tmp-`)));
     const names = await namesIn();
     expect(names.filter((name) => isTemporaryName(name) || name.includes(".tmp-"))).toEqual([]);

@@ -23,7 +23,16 @@ import type { CheckpipeError } from "../errors.js";
 import { checkFileFault, fileFaultSet } from "./file-faults.js";
 import { fileSystemError } from "./fs-errors.js";
 import { threadEntry, type ThreadEntry } from "./thread-entry.js";
-import { executePlan, READY, type FilePlan, type PlanFailure, type PlannedFile, type PlanOperation, type PlanReply, type SerializedFailure } from "./plan-executor.js";
+import {
+  executePlan,
+  READY,
+  type FilePlan,
+  type PlanFailure,
+  type PlannedFile,
+  type PlanOperation,
+  type PlanReply,
+  type SerializedFailure,
+} from "./plan-executor.js";
 
 export type { FilePhase, FilePlan, PlanFailure, PlannedFile, PlanOperation } from "./plan-executor.js";
 
@@ -118,9 +127,11 @@ export function runFilePlan(plan: FilePlan, purpose?: PlanPurpose): Promise<void
     done = worker.run(plan);
   }
   lastPlan = done.catch(() => undefined);
-  return done.catch((error: unknown) => {
-    throw planError(error, purpose);
-  }).finally(release);
+  return done
+    .catch((error: unknown) => {
+      throw planError(error, purpose);
+    })
+    .finally(release);
 }
 
 /** The last plan issued, settled either way: plans of this thread run after it. */

@@ -86,9 +86,15 @@ function advice(code: string, work: FileWork): { expected: string; fix: string }
     case "ENOSPC":
       return { expected: `free space for ${work.path}`, fix: `Free space on the file system of ${dir} (or save to another one), ${again}.` };
     case "EDQUOT":
-      return { expected: `room within the disk quota for ${work.path}`, fix: `Free space within your quota on the file system of ${dir}, or have it raised, ${again}.` };
+      return {
+        expected: `room within the disk quota for ${work.path}`,
+        fix: `Free space within your quota on the file system of ${dir}, or have it raised, ${again}.`,
+      };
     case "EROFS":
-      return { expected: "a writable file system", fix: `The file system of ${dir} is mounted read-only: remount it read-write, or save to another directory.` };
+      return {
+        expected: "a writable file system",
+        fix: `The file system of ${dir} is mounted read-only: remount it read-write, or save to another directory.`,
+      };
     case "EACCES":
     case "EPERM":
       return {
@@ -98,7 +104,10 @@ function advice(code: string, work: FileWork): { expected: string; fix: string }
     case "EISDIR":
       return { expected: `a file, not a directory, at ${work.path}`, fix: `Move the directory ${work.path} out of the way, or use another name.` };
     case "ENOTDIR":
-      return { expected: `a directory at every step of ${work.path}`, fix: `A component of ${work.path} is a file, not a directory: move it, or use another path.` };
+      return {
+        expected: `a directory at every step of ${work.path}`,
+        fix: `A component of ${work.path} is a file, not a directory: move it, or use another path.`,
+      };
     case "ENOENT":
       return work.access === "write"
         ? { expected: `the directory ${dir}`, fix: `The directory ${dir} is gone: create it again (mkdir -p), or save to another one.` }

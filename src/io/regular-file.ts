@@ -114,7 +114,11 @@ export async function readRegularFile(path: string, options: ReadRegularFileOpti
     if (file.size > options.maxBytes) {
       const received = `${file.size} bytes`;
       const message = `${options.purpose}: ${path} has ${file.size} bytes, more than the ${options.maxBytes} any ${options.what} needs; it is refused unread.`;
-      throw (options.refuse ?? precondition)(message, { expected: `at most ${options.maxBytes} bytes`, received, fix: `Check what ${path} is; a ${options.what} is never that large.` });
+      throw (options.refuse ?? precondition)(message, {
+        expected: `at most ${options.maxBytes} bytes`,
+        received,
+        fix: `Check what ${path} is; a ${options.what} is never that large.`,
+      });
     }
     const bytes = Buffer.allocUnsafe(file.size);
     const read = await readAt(file, path, bytes, 0, options.purpose);

@@ -99,9 +99,12 @@ export function acquireWriterLock(statePath: string, owner: LockOwner): void {
       throw refusedByHolder(dir, statePath, lockPath, found);
     }
     const who = found === "unreadable" ? "a writer that never finished writing it" : describeHolder(found);
-    process.emitWarning(`Took over the writer lock ${lockPath} of ${who}, which is no longer running. Its state file ${statePath} is written by this process from now on.`, {
-      code: "CHECKPIPE_CHECKPOINT_LOCK",
-    });
+    process.emitWarning(
+      `Took over the writer lock ${lockPath} of ${who}, which is no longer running. Its state file ${statePath} is written by this process from now on.`,
+      {
+        code: "CHECKPIPE_CHECKPOINT_LOCK",
+      },
+    );
     try {
       fs.unlinkSync(lockPath);
     } catch (error) {

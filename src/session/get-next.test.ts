@@ -23,14 +23,18 @@ describe("getNext", () => {
   it("throws OutOfRangeError, End of sequence naming the iterator, once the input is exhausted", async () => {
     const graph = new Graph();
     const session = new Session(graph);
-    const features = graph.asDefault(() => getNext(Dataset.range(2).map((x) => x * 10).iterator()));
+    const features = graph.asDefault(() =>
+      getNext(
+        Dataset.range(2)
+          .map((x) => x * 10)
+          .iterator(),
+      ),
+    );
     expect(await session.run(features)).toBe(0);
     expect(await session.run(features)).toBe(10);
     const end = session.run(features);
     await expect(end).rejects.toThrow(OutOfRangeError);
-    await expect(session.run(features)).rejects.toThrow(
-      'End of sequence: iterator "Iterator" (Range -> Map) has no more elements [[node IteratorGetNext]].',
-    );
+    await expect(session.run(features)).rejects.toThrow('End of sequence: iterator "Iterator" (Range -> Map) has no more elements [[node IteratorGetNext]].');
   });
 
   it("is named IteratorGetNext by default, uniquely in its graph", () => {

@@ -25,10 +25,11 @@ export function getGlobalStep(graph: Graph = Graph.getDefault()): Variable<numbe
   const steps = graph.getCollection(GraphKeys.GLOBAL_STEP);
   if (steps.length > 1) {
     const fix = "Create the global step once, with getOrCreateGlobalStep().";
-    throw new InvalidArgumentError(
-      `Multiple tensors in global_step collection: ${steps.map((s) => `"${s.name}"`).join(", ")}. ${fix}`,
-      { expected: "at most one global step", received: `${steps.length}`, fix },
-    );
+    throw new InvalidArgumentError(`Multiple tensors in global_step collection: ${steps.map((s) => `"${s.name}"`).join(", ")}. ${fix}`, {
+      expected: "at most one global step",
+      received: `${steps.length}`,
+      fix,
+    });
   }
   if (steps[0] !== undefined) return steps[0];
   const named = graph.getCollection(GraphKeys.GLOBAL_VARIABLES).find((v) => v.name === NAME);

@@ -152,9 +152,7 @@ describe("MonitoredSession stopping", () => {
       runs++;
     }
     expect(runs).toBe(2);
-    expect(() => sess.run(train)).toThrow(
-      expect.objectContaining({ name: "RuntimeError", message: "Run called even after should_stop requested." }) as Error,
-    );
+    expect(() => sess.run(train)).toThrow(expect.objectContaining({ name: "RuntimeError", message: "Run called even after should_stop requested." }) as Error);
     await sess.close();
   });
 
@@ -233,7 +231,12 @@ describe("MonitoredSession recovery", () => {
       const scaffold = new Scaffold();
       const log: string[] = [];
       const hook = new RecordingHook("a", log);
-      const sess = await MonitoredSession.create({ graph, hooks: [hook], sessionCreator: new ChiefSessionCreator({ scaffold, checkpointDir: dir, ...quiet }), ...quiet });
+      const sess = await MonitoredSession.create({
+        graph,
+        hooks: [hook],
+        sessionCreator: new ChiefSessionCreator({ scaffold, checkpointDir: dir, ...quiet }),
+        ...quiet,
+      });
       await sess.run(flaky);
       await sess.run(flaky);
       await scaffold.saver?.save(join(dir, "model.ckpt"), { globalStep: step.value }); // a checkpoint at step 2, w = 20

@@ -56,19 +56,19 @@ function buildModel(): { graph: Graph; train: Operation; total: Variable<number>
       total.assign(total.value + b.reduce((s, x) => s + x, 0));
       await run.eval(increment);
     });
-    scalarSummary("total", computed("read_total", () => total.value));
+    scalarSummary(
+      "total",
+      computed("read_total", () => total.value),
+    );
     return { graph, train, total, seen };
   });
 }
 
 async function trainSteps(steps: number, options: { saveCheckpointSteps: number }): Promise<{ seen: number[][]; total: number }> {
   const { graph, train, total, seen } = buildModel();
-  await withMonitoredSession(
-    MonitoredTrainingSession.create({ graph, checkpointDir: dir, logger: silentLogger, ...options }),
-    async (sess) => {
-      for (let i = 0; i < steps && !sess.shouldStop(); i++) await sess.run(train);
-    },
-  );
+  await withMonitoredSession(MonitoredTrainingSession.create({ graph, checkpointDir: dir, logger: silentLogger, ...options }), async (sess) => {
+    for (let i = 0; i < steps && !sess.shouldStop(); i++) await sess.run(train);
+  });
   return { seen, total: total.value };
 }
 
@@ -118,13 +118,17 @@ describe("MonitoredTrainingSession", () => {
       hooks: [record("user")],
     });
     const hooks = (sess as unknown as { hooks: SessionRunHook[] }).hooks;
-    expect(hooks.map((h) => (h instanceof StepCounterHook ? "step counter" : h instanceof SummarySaverHook ? "summary saver" : h instanceof CheckpointSaverHook ? "checkpoint saver" : "other"))).toEqual([
-      "other",
-      "step counter",
-      "summary saver",
-      "checkpoint saver",
-      "other",
-    ]);
+    expect(
+      hooks.map((h) =>
+        h instanceof StepCounterHook
+          ? "step counter"
+          : h instanceof SummarySaverHook
+            ? "summary saver"
+            : h instanceof CheckpointSaverHook
+              ? "checkpoint saver"
+              : "other",
+      ),
+    ).toEqual(["other", "step counter", "summary saver", "checkpoint saver", "other"]);
     expect(order).toEqual(["chief-only", "user"]);
     await sess.close();
   });

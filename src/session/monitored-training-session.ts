@@ -69,8 +69,17 @@ export const MonitoredTrainingSession = {
     const scaffold = options.scaffold ?? new Scaffold();
     const [summarySteps, summarySecs] = defaults(options.saveSummariesSteps, options.saveSummariesSecs, 100, null, "saveSummaries");
     const [checkpointSteps, checkpointSecs] = defaults(options.saveCheckpointSteps, options.saveCheckpointSecs, null, 600, "saveCheckpoint");
-    const sessionCreator = new ChiefSessionCreator({ scaffold, logger, ...(options.checkpointDir === undefined ? {} : { checkpointDir: options.checkpointDir }) });
-    const common = { graph, sessionCreator, logger, ...(options.stopGracePeriodSecs === undefined ? {} : { stopGracePeriodSecs: options.stopGracePeriodSecs }) };
+    const sessionCreator = new ChiefSessionCreator({
+      scaffold,
+      logger,
+      ...(options.checkpointDir === undefined ? {} : { checkpointDir: options.checkpointDir }),
+    });
+    const common = {
+      graph,
+      sessionCreator,
+      logger,
+      ...(options.stopGracePeriodSecs === undefined ? {} : { stopGracePeriodSecs: options.stopGracePeriodSecs }),
+    };
     if (options.isChief === false) return MonitoredSession.create({ ...common, hooks: options.hooks ?? [] });
 
     const hooks: SessionRunHook[] = [...(options.chiefOnlyHooks ?? [])];

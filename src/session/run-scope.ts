@@ -123,9 +123,7 @@ class ScopeView implements RunScope {
   eval(node: RunNode): Promise<unknown> {
     if (!(node instanceof Tensor) && !(node instanceof Operation)) {
       return Promise.reject(
-        new InvalidArgumentError(
-          `run.eval(node) needs a Tensor or an Operation; got ${describeValue(node)}. Pass a tensor or an operation of the graph.`,
-        ),
+        new InvalidArgumentError(`run.eval(node) needs a Tensor or an Operation; got ${describeValue(node)}. Pass a tensor or an operation of the graph.`),
       );
     }
     try {
@@ -141,10 +139,10 @@ class ScopeView implements RunScope {
       chain.unshift(p.node.name);
       if (p.node !== node) continue;
       const cycle = [...chain, node.name].join(" -> ");
-      throw new InvalidArgumentError(
-        `${describeNode(node)} depends on itself: ${cycle}. Break the cycle: a tensor or operation cannot read its own value.`,
-        { expected: "no cycle", received: cycle },
-      );
+      throw new InvalidArgumentError(`${describeNode(node)} depends on itself: ${cycle}. Break the cycle: a tensor or operation cannot read its own value.`, {
+        expected: "no cycle",
+        received: cycle,
+      });
     }
   }
 }

@@ -169,7 +169,12 @@ describe("feeds", () => {
     const session = new Session();
     const x = constant(1, "x");
     await expect(session.run(x, new Map([[noOp() as never, 1]]))).rejects.toThrow(/^Cannot interpret feed key as Tensor: got Operation\("NoOp"\)/);
-    await expect(session.run(x, [[x, 1], [x, 2]])).rejects.toThrow('Tensor "x" is fed twice.');
+    await expect(
+      session.run(x, [
+        [x, 1],
+        [x, 2],
+      ]),
+    ).rejects.toThrow('Tensor "x" is fed twice.');
     await expect(session.run(x, { x: 1 } as never)).rejects.toThrow("session.run(fetches, feedDict) needs a Map or an array of pairs; got an object.");
   });
 });

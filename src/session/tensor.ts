@@ -74,7 +74,10 @@ export function uniqueNodeName(graph: Graph | null, name: string, kind: string):
 }
 
 class ConstantTensor<T> extends Tensor<T> {
-  constructor(private readonly value: T, name: string) {
+  constructor(
+    private readonly value: T,
+    name: string,
+  ) {
     super(name);
   }
 
@@ -99,7 +102,10 @@ class PlaceholderTensor<T> extends Tensor<T> {
 }
 
 class ComputedTensor<T> extends Tensor<T> {
-  constructor(name: string, private readonly fn: (run: RunScope) => Awaitable<T>) {
+  constructor(
+    name: string,
+    private readonly fn: (run: RunScope) => Awaitable<T>,
+  ) {
     super(name);
   }
 

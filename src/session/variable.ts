@@ -110,10 +110,11 @@ export class Variable<T> extends Tensor<T> implements Saveable {
     if (want !== got) {
       const fix = "Restore a checkpoint saved from this model, or give this variable another name.";
       return Promise.reject(
-        new InvalidArgumentError(
-          `Cannot restore variable "${this.name}": it holds ${want}; the checkpoint has ${describeValue(value)}. ${fix}`,
-          { expected: want, received: describeValue(value), fix },
-        ),
+        new InvalidArgumentError(`Cannot restore variable "${this.name}": it holds ${want}; the checkpoint has ${describeValue(value)}. ${fix}`, {
+          expected: want,
+          received: describeValue(value),
+          fix,
+        }),
       );
     }
     // Safe as far as can be checked: the value has the kind of the initial value.

@@ -211,7 +211,9 @@ export async function torture(options: TortureOptions): Promise<ModeReport[]> {
         const started = performance.now();
         const reference = uninterrupted(mode, join(scratch, `${mode}-uninterrupted`), options.steps, slots);
         const chains = await Promise.all(
-          Array.from({ length: options.chainsPerMode }, (_, c) => runChain(mode, join(scratch, `${mode}-${c}`), options, rngs[m * options.chainsPerMode + c] as RandomGenerator, slots)),
+          Array.from({ length: options.chainsPerMode }, (_, c) =>
+            runChain(mode, join(scratch, `${mode}-${c}`), options, rngs[m * options.chainsPerMode + c] as RandomGenerator, slots),
+          ),
         );
         return summarize(mode, await reference, chains, (performance.now() - started) / 1000);
       }),

@@ -50,5 +50,7 @@ const reports = await torture({ ...options, progress: (line) => process.stderr.w
 process.stdout.write(`\n${reports.map(describeReport).join("\n")}\n`);
 const kills = reports.reduce((n, r) => n + r.kills, 0);
 const ok = reports.every(passed);
-process.stdout.write(`\n${kills} kills in ${((performance.now() - started) / 1000).toFixed(1)} s: ${ok ? "every model equals its uninterrupted run's" : "FAILED"}\n`);
+process.stdout.write(
+  `\n${kills} kills in ${((performance.now() - started) / 1000).toFixed(1)} s: ${ok ? "every model equals its uninterrupted run's" : "FAILED"}\n`,
+);
 process.exitCode = ok ? 0 : 1;

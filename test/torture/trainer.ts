@@ -161,9 +161,21 @@ async function trainEstimator(mode: "estimator-hook" | "estimator-saveable", dir
   let record = emptyRecord();
   let step = -1;
   const saver = new Saver([
-    makeSaveable("global_step", () => step, (value: number) => void (step = value)),
-    makeSaveable("trained_hash", () => record.hash, (value: number) => void (record = { ...record, hash: value })),
-    makeSaveable("trained_counts", () => record.counts, (value: Int32Array) => void (record = { ...record, counts: value })),
+    makeSaveable(
+      "global_step",
+      () => step,
+      (value: number) => void (step = value),
+    ),
+    makeSaveable(
+      "trained_hash",
+      () => record.hash,
+      (value: number) => void (record = { ...record, hash: value }),
+    ),
+    makeSaveable(
+      "trained_counts",
+      () => record.counts,
+      (value: Int32Array) => void (record = { ...record, counts: value }),
+    ),
   ]);
   await saver.restore(latest);
   printLine(`final ${step} ${record.hash} ${countsText(record.counts)}`);
@@ -184,11 +196,19 @@ async function trainFit(dir: string, steps: number): Promise<void> {
   let record = emptyRecord();
   let trained = 0;
   const saveables = [
-    makeSaveable("trained_hash", () => {
-      printLine(`saving ${trained}`);
-      return record.hash;
-    }, (value: number) => void (record = { ...record, hash: value })),
-    makeSaveable("trained_counts", () => record.counts, (value: Int32Array) => void (record = { ...record, counts: value })),
+    makeSaveable(
+      "trained_hash",
+      () => {
+        printLine(`saving ${trained}`);
+        return record.hash;
+      },
+      (value: number) => void (record = { ...record, hash: value }),
+    ),
+    makeSaveable(
+      "trained_counts",
+      () => record.counts,
+      (value: Int32Array) => void (record = { ...record, counts: value }),
+    ),
   ];
   const epochs = Math.ceil(steps / BATCHES_PER_EPOCH);
   const result = await fitDatasetResumable(model, buildPipeline(epochs), {
@@ -200,7 +220,16 @@ async function trainFit(dir: string, steps: number): Promise<void> {
     saveables,
     toTensors: (batch: Example[]) => {
       record = recordBatch(record, batch);
-      return { xs: tf.tensor2d(batch.map((e) => [...e.x])), ys: tf.oneHot(tf.tensor1d(batch.map((e) => e.y), "int32"), 3) };
+      return {
+        xs: tf.tensor2d(batch.map((e) => [...e.x])),
+        ys: tf.oneHot(
+          tf.tensor1d(
+            batch.map((e) => e.y),
+            "int32",
+          ),
+          3,
+        ),
+      };
     },
     callbacks: {
       onBatchEnd: () => {
@@ -208,7 +237,10 @@ async function trainFit(dir: string, steps: number): Promise<void> {
       },
     },
   });
-  const weights = model.getWeights().map((w) => Buffer.from((w.dataSync() as Float32Array).buffer).toString("base64")).join("|");
+  const weights = model
+    .getWeights()
+    .map((w) => Buffer.from((w.dataSync() as Float32Array).buffer).toString("base64"))
+    .join("|");
   let weightsHash = 0x811c9dc5;
   for (let i = 0; i < weights.length; i++) weightsHash = Math.imul(weightsHash ^ weights.charCodeAt(i), 0x01000193) >>> 0;
   printLine(`final ${result.step} ${record.hash} ${countsText(record.counts)} ${weightsHash}`);

@@ -1,4 +1,14 @@
-import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  END,
+  UnaryIterator,
+  pullMany,
+  UnaryNode,
+  type DatasetNode,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { integer, opState, stateSchema, type StateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { gather, randomAccessOf, type RandomAccess } from "../../core/random-access.js";

@@ -8,7 +8,6 @@ async function oneByOne<T>(ds: Dataset<T>): Promise<T[]> {
   return ds.toArray();
 }
 
-
 const throwsOn = (bad: (x: number) => boolean) => (x: number) => {
   if (bad(x)) throw new Error(`bad ${x}`);
   return x;
@@ -20,17 +19,88 @@ describe("bulk pulls (what batch uses)", () => {
     ["async map", () => Dataset.range(60).map(async (x) => x * 3)],
     ["filter", () => Dataset.range(100).filter((x) => x % 3 !== 0)],
     ["async filter", () => Dataset.range(60).filter(async (x) => x % 3 !== 0)],
-    ["map that throws, then ignoreErrors", () => Dataset.range(100).map(throwsOn((x) => x % 7 === 3 || x % 11 === 0)).ignoreErrors()],
-    ["async map that throws, then ignoreErrors", () => Dataset.range(60).map(async (x) => throwsOn((v) => v % 5 === 1)(x)).ignoreErrors()],
-    ["filter that throws, then ignoreErrors", () => Dataset.range(100).filter((x) => { if (x % 6 === 2) throw new Error("f"); return x % 4 !== 0; }).ignoreErrors()],
-    ["map, filter, map that throws, ignoreErrors, take", () => Dataset.range(200).map((x) => x + 1).filter((x) => x % 2 === 0).map(throwsOn((x) => x % 10 === 0)).ignoreErrors().take(70)],
-    ["prefetch", () => Dataset.range(100).map(async (x) => x).prefetch(7)],
-    ["prefetch over errors", () => Dataset.range(100).map(throwsOn((x) => x % 9 === 4)).prefetch(5).ignoreErrors()],
-    ["repeat, enumerate, unbatch", () => Dataset.range(10).repeat(3).enumerate().map(([i, x]) => i * 100 + x).batch(4).unbatch()],
-    ["skip, take", () => Dataset.fromArray([...Array(50).keys()]).skip(5).take(33)],
+    [
+      "map that throws, then ignoreErrors",
+      () =>
+        Dataset.range(100)
+          .map(throwsOn((x) => x % 7 === 3 || x % 11 === 0))
+          .ignoreErrors(),
+    ],
+    [
+      "async map that throws, then ignoreErrors",
+      () =>
+        Dataset.range(60)
+          .map(async (x) => throwsOn((v) => v % 5 === 1)(x))
+          .ignoreErrors(),
+    ],
+    [
+      "filter that throws, then ignoreErrors",
+      () =>
+        Dataset.range(100)
+          .filter((x) => {
+            if (x % 6 === 2) throw new Error("f");
+            return x % 4 !== 0;
+          })
+          .ignoreErrors(),
+    ],
+    [
+      "map, filter, map that throws, ignoreErrors, take",
+      () =>
+        Dataset.range(200)
+          .map((x) => x + 1)
+          .filter((x) => x % 2 === 0)
+          .map(throwsOn((x) => x % 10 === 0))
+          .ignoreErrors()
+          .take(70),
+    ],
+    [
+      "prefetch",
+      () =>
+        Dataset.range(100)
+          .map(async (x) => x)
+          .prefetch(7),
+    ],
+    [
+      "prefetch over errors",
+      () =>
+        Dataset.range(100)
+          .map(throwsOn((x) => x % 9 === 4))
+          .prefetch(5)
+          .ignoreErrors(),
+    ],
+    [
+      "repeat, enumerate, unbatch",
+      () =>
+        Dataset.range(10)
+          .repeat(3)
+          .enumerate()
+          .map(([i, x]) => i * 100 + x)
+          .batch(4)
+          .unbatch(),
+    ],
+    [
+      "skip, take",
+      () =>
+        Dataset.fromArray([...Array(50).keys()])
+          .skip(5)
+          .take(33),
+    ],
     ["shuffle", () => Dataset.range(100).shuffle(9, { seed: 4 })],
-    ["shuffle over an async input", () => Dataset.range(60).map(async (x) => x).shuffle(9, { seed: 4 })],
-    ["shuffle over input errors, then ignoreErrors", () => Dataset.range(100).map(throwsOn((x) => x % 9 === 4)).shuffle(7, { seed: 1 }).ignoreErrors()],
+    [
+      "shuffle over an async input",
+      () =>
+        Dataset.range(60)
+          .map(async (x) => x)
+          .shuffle(9, { seed: 4 }),
+    ],
+    [
+      "shuffle over input errors, then ignoreErrors",
+      () =>
+        Dataset.range(100)
+          .map(throwsOn((x) => x % 9 === 4))
+          .shuffle(7, { seed: 1 })
+          .ignoreErrors(),
+    ],
   ];
   for (const [name, build] of pipelines) {
     for (const size of [1, 3, 8, 32]) {
@@ -42,7 +112,9 @@ describe("bulk pulls (what batch uses)", () => {
   }
 
   it("raises an error that a bulk pull met after some elements on the next call, at its place", async () => {
-    const ds = Dataset.range(10).map(throwsOn((x) => x === 5)).batch(4);
+    const ds = Dataset.range(10)
+      .map(throwsOn((x) => x === 5))
+      .batch(4);
     const it = ds.iterator();
     expect(await it.next()).toEqual({ value: [0, 1, 2, 3], done: false });
     await expect(it.next()).rejects.toThrow("bad 5");
@@ -50,7 +122,10 @@ describe("bulk pulls (what batch uses)", () => {
   });
 
   it("restores the leftover of a failed bulk pull from a version 1 state (pending and failure), as version 2 holds it", async () => {
-    const build = () => Dataset.range(10).map(throwsOn((x) => x === 1)).batch(3);
+    const build = () =>
+      Dataset.range(10)
+        .map(throwsOn((x) => x === 1))
+        .batch(3);
     const v1: IteratorState = {
       format: "checkpipe.iterator",
       version: 1,
@@ -59,7 +134,13 @@ describe("bulk pulls (what batch uses)", () => {
       root: {
         kind: "Batch",
         version: 1,
-        input: { kind: "Map", version: 1, pending: [2, 3], failure: { name: "Error", message: "bad 1", code: null }, input: { kind: "Range", version: 1, index: 4 } },
+        input: {
+          kind: "Map",
+          version: 1,
+          pending: [2, 3],
+          failure: { name: "Error", message: "bad 1", code: null },
+          input: { kind: "Range", version: 1, index: 4 },
+        },
       },
     };
     const it = build().iterator({ state: v1 });
@@ -70,7 +151,10 @@ describe("bulk pulls (what batch uses)", () => {
   });
 
   it("saves the input elements a failed bulk pull holds, and resumes with them", async () => {
-    const build = () => Dataset.range(10).map(throwsOn((x) => x === 1)).batch(3);
+    const build = () =>
+      Dataset.range(10)
+        .map(throwsOn((x) => x === 1))
+        .batch(3);
     const it = build().iterator();
     await expect(it.next()).rejects.toThrow("bad 1");
     const state = JSON.parse(JSON.stringify(await it.save())) as IteratorState;

@@ -12,7 +12,8 @@ const STATE = stateSchema(
   { mode: oneOf("read", "write"), elements: elements, index: optional(integer(0)), input: optional(opState) },
   {
     check: ({ mode, elements, index, input }, path) => {
-      if (mode === "read" && (index === undefined || index > elements.length)) misfit(pathTo(path, "index"), `an index from 0 to ${elements.length} (mode "read")`, index);
+      if (mode === "read" && (index === undefined || index > elements.length))
+        misfit(pathTo(path, "index"), `an index from 0 to ${elements.length} (mode "read")`, index);
       if (mode === "write" && input === undefined) misfit(pathTo(path, "input"), 'the input\'s state (mode "write")', input);
     },
   },

@@ -1,4 +1,13 @@
-import { END, type DatasetNode, type DatasetOptions, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  END,
+  type DatasetNode,
+  type DatasetOptions,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { integer, nullable, opState, stateSchema } from "../../core/schema.js";
 import { randomAccessOf, type RandomAccess } from "../../core/random-access.js";
 import type { OpState } from "../../core/state.js";

@@ -1,4 +1,15 @@
-import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  END,
+  UnaryIterator,
+  pullMany,
+  UnaryNode,
+  type DatasetNode,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { integer, opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { randomAccessOf, andThen, type RandomAccess } from "../../core/random-access.js";

@@ -12,10 +12,33 @@
  *
  * @module
  */
-import { closeSync, constants, copyFileSync, existsSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import { deserialize, serialize } from "node:v8";
-import { BackgroundCloser, END, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  BackgroundCloser,
+  END,
+  UnaryNode,
+  type DatasetNode,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { integer, nullable, oneOf, opState, optional, record, stateSchema, string } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { DataLossError, FailedPreconditionError, describeValue } from "../../errors.js";
@@ -104,7 +127,11 @@ function checkHeader(filename: string, expected: Uint8Array): void {
       throw new FailedPreconditionError(
         `cache(${JSON.stringify(filename)}): the file there is not the cache of this pipeline (its header: ${frame === null ? "none" : text.slice(0, 200)}; ` +
           `this pipeline's: ${new TextDecoder().decode(expected).slice(0, 200)}). Delete the file to rebuild the cache, or pass another filename.`,
-        { expected: "the cache file of this pipeline", received: frame === null ? "another file" : text.slice(0, 200), fix: "Delete the file, or use another filename." },
+        {
+          expected: "the cache file of this pipeline",
+          received: frame === null ? "another file" : text.slice(0, 200),
+          fix: "Delete the file, or use another filename.",
+        },
       );
     }
   } finally {
@@ -137,7 +164,10 @@ class CacheWriter {
     try {
       bytes = serialize(value);
     } catch (cause) {
-      throw new FailedPreconditionError(`cache(${JSON.stringify(this.filename)}): element ${this.count} cannot be written to the cache (${describeValue(cause)}); cached elements must be plain data.`, { cause });
+      throw new FailedPreconditionError(
+        `cache(${JSON.stringify(this.filename)}): element ${this.count} cannot be written to the cache (${describeValue(cause)}); cached elements must be plain data.`,
+        { cause },
+      );
     }
     this.append(encodeFrame(bytes), true);
   }
@@ -156,7 +186,7 @@ class CacheWriter {
     this.chunks = [];
     this.pending = 0;
     this.guard("writing", () => {
-      for (let at = 0; at < data.length; ) at += writeSync(this.fd, data, at, data.length - at, this.bytes + at);
+      for (let at = 0; at < data.length;) at += writeSync(this.fd, data, at, data.length - at, this.bytes + at);
     });
     this.bytes += data.length;
   }
@@ -257,7 +287,10 @@ class FileCacheIterator<T> implements OpIterator<T> {
     try {
       return deserialize(bytes) as T;
     } catch (cause) {
-      throw new DataLossError(`cache(${JSON.stringify(this.node.filename)}): a cached element cannot be read back (${describeValue(cause)}). Delete the file to rebuild the cache.`, { cause });
+      throw new DataLossError(
+        `cache(${JSON.stringify(this.node.filename)}): a cached element cannot be read back (${describeValue(cause)}). Delete the file to rebuild the cache.`,
+        { cause },
+      );
     }
   }
 

@@ -1,4 +1,16 @@
-import { END, UnaryIterator, UnaryNode, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  END,
+  UnaryIterator,
+  UnaryNode,
+  pullMany,
+  pullOne,
+  type DatasetNode,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { Leftover, leftoverStateSchema } from "../../core/leftover.js";
 import type { OpState } from "../../core/state.js";
 import { requireFunction } from "../validate.js";

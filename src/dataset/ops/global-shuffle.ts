@@ -28,15 +28,22 @@ export interface ConsumedLayer {
 }
 
 const LAYER = record<ConsumedLayer>({ numShards: integer(1), positions: arrayOf(integer(0)) }, "a layer of consumed positions ({ numShards, positions })");
-const STATE = stateSchema(GLOBAL_SHUFFLE_KIND, VERSION, { seed: integer(), taken: integer(0), layers: arrayOf(LAYER) }, {
-  check: ({ layers }, path) => {
-    layers.forEach((layer, k) => {
-      if (layer.positions.length !== layer.numShards) {
-        throw new InvalidArgumentError(`Cannot restore ${GLOBAL_SHUFFLE_KIND}: ${path}.layers[${k}] has ${layer.positions.length} positions for ${layer.numShards} shards.`);
-      }
-    });
+const STATE = stateSchema(
+  GLOBAL_SHUFFLE_KIND,
+  VERSION,
+  { seed: integer(), taken: integer(0), layers: arrayOf(LAYER) },
+  {
+    check: ({ layers }, path) => {
+      layers.forEach((layer, k) => {
+        if (layer.positions.length !== layer.numShards) {
+          throw new InvalidArgumentError(
+            `Cannot restore ${GLOBAL_SHUFFLE_KIND}: ${path}.layers[${k}] has ${layer.positions.length} positions for ${layer.numShards} shards.`,
+          );
+        }
+      });
+    },
   },
-});
+);
 
 /** Options of `globalShuffle`. */
 export interface GlobalShuffleOptions {
@@ -67,7 +74,8 @@ export class GlobalShuffleNode<T> extends UnaryNode<T, T> {
       throw invalidArgument("globalShuffle({ seed })", "an integer", options.seed, "Pass an integer seed, e.g. { seed: 42 }, or none.");
     }
     const reshuffle = options.reshuffleEachIteration ?? true;
-    if (typeof reshuffle !== "boolean") throw invalidArgument("globalShuffle({ reshuffleEachIteration })", "a boolean", reshuffle, "Pass true (the default) or false.");
+    if (typeof reshuffle !== "boolean")
+      throw invalidArgument("globalShuffle({ reshuffleEachIteration })", "a boolean", reshuffle, "Pass true (the default) or false.");
     this.seed = options.seed ?? null;
     this.reshuffle = reshuffle;
   }
@@ -85,7 +93,9 @@ export class GlobalShuffleNode<T> extends UnaryNode<T, T> {
   private view(ctx: IteratorContext, base: number): { input: RandomAccess<T>; permutation: IndexPermutation } {
     const input = randomAccessOf(this.input, ctx) as RandomAccess<T>;
     if (!(input.length <= MAX_PERMUTATION_LENGTH)) {
-      throw new InvalidArgumentError(`globalShuffle() shuffles at most ${MAX_PERMUTATION_LENGTH} elements; ${this.input.describe()} has ${input.length}. Take a finite part first (take(n)).`);
+      throw new InvalidArgumentError(
+        `globalShuffle() shuffles at most ${MAX_PERMUTATION_LENGTH} elements; ${this.input.describe()} has ${input.length}. Take a finite part first (take(n)).`,
+      );
     }
     const epoch = this.reshuffle ? ctx.epoch : [];
     return { input, permutation: new IndexPermutation(input.length, deriveSeed(base, ...epoch)) };
@@ -146,7 +156,13 @@ class GlobalShuffleIterator<T> implements OpIterator<T> {
   }
 
   async save(_ctx: SaveContext): Promise<OpState> {
-    return { kind: GLOBAL_SHUFFLE_KIND, version: VERSION, seed: this.seed, taken: this.taken, layers: this.layers.map((l) => ({ numShards: l.numShards, positions: [...l.positions] })) };
+    return {
+      kind: GLOBAL_SHUFFLE_KIND,
+      version: VERSION,
+      seed: this.seed,
+      taken: this.taken,
+      layers: this.layers.map((l) => ({ numShards: l.numShards, positions: [...l.positions] })),
+    };
   }
 
   async restore(state: OpState): Promise<void> {
@@ -157,7 +173,9 @@ class GlobalShuffleIterator<T> implements OpIterator<T> {
     }
     const order = new Order(this.input.length, layers);
     if (taken > order.length) {
-      throw new InvalidArgumentError(`Cannot restore ${GLOBAL_SHUFFLE_KIND}: its state has handed out ${taken} elements of ${order.length}. Restore into a dataset built from the same input.`);
+      throw new InvalidArgumentError(
+        `Cannot restore ${GLOBAL_SHUFFLE_KIND}: its state has handed out ${taken} elements of ${order.length}. Restore into a dataset built from the same input.`,
+      );
     }
     this.layers = layers;
     this.order = order;

@@ -6,7 +6,17 @@
  *
  * @module
  */
-import { BackgroundCloser, END, UnaryIterator, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  BackgroundCloser,
+  END,
+  UnaryIterator,
+  UnaryNode,
+  type DatasetNode,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { arrayOf, boolean, nullable, opState, record, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { element, elements, encodeValue, encodeValues } from "../../core/value-codec.js";
@@ -45,7 +55,8 @@ export class GroupByWindowNode<T, U> extends UnaryNode<T, U> {
     super(input);
     requireFunction("groupByWindow(keyFn)", keyFn, "Pass a function from an element to its group key, e.g. (x) => x % 2.");
     requireFunction("groupByWindow(keyFn, reduceFn)", reduceFn, "Pass a function from (key, window) to a Dataset, e.g. (key, window) => window.batch(4).");
-    if (typeof windowSize !== "function") requireInteger("groupByWindow(keyFn, reduceFn, { windowSize })", windowSize, 1, "Pass how many elements of a key make a window, e.g. { windowSize: 4 }.");
+    if (typeof windowSize !== "function")
+      requireInteger("groupByWindow(keyFn, reduceFn, { windowSize })", windowSize, 1, "Pass how many elements of a key make a window, e.g. { windowSize: 4 }.");
     this.label = `${KIND}(${typeof windowSize === "function" ? "windowSizeFunc" : windowSize})`;
   }
 
@@ -150,8 +161,18 @@ class GroupByWindowIterator<T, U> extends UnaryIterator<T, U> {
   }
 
   async save(ctx: SaveContext): Promise<OpState> {
-    const groups = [...this.groups.values()].map((g, i) => ({ key: encodeValue(g.key, `group ${i} key`, ctx.sink), elements: encodeValues(g.elements, `group ${i} element`, ctx.sink) }));
-    const current = this.current === null ? null : { key: encodeValue(this.current.key, "window key", ctx.sink), window: encodeValues(this.current.elements, "window element", ctx.sink), state: await this.current.iterator.save(ctx) };
+    const groups = [...this.groups.values()].map((g, i) => ({
+      key: encodeValue(g.key, `group ${i} key`, ctx.sink),
+      elements: encodeValues(g.elements, `group ${i} element`, ctx.sink),
+    }));
+    const current =
+      this.current === null
+        ? null
+        : {
+            key: encodeValue(this.current.key, "window key", ctx.sink),
+            window: encodeValues(this.current.elements, "window element", ctx.sink),
+            state: await this.current.iterator.save(ctx),
+          };
     return { kind: KIND, version: VERSION, inputEnded: this.inputEnded, groups, current, input: await this.input.save(ctx) };
   }
 

@@ -1,4 +1,13 @@
-import { UnaryIterator, pullMany, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  UnaryIterator,
+  pullMany,
+  UnaryNode,
+  type DatasetNode,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 

@@ -10,7 +10,6 @@ import type { IteratorState } from "../../core/state.js";
 import { Dataset } from "../dataset.js";
 import { batchedWithResumes } from "./resume.test-helper.js";
 
-
 /** Batches of `size` from one iterator, without resumes. */
 async function batched<T>(ds: Dataset<T>, size: number): Promise<T[][]> {
   const out: T[][] = [];
@@ -37,8 +36,31 @@ describe("map and filter answer bulk pulls in place", () => {
   const pipelines: [string, () => Dataset<unknown>][] = [
     ["map, async every 5th", () => Dataset.range(90).map(sometimesAsync(5, (x) => ({ x, sq: x * x })))],
     ["filter, async every 4th", () => Dataset.range(90).filter(sometimesAsync(4, (x) => x % 3 !== 1))],
-    ["map rejecting part-way, ignoreErrors", () => Dataset.range(90).map(failing((x) => x % 13 === 5, () => true)).ignoreErrors()],
-    ["map throwing and rejecting, async every 3rd, ignoreErrors", () => Dataset.range(90).map(sometimesAsync(3, (x) => x)).map(failing((x) => x % 7 === 2, (x) => x % 2 === 0)).ignoreErrors()],
+    [
+      "map rejecting part-way, ignoreErrors",
+      () =>
+        Dataset.range(90)
+          .map(
+            failing(
+              (x) => x % 13 === 5,
+              () => true,
+            ),
+          )
+          .ignoreErrors(),
+    ],
+    [
+      "map throwing and rejecting, async every 3rd, ignoreErrors",
+      () =>
+        Dataset.range(90)
+          .map(sometimesAsync(3, (x) => x))
+          .map(
+            failing(
+              (x) => x % 7 === 2,
+              (x) => x % 2 === 0,
+            ),
+          )
+          .ignoreErrors(),
+    ],
     [
       "filter rejecting part-way, ignoreErrors",
       () =>
@@ -62,11 +84,22 @@ describe("map and filter answer bulk pulls in place", () => {
         Dataset.range(150)
           .map(sometimesAsync(6, (x) => x + 1))
           .filter((x) => x % 3 !== 0)
-          .map(failing((x) => x % 17 === 0, (x) => x % 2 === 0))
+          .map(
+            failing(
+              (x) => x % 17 === 0,
+              (x) => x % 2 === 0,
+            ),
+          )
           .filter(sometimesAsync(5, (x) => x % 4 !== 1))
           .ignoreErrors(),
     ],
-    ["filter over a map that keeps nothing for a while", () => Dataset.range(120).map((x) => x * 2).filter((x) => x < 20 || x > 200)],
+    [
+      "filter over a map that keeps nothing for a while",
+      () =>
+        Dataset.range(120)
+          .map((x) => x * 2)
+          .filter((x) => x < 20 || x > 200),
+    ],
   ];
   for (const [name, build] of pipelines) {
     it(`yields the one-by-one sequence and resumes exactly after every batch: ${name}`, async () => {
@@ -92,7 +125,10 @@ describe("map and filter answer bulk pulls in place", () => {
       .iterator();
     await expect(it.next()).rejects.toThrow("bad 40");
     const state = JSON.parse(JSON.stringify(await it.save())) as IteratorState;
-    expect(state.root).toMatchObject({ kind: "Batch", input: { kind: "Filter", held: [{ value: 50 }, { value: 60 }, { value: 70 }], input: { kind: "Map", input: { kind: "Range", index: 8 } } } });
+    expect(state.root).toMatchObject({
+      kind: "Batch",
+      input: { kind: "Filter", held: [{ value: 50 }, { value: 60 }, { value: 70 }], input: { kind: "Map", input: { kind: "Range", index: 8 } } },
+    });
     expect(await it.next()).toEqual({ value: [50, 60, 70, 80, 90], done: false });
     expect((await it.next()).done).toBe(true);
   });

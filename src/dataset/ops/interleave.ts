@@ -1,4 +1,14 @@
-import { BackgroundCloser, END, type DatasetNode, type DatasetOptions, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  BackgroundCloser,
+  END,
+  type DatasetNode,
+  type DatasetOptions,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { arrayOf, boolean, integer, nullable, opState, record, stateSchema } from "../../core/schema.js";
 import type { JsonValue, OpState } from "../../core/state.js";
 import { element, encodeValue } from "../../core/value-codec.js";
@@ -174,7 +184,11 @@ class InterleaveIterator<T, U> implements OpIterator<U> {
   async save(ctx: SaveContext): Promise<OpState> {
     const slots: JsonValue[] = [];
     for (const [i, slot] of this.slots.entries()) {
-      slots.push(slot === null ? null : { element: encodeValue(slot.element, `${this.kind} input element of slot ${i}`, ctx.sink), state: await slot.iterator.save(ctx) });
+      slots.push(
+        slot === null
+          ? null
+          : { element: encodeValue(slot.element, `${this.kind} input element of slot ${i}`, ctx.sink), state: await slot.iterator.save(ctx) },
+      );
     }
     return {
       kind: this.kind,

@@ -6,7 +6,16 @@
  *
  * @module
  */
-import { UnaryIterator, UnaryNode, pullMany, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  UnaryIterator,
+  UnaryNode,
+  pullMany,
+  type DatasetNode,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { arrayOf, boolean, integer, opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { held } from "../../core/value-codec.js";
@@ -65,10 +74,14 @@ export class MapInWorkersNode<T, U> extends UnaryNode<T, U> {
   constructor(input: DatasetNode<T>, module: unknown, options: MapInWorkersOptions) {
     super(input);
     for (const key of Object.keys(options)) {
-      if (!KNOWN.includes(key)) throw invalidArgument(`mapInWorkers(module, { ${key} })`, `one of the options ${KNOWN.join(", ")}`, key, "Remove the unknown option.");
+      if (!KNOWN.includes(key))
+        throw invalidArgument(`mapInWorkers(module, { ${key} })`, `one of the options ${KNOWN.join(", ")}`, key, "Remove the unknown option.");
     }
     const base = workerSpec("mapInWorkers", module, options);
-    const parallel = options.parallel === undefined ? null : requireInteger("mapInWorkers(module, { parallel })", options.parallel, 1, "Pass how many elements may be in flight at once, or leave it out.");
+    const parallel =
+      options.parallel === undefined
+        ? null
+        : requireInteger("mapInWorkers(module, { parallel })", options.parallel, 1, "Pass how many elements may be in flight at once, or leave it out.");
     const transfer = options.transfer ?? true;
     if (typeof transfer !== "boolean") throw invalidArgument("mapInWorkers(module, { transfer })", "a boolean", transfer, "Pass true (the default) or false.");
     this.spec = { ...base, parallel, transfer };
@@ -205,7 +218,14 @@ class MapInWorkersIterator<T, U> extends UnaryIterator<T, U> {
     calls.forEach((call, i) => {
       const entry = entries[i];
       if (entry !== undefined && "value" in entry) settle(call, { ok: true, value: entry.value as U });
-      else settle(call, { ok: false, error: entry === undefined ? new UnavailableError("mapInWorkers: a worker thread answered fewer results than elements.") : fromWire(entry.error, "mapInWorkers") });
+      else
+        settle(call, {
+          ok: false,
+          error:
+            entry === undefined
+              ? new UnavailableError("mapInWorkers: a worker thread answered fewer results than elements.")
+              : fromWire(entry.error, "mapInWorkers"),
+        });
     });
     const perElement = (reply.busyMs ?? 0) / Math.max(1, calls.length);
     this.batch = Math.max(1, Math.min(MAX_BATCH, perElement > 0 ? Math.round(BATCH_MS / perElement) : MAX_BATCH));

@@ -96,7 +96,9 @@ export class OrderedResults<U> {
   /** Every held result as a held entry, once all settled. */
   async save(ctx: SaveContext, what: string): Promise<JsonValue[]> {
     await this.settled();
-    return this.calls.toArray().map((call, i) => encodeHeld(call.ok ? { ok: true, value: call.value } : { ok: false, error: call.error }, `${what} ${i}`, ctx.sink));
+    return this.calls
+      .toArray()
+      .map((call, i) => encodeHeld(call.ok ? { ok: true, value: call.value } : { ok: false, error: call.error }, `${what} ${i}`, ctx.sink));
   }
 
   /** Replaces what is held by saved entries. */

@@ -2,7 +2,17 @@ import { UnaryNode, type DatasetNode, type IteratorContext, type OpIterator } fr
 import { describeValue, invalidArgument, InvalidArgumentError } from "../../errors.js";
 import { requireInteger, requireOptions } from "../validate.js";
 import { CollatedBatchIterator, batchCount, collatedBatchState } from "./batch.js";
-import { componentName, componentOf, componentPath, isRecord, isTypedArray, typedArrayConstructor, type StackedArray, type TypedArray, type TypedArrayConstructor } from "./stacked.js";
+import {
+  componentName,
+  componentOf,
+  componentPath,
+  isRecord,
+  isTypedArray,
+  typedArrayConstructor,
+  type StackedArray,
+  type TypedArray,
+  type TypedArrayConstructor,
+} from "./stacked.js";
 
 const KIND = "PaddedBatch";
 /** `batches`: how many batches were handed out (it numbers the elements in error messages). */
@@ -62,7 +72,11 @@ export class PaddedBatchNode<T> extends UnaryNode<T, PaddedBatch<T>> {
   private readonly paddedShapes: PaddedShapes | undefined;
   private readonly paddingValues: PaddingValues | undefined;
 
-  constructor(input: DatasetNode<T>, private readonly size: number, options: PaddedBatchOptions | undefined) {
+  constructor(
+    input: DatasetNode<T>,
+    private readonly size: number,
+    options: PaddedBatchOptions | undefined,
+  ) {
     super(input);
     requireInteger("paddedBatch(size)", size, 1, "Pass how many elements to put in each batch, e.g. paddedBatch(32).");
     const opts = requireOptions("paddedBatch(size, options)", options, KNOWN);
@@ -112,7 +126,13 @@ function collect(structure: Structure, value: unknown, path: string, element: nu
     if (!isRecord(value)) throw misfit(element, path, "a record (as in the batch's first element)", value);
     const keys = Object.keys(value);
     if (keys.length !== structure.keys.length || !structure.keys.every((key) => Object.hasOwn(value, key))) {
-      throw misfit(element, path, `a record of the keys ${structure.keys.join(", ")} (as in the batch's first element)`, value, ` with the keys ${keys.join(", ")}`);
+      throw misfit(
+        element,
+        path,
+        `a record of the keys ${structure.keys.join(", ")} (as in the batch's first element)`,
+        value,
+        ` with the keys ${keys.join(", ")}`,
+      );
     }
     for (let k = 0; k < structure.keys.length; k++) {
       const key = structure.keys[k] as string;
@@ -121,9 +141,18 @@ function collect(structure: Structure, value: unknown, path: string, element: nu
     return;
   }
   const ok =
-    structure.kind === "typed" ? isTypedArray(value) && typedArrayConstructor(value) === structure.ctor : structure.kind === "array" ? Array.isArray(value) : scalarType(value) !== null;
+    structure.kind === "typed"
+      ? isTypedArray(value) && typedArrayConstructor(value) === structure.ctor
+      : structure.kind === "array"
+        ? Array.isArray(value)
+        : scalarType(value) !== null;
   if (!ok) {
-    const expected = structure.kind === "typed" ? `a ${structure.ctor?.name ?? "typed array"}` : structure.kind === "array" ? "an array" : "a number, bigint, boolean or string";
+    const expected =
+      structure.kind === "typed"
+        ? `a ${structure.ctor?.name ?? "typed array"}`
+        : structure.kind === "array"
+          ? "an array"
+          : "a number, bigint, boolean or string";
     throw misfit(element, path, `${expected} (as in the batch's first element)`, value);
   }
   structure.values.push(value);
@@ -142,10 +171,20 @@ function build(structure: Structure, shapes: PaddedShapes | undefined, values: P
     return out;
   }
   if (shapes !== undefined && !isShape(shapes)) {
-    throw invalidArgument(`paddedBatch(size, { paddedShapes })`, `a shape (an array of lengths) for ${componentName(structure.path)}`, shapes, "Give a record of shapes only where the elements are records.");
+    throw invalidArgument(
+      `paddedBatch(size, { paddedShapes })`,
+      `a shape (an array of lengths) for ${componentName(structure.path)}`,
+      shapes,
+      "Give a record of shapes only where the elements are records.",
+    );
   }
   if (values !== undefined && isRecord(values)) {
-    throw invalidArgument(`paddedBatch(size, { paddingValues })`, `a value for ${componentName(structure.path)}`, values, "Give a record of values only where the elements are records.");
+    throw invalidArgument(
+      `paddedBatch(size, { paddingValues })`,
+      `a value for ${componentName(structure.path)}`,
+      values,
+      "Give a record of values only where the elements are records.",
+    );
   }
   return padComponent(structure, shapes, values, first);
 }
@@ -154,7 +193,9 @@ function padComponent(c: Component, fixed: PaddedShape | undefined, padding: Pad
   // Each element's shape, checked dense; the leaf type of the whole component.
   // An empty array ([] or [[], []]) fits any rank above its own: its missing dimensions are 0.
   let type: Scalar | null = c.ctor === null ? null : c.ctor === BigInt64Array || c.ctor === BigUint64Array ? "bigint" : "number";
-  const shapes = c.values.map((value, i) => (c.kind === "scalar" ? [] : c.kind === "typed" ? [(value as TypedArray).length] : denseShape(value as unknown[], c.path, first + i)));
+  const shapes = c.values.map((value, i) =>
+    c.kind === "scalar" ? [] : c.kind === "typed" ? [(value as TypedArray).length] : denseShape(value as unknown[], c.path, first + i),
+  );
   const open = (shape: readonly number[]): boolean => shape[shape.length - 1] === 0 && c.kind === "array";
   const full = shapes.findIndex((shape) => !open(shape));
   const rank = full === -1 ? Math.max(...shapes.map((shape) => shape.length)) : (shapes[full] as number[]).length;
@@ -163,13 +204,25 @@ function padComponent(c: Component, fixed: PaddedShape | undefined, padding: Pad
     const value = c.values[i];
     const shape = shapes[i] as number[];
     if (shape.length !== rank && !(open(shape) && shape.length < rank)) {
-      throw misfit(first + i, c.path, `of rank ${rank} (as element ${first + full} of the batch)`, value, ` (rank ${shape.length})`, "Padding adds length, not dimensions: give every element's component the same number of dimensions.");
+      throw misfit(
+        first + i,
+        c.path,
+        `of rank ${rank} (as element ${first + full} of the batch)`,
+        value,
+        ` (rank ${shape.length})`,
+        "Padding adds length, not dimensions: give every element's component the same number of dimensions.",
+      );
     }
     if (c.kind !== "typed") type = leafTypes(value, c.path, first + i, type);
     for (let d = 0; d < shape.length; d++) max[d] = Math.max(max[d] as number, shape[d] as number);
   }
   if (fixed !== undefined && fixed.length !== rank) {
-    throw invalidArgument(`paddedBatch(size, { paddedShapes })`, `a shape of rank ${rank} for ${componentName(c.path)}`, fixed, `Give one length (or null for the longest) per dimension of the component, e.g. [${Array(rank).fill("null").join(", ")}].`);
+    throw invalidArgument(
+      `paddedBatch(size, { paddedShapes })`,
+      `a shape of rank ${rank} for ${componentName(c.path)}`,
+      fixed,
+      `Give one length (or null for the longest) per dimension of the component, e.g. [${Array(rank).fill("null").join(", ")}].`,
+    );
   }
   const target = max.map((m, d) => {
     const f = fixed?.[d];
@@ -180,7 +233,14 @@ function padComponent(c: Component, fixed: PaddedShape | undefined, padding: Pad
       const f = fixed[d];
       if (f !== null && f !== undefined && f !== -1 && (max[d] as number) > f) {
         const i = c.values.findIndex((v) => lengthAt(c, v, d) > f);
-        throw misfit(first + i, c.path, `at most ${f} long in dimension ${d} (paddedShapes)`, c.values[i], ` (length ${lengthAt(c, c.values[i], d)} in dimension ${d})`, "Raise paddedShapes for that dimension, or use null to pad to the longest.");
+        throw misfit(
+          first + i,
+          c.path,
+          `at most ${f} long in dimension ${d} (paddedShapes)`,
+          c.values[i],
+          ` (length ${lengthAt(c, c.values[i], d)} in dimension ${d})`,
+          "Raise paddedShapes for that dimension, or use null to pad to the longest.",
+        );
       }
     }
   }
@@ -273,7 +333,12 @@ function scalarType(value: unknown): Scalar | null {
 function paddingFor(c: Component, type: Scalar | null, padding: PaddingValue | undefined): unknown {
   if (padding === undefined) return type === "bigint" ? 0n : type === "boolean" ? false : type === "string" ? "" : 0;
   if (type !== null && typeof padding !== type) {
-    throw invalidArgument(`paddedBatch(size, { paddingValues })`, `a ${type} for ${componentName(c.path)}, whose values are ${type}s`, padding, "Pad with a value of the component's type.");
+    throw invalidArgument(
+      `paddedBatch(size, { paddingValues })`,
+      `a ${type} for ${componentName(c.path)}, whose values are ${type}s`,
+      padding,
+      "Pad with a value of the component's type.",
+    );
   }
   return padding;
 }
@@ -282,7 +347,12 @@ function checkKeys(given: Record<string, unknown>, keys: readonly string[], opti
   for (const key of Object.keys(given)) {
     if (!keys.includes(key)) {
       const path = "keys" in structure ? "the elements" : structure.path;
-      throw invalidArgument(`paddedBatch(size, { ${option} })`, `only keys of ${path} (${keys.join(", ")})`, key, `Remove ${JSON.stringify(key)} from ${option}, or correct its spelling.`);
+      throw invalidArgument(
+        `paddedBatch(size, { ${option} })`,
+        `only keys of ${path} (${keys.join(", ")})`,
+        key,
+        `Remove ${JSON.stringify(key)} from ${option}, or correct its spelling.`,
+      );
     }
   }
 }
@@ -295,7 +365,12 @@ function checkShapes(shapes: unknown, path: string): PaddedShapes {
   if (Array.isArray(shapes)) {
     for (const d of shapes) {
       if (d !== null && !(typeof d === "number" && Number.isInteger(d) && d >= -1)) {
-        throw invalidArgument(`paddedBatch(size, { paddedShapes${path === "" ? "" : `.${path}`} })`, "lengths that are integers ≥ 0, or -1 or null for the longest", d, "e.g. paddedShapes: [null] or [10].");
+        throw invalidArgument(
+          `paddedBatch(size, { paddedShapes${path === "" ? "" : `.${path}`} })`,
+          "lengths that are integers ≥ 0, or -1 or null for the longest",
+          d,
+          "e.g. paddedShapes: [null] or [10].",
+        );
       }
     }
     return shapes as PaddedShape;
@@ -304,7 +379,12 @@ function checkShapes(shapes: unknown, path: string): PaddedShapes {
     for (const key of Object.keys(shapes)) checkShapes(shapes[key], componentPath(path, key));
     return shapes as PaddedShapes;
   }
-  throw invalidArgument(`paddedBatch(size, { paddedShapes${path === "" ? "" : `.${path}`} })`, "a shape (an array of lengths) or a record of shapes", shapes, "e.g. paddedShapes: [null] or { tokens: [64] }.");
+  throw invalidArgument(
+    `paddedBatch(size, { paddedShapes${path === "" ? "" : `.${path}`} })`,
+    "a shape (an array of lengths) or a record of shapes",
+    shapes,
+    "e.g. paddedShapes: [null] or { tokens: [64] }.",
+  );
 }
 
 function checkValues(values: unknown, path: string): PaddingValues {
@@ -313,12 +393,24 @@ function checkValues(values: unknown, path: string): PaddingValues {
     return values as PaddingValues;
   }
   if (scalarType(values) === null) {
-    throw invalidArgument(`paddedBatch(size, { paddingValues${path === "" ? "" : `.${path}`} })`, "a number, bigint, boolean, string or a record of them", values, "e.g. paddingValues: -1.");
+    throw invalidArgument(
+      `paddedBatch(size, { paddingValues${path === "" ? "" : `.${path}`} })`,
+      "a number, bigint, boolean, string or a record of them",
+      values,
+      "e.g. paddingValues: -1.",
+    );
   }
   return values as PaddingValues;
 }
 
-function misfit(element: number, path: string, expected: string, value: unknown, detail = "", fix = "Make every element of a batch the same structure, with components of the same kinds."): InvalidArgumentError {
+function misfit(
+  element: number,
+  path: string,
+  expected: string,
+  value: unknown,
+  detail = "",
+  fix = "Make every element of a batch the same structure, with components of the same kinds.",
+): InvalidArgumentError {
   const got = `${describeValue(value)}${detail}`;
   return new InvalidArgumentError(`paddedBatch() needs ${componentOf(path, element)} to be ${expected}; got ${got}. ${fix}`, {
     expected,

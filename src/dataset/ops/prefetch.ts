@@ -1,4 +1,16 @@
-import { END, UnaryIterator, UnaryNode, pullMany, pullOne, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  END,
+  UnaryIterator,
+  UnaryNode,
+  pullMany,
+  pullOne,
+  type DatasetNode,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { Queue } from "../../core/queue.js";
 import { arrayOf, boolean, opState, stateSchema } from "../../core/schema.js";
 import type { JsonValue, OpState } from "../../core/state.js";
@@ -31,7 +43,8 @@ export class PrefetchNode<T> extends UnaryNode<T, T> {
     private readonly bufferSize: number | "auto",
   ) {
     super(input);
-    if (bufferSize !== "auto") requireInteger("prefetch(bufferSize)", bufferSize, 1, 'Pass how many elements to prepare ahead of the consumer, e.g. prefetch(2), or "auto".');
+    if (bufferSize !== "auto")
+      requireInteger("prefetch(bufferSize)", bufferSize, 1, 'Pass how many elements to prepare ahead of the consumer, e.g. prefetch(2), or "auto".');
     this.label = `${KIND}(${bufferSize})`;
   }
 
@@ -169,11 +182,7 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
 
   private canProduce(): boolean {
     return (
-      this.inflight === null &&
-      this.paused === 0 &&
-      !this.inputEnded &&
-      !(this.buffer.peekLast() instanceof Failure) &&
-      this.buffer.length < this.bufferSize
+      this.inflight === null && this.paused === 0 && !this.inputEnded && !(this.buffer.peekLast() instanceof Failure) && this.buffer.length < this.bufferSize
     );
   }
 
@@ -213,7 +222,9 @@ class PrefetchIterator<T> extends UnaryIterator<T, T> {
     try {
       const buffer: JsonValue[] = this.buffer
         .toArray()
-        .map((entry, i) => encodeHeld(entry instanceof Failure ? { ok: false, error: entry.error } : { ok: true, value: entry }, `prefetch buffer[${i}]`, ctx.sink));
+        .map((entry, i) =>
+          encodeHeld(entry instanceof Failure ? { ok: false, error: entry.error } : { ok: true, value: entry }, `prefetch buffer[${i}]`, ctx.sink),
+        );
       return { kind: KIND, version: VERSION, inputEnded: this.inputEnded, buffer, input: await this.input.save(ctx) };
     } finally {
       this.paused--;

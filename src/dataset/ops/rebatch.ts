@@ -1,4 +1,14 @@
-import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  END,
+  UnaryIterator,
+  UnaryNode,
+  type DatasetNode,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { integer, opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { elements, encodeValues } from "../../core/value-codec.js";
@@ -79,7 +89,12 @@ class RebatchIterator<T> extends UnaryIterator<ArrayLike<T>, T[]> {
 
   private take(batch: ArrayLike<T>): void {
     if (typeof batch !== "object" || batch === null || typeof batch.length !== "number") {
-      throw invalidArgument("rebatch(size)", "elements that are arrays or typed arrays (batches)", batch, "Apply rebatch() to a dataset of batches, e.g. after batch().");
+      throw invalidArgument(
+        "rebatch(size)",
+        "elements that are arrays or typed arrays (batches)",
+        batch,
+        "Apply rebatch() to a dataset of batches, e.g. after batch().",
+      );
     }
     this.current = batch;
     this.index = 0;
@@ -93,7 +108,12 @@ class RebatchIterator<T> extends UnaryIterator<ArrayLike<T>, T[]> {
   async restore(state: OpState): Promise<void> {
     const { rest, turn, input } = STATE.read(state);
     if (turn >= this.sizes.length) {
-      throw invalidArgument("Rebatch state", `a turn below ${this.sizes.length} (the number of batch sizes)`, turn, "Restore a state saved by a rebatch with the same sizes.");
+      throw invalidArgument(
+        "Rebatch state",
+        `a turn below ${this.sizes.length} (the number of batch sizes)`,
+        turn,
+        "Restore a state saved by a rebatch with the same sizes.",
+      );
     }
     this.partial = [];
     this.current = rest as T[];

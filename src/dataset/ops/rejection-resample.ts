@@ -1,4 +1,15 @@
-import { END, UnaryIterator, UnaryNode, isPromiseLike, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  END,
+  UnaryIterator,
+  UnaryNode,
+  isPromiseLike,
+  type DatasetNode,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { Rng, rngState } from "../../core/rng.js";
 import { arrayOf, boolean, integer, misfit, nullable, opState, pathTo, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
@@ -227,7 +238,8 @@ class RejectionResampleIterator<T> extends UnaryIterator<T, T> {
   async restore(state: OpState): Promise<void> {
     const { seed, rng, counts, window, classes, ready, inputEnded, input } = STATE.read(state);
     const n = this.target.length;
-    const fit = (this.counts === null) === (counts === null) && (counts === null || counts.length === n) && classes.every((c) => c < n) && window.length <= this.batch;
+    const fit =
+      (this.counts === null) === (counts === null) && (counts === null || counts.length === n) && classes.every((c) => c < n) && window.length <= this.batch;
     if (!fit) {
       const described = counts === null ? "a given initialDist" : `an estimate over ${counts.length} classes`;
       const mine = this.counts === null ? "a given initialDist" : `an estimate over ${n} classes`;

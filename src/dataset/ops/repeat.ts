@@ -1,4 +1,15 @@
-import { BackgroundCloser, END, UnaryNode, pullMany, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  BackgroundCloser,
+  END,
+  UnaryNode,
+  pullMany,
+  type DatasetNode,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { boolean, integer, nullable, opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { invalidArgument } from "../../errors.js";

@@ -16,7 +16,9 @@ export async function batchedWithResumes<T>(build: () => Dataset<T>, size: numbe
   const out: T[] = [];
   let state: IteratorState | undefined;
   for (;;) {
-    const it = build().batch(size).iterator(state === undefined ? {} : { state });
+    const it = build()
+      .batch(size)
+      .iterator(state === undefined ? {} : { state });
     const step = await it.next();
     if (step.done === true) return out;
     out.push(...step.value);

@@ -1,4 +1,14 @@
-import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  END,
+  UnaryIterator,
+  UnaryNode,
+  type DatasetNode,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { element, encodeValue } from "../../core/value-codec.js";

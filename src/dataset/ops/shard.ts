@@ -1,4 +1,14 @@
-import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  END,
+  UnaryIterator,
+  UnaryNode,
+  type DatasetNode,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { integer, opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { randomAccessOf, type RandomAccess } from "../../core/random-access.js";
@@ -19,13 +29,7 @@ export class ShardNode<T> extends UnaryNode<T, T> {
   ) {
     super(input);
     requireInteger("shard(numShards, index)", numShards, 1, "Pass the number of workers as numShards, e.g. shard(4, workerIndex).");
-    requireInteger(
-      `shard(${numShards}, index)`,
-      index,
-      0,
-      `Pass this worker's index, from 0 to ${numShards - 1}.`,
-      numShards - 1,
-    );
+    requireInteger(`shard(${numShards}, index)`, index, 0, `Pass this worker's index, from 0 to ${numShards - 1}.`, numShards - 1);
     this.label = `${KIND}(${numShards}, ${index})`;
   }
 

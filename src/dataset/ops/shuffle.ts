@@ -1,4 +1,16 @@
-import { END, UnaryIterator, UnaryNode, nodeOrdinal, pullMany, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  END,
+  UnaryIterator,
+  UnaryNode,
+  nodeOrdinal,
+  pullMany,
+  type DatasetNode,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { Leftover, leftoverField } from "../../core/leftover.js";
 import { Rng, deriveSeed, randomSeed, rngState } from "../../core/rng.js";
 import { randomAccessBlocker, randomAccessOf, type RandomAccess } from "../../core/random-access.js";
@@ -106,7 +118,13 @@ export class ShuffleNode<T> extends UnaryNode<T, T> {
     this.label = `${KIND}(${bufferSize})`;
     const blocker = addressBlocker(input);
     const mode = options.saveBuffer ?? (blocker === null ? "positions" : "elements");
-    if (mode !== "elements" && mode !== "positions") throw invalidArgument("shuffle(bufferSize, { saveBuffer })", '"elements" or "positions"', mode, 'Pass "positions" (small states, for inputs with random access) or "elements".');
+    if (mode !== "elements" && mode !== "positions")
+      throw invalidArgument(
+        "shuffle(bufferSize, { saveBuffer })",
+        '"elements" or "positions"',
+        mode,
+        'Pass "positions" (small states, for inputs with random access) or "elements".',
+      );
     if (mode === "positions" && blocker !== null) {
       throw new InvalidArgumentError(
         `shuffle(${bufferSize}, { saveBuffer: "positions" }) needs an input whose elements can be had again by index, and ${JSON.stringify(blocker)} in ${input.describe()} takes that away. ` +
@@ -128,7 +146,14 @@ export class ShuffleNode<T> extends UnaryNode<T, T> {
     const base = ctx.seeds.get(this) ?? this.seed ?? this.derivedSeed(ctx);
     const epoch = this.reshuffle ? ctx.epoch : [];
     const addresses = this.positions ? randomAccessOf(this.input, ctx) : null;
-    return new ShuffleIterator(this.input.makeIterator(ctx), this.bufferSize, base, Rng.fromSeed(deriveSeed(base, ...epoch)), (seed) => ctx.seeds.set(this, seed), addresses);
+    return new ShuffleIterator(
+      this.input.makeIterator(ctx),
+      this.bufferSize,
+      base,
+      Rng.fromSeed(deriveSeed(base, ...epoch)),
+      (seed) => ctx.seeds.set(this, seed),
+      addresses,
+    );
   }
 }
 
@@ -270,7 +295,9 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
       rng: this.rng.state(),
       inputEnded: this.inputEnded,
       pulled: this.pulled,
-      ...(this.indices === null ? { buffer: encodeValues(this.buffer, "shuffle buffer", ctx.sink), positions: null } : { buffer: [], positions: [...this.indices] }),
+      ...(this.indices === null
+        ? { buffer: encodeValues(this.buffer, "shuffle buffer", ctx.sink), positions: null }
+        : { buffer: [], positions: [...this.indices] }),
       ...this.leftover.save("shuffle element", ctx.sink),
       input: await this.input.save(ctx),
     };
@@ -289,10 +316,15 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
     if (positions !== null) {
       const addresses = this.addresses;
       if (addresses === null) {
-        throw new InvalidArgumentError(`Cannot restore ${KIND}(${this.bufferSize}): its state holds buffer positions, and this shuffle saves elements (its input has no random access). Restore into a dataset built the same way.`);
+        throw new InvalidArgumentError(
+          `Cannot restore ${KIND}(${this.bufferSize}): its state holds buffer positions, and this shuffle saves elements (its input has no random access). Restore into a dataset built the same way.`,
+        );
       }
       const beyond = positions.find((i) => i >= addresses.length);
-      if (beyond !== undefined) throw new InvalidArgumentError(`Cannot restore ${KIND}(${this.bufferSize}): a buffer position (${beyond}) lies beyond its input's ${addresses.length} elements. Restore into a dataset built from the same input.`);
+      if (beyond !== undefined)
+        throw new InvalidArgumentError(
+          `Cannot restore ${KIND}(${this.bufferSize}): a buffer position (${beyond}) lies beyond its input's ${addresses.length} elements. Restore into a dataset built from the same input.`,
+        );
     }
     this.seed = seed;
     this.adoptSeed(seed);

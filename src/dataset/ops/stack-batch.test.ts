@@ -38,7 +38,10 @@ describe("batch(size, { stack: true })", () => {
 
   it("stacks elements that are numbers or typed arrays themselves", async () => {
     expect(await Dataset.range(3).batch(3, { stack: true }).toArray()).toEqual([{ data: new Float64Array([0, 1, 2]), shape: [3] }]);
-    const [typed] = await Dataset.range(2).map((x) => new Uint8Array([x, x])).batch(2, { stack: true }).toArray();
+    const [typed] = await Dataset.range(2)
+      .map((x) => new Uint8Array([x, x]))
+      .batch(2, { stack: true })
+      .toArray();
     expect(typed).toEqual({ data: new Uint8Array([0, 0, 1, 1]), shape: [2, 2] });
   });
 
@@ -60,19 +63,27 @@ describe("batch(size, { stack: true })", () => {
 
   describe("errors naming the element and component", () => {
     const fails = async (ds: Dataset<unknown>, message: RegExp): Promise<void> => {
-      const error = await ds.toArray().then(() => null, (e: unknown) => e);
+      const error = await ds.toArray().then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(InvalidArgumentError);
       expect((error as Error).message).toMatch(message);
     };
     it("refuses typed arrays of another length or kind", async () => {
-      await fails(Dataset.fromArray<unknown>([{ x: new Float32Array(2) }, { x: new Float32Array(3) }]).batch(2, { stack: true }),
-        /^batch\(size, \{ stack: true \}\) needs component "x" of element 1 to be a Float32Array of length 2 .*got a Float32Array of length 3/);
+      await fails(
+        Dataset.fromArray<unknown>([{ x: new Float32Array(2) }, { x: new Float32Array(3) }]).batch(2, { stack: true }),
+        /^batch\(size, \{ stack: true \}\) needs component "x" of element 1 to be a Float32Array of length 2 .*got a Float32Array of length 3/,
+      );
       await fails(Dataset.fromArray<unknown>([new Float32Array(2), new Int32Array(2)]).batch(2, { stack: true }), /element 1 to be a Float32Array of length 2/);
     });
     it("refuses records with other keys, strings and plain arrays", async () => {
       await fails(Dataset.fromArray<unknown>([{ a: 1 }, { b: 1 }]).batch(2, { stack: true }), /component "a" of element 1 to be present/);
       await fails(Dataset.fromArray<unknown>([{ a: 1 }, { a: 1, b: 2 }]).batch(2, { stack: true }), /element 1 to be a record of the keys a/);
-      await fails(Dataset.fromArray<unknown>([{ s: "x" }]).batch(2, { stack: true }), /component "s" of element 0 to be a number, boolean, bigint, typed array/);
+      await fails(
+        Dataset.fromArray<unknown>([{ s: "x" }]).batch(2, { stack: true }),
+        /component "s" of element 0 to be a number, boolean, bigint, typed array/,
+      );
       await fails(Dataset.fromArray<unknown>([[1, 2]]).batch(1, { stack: true }), /Float32Array.from/);
     });
     it("numbers elements across batches", async () => {

@@ -2,7 +2,16 @@ import { UnaryNode, type DatasetNode, type IteratorContext, type OpIterator } fr
 import { describeValue, InvalidArgumentError } from "../../errors.js";
 import { requireInteger } from "../validate.js";
 import { CollatedBatchIterator, batchCount, collatedBatchState } from "./batch.js";
-import { componentOf, componentPath, isRecord, isTypedArray, typedArrayConstructor, type StackedArray, type TypedArray, type TypedArrayConstructor } from "./stacked.js";
+import {
+  componentOf,
+  componentPath,
+  isRecord,
+  isTypedArray,
+  typedArrayConstructor,
+  type StackedArray,
+  type TypedArray,
+  type TypedArrayConstructor,
+} from "./stacked.js";
 
 const KIND = "StackBatch";
 /** `batches`: how many batches were handed out (it numbers the elements in error messages). */
@@ -53,7 +62,13 @@ export class StackBatchNode<T> extends UnaryNode<T, StackedBatch<T>> {
   }
 
   makeIterator(ctx: IteratorContext): OpIterator<StackedBatch<T>> {
-    return new CollatedBatchIterator(this.input.makeIterator(ctx), this.size, this.dropRemainder, STATE, (batch, first) => stack(batch, first) as StackedBatch<T>);
+    return new CollatedBatchIterator(
+      this.input.makeIterator(ctx),
+      this.size,
+      this.dropRemainder,
+      STATE,
+      (batch, first) => stack(batch, first) as StackedBatch<T>,
+    );
   }
 }
 
@@ -90,8 +105,15 @@ function layoutOf(value: unknown, path: string, element: number): Layout {
     const keys = Object.keys(value);
     return { kind: "record", keys, children: keys.map((key) => layoutOf(value[key], componentPath(path, key), element)) };
   }
-  throw misfit(element, path, "a number, boolean, bigint, typed array or a record of them", value,
-    Array.isArray(value) ? "Turn arrays into typed arrays with map() (e.g. Float32Array.from(xs)), or use paddedBatch() for arrays of different lengths." : "Turn it into numbers or typed arrays with map() before batch(size, { stack: true }).");
+  throw misfit(
+    element,
+    path,
+    "a number, boolean, bigint, typed array or a record of them",
+    value,
+    Array.isArray(value)
+      ? "Turn arrays into typed arrays with map() (e.g. Float32Array.from(xs)), or use paddedBatch() for arrays of different lengths."
+      : "Turn it into numbers or typed arrays with map() before batch(size, { stack: true }).",
+  );
 }
 
 function allocate(layout: Layout, n: number): unknown {
@@ -142,10 +164,17 @@ function writer(layout: Layout, out: unknown, path: string): Write {
       const { ctor, length } = layout;
       return (value, i, element) => {
         // The constructor check is the fast path; a Node.js Buffer (a Uint8Array) takes the slow one.
-        const fits = typeof value === "object" && value !== null && (value.constructor === ctor || (isTypedArray(value) && typedArrayConstructor(value) === ctor));
+        const fits =
+          typeof value === "object" && value !== null && (value.constructor === ctor || (isTypedArray(value) && typedArrayConstructor(value) === ctor));
         if (!fits || (value as TypedArray).length !== length) {
-          throw misfit(element, path, `a ${ctor.name} of length ${length} (as in the batch's first element)`, value,
-            "Give every element the same kind and length of typed array, or use paddedBatch() to pad different lengths.", isTypedArray(value) ? ` of length ${value.length}` : "");
+          throw misfit(
+            element,
+            path,
+            `a ${ctor.name} of length ${length} (as in the batch's first element)`,
+            value,
+            "Give every element the same kind and length of typed array, or use paddedBatch() to pad different lengths.",
+            isTypedArray(value) ? ` of length ${value.length}` : "",
+          );
         }
         data.set(value as ArrayLike<unknown>, i * length);
       };
@@ -159,7 +188,14 @@ function writer(layout: Layout, out: unknown, path: string): Write {
         let count = 0;
         for (const key in value) if (Object.hasOwn(value, key)) count++;
         if (count !== keys.length) {
-          throw misfit(element, path, `a record of the keys ${keys.join(", ")} (as in the batch's first element)`, value, undefined, ` with the keys ${Object.keys(value).join(", ")}`);
+          throw misfit(
+            element,
+            path,
+            `a record of the keys ${keys.join(", ")} (as in the batch's first element)`,
+            value,
+            undefined,
+            ` with the keys ${Object.keys(value).join(", ")}`,
+          );
         }
         for (let k = 0; k < keys.length; k++) {
           const key = keys[k] as string;
@@ -171,7 +207,14 @@ function writer(layout: Layout, out: unknown, path: string): Write {
   }
 }
 
-function misfit(element: number, path: string, expected: string, value: unknown, fix = "Make every element of a batch the same structure, with the same kinds and lengths.", detail = ""): InvalidArgumentError {
+function misfit(
+  element: number,
+  path: string,
+  expected: string,
+  value: unknown,
+  fix = "Make every element of a batch the same structure, with the same kinds and lengths.",
+  detail = "",
+): InvalidArgumentError {
   const got = `${describeValue(value)}${detail}`;
   return new InvalidArgumentError(`batch(size, { stack: true }) needs ${componentOf(path, element)} to be ${expected}; got ${got}. ${fix}`, {
     expected,

@@ -4,13 +4,25 @@ import { Dataset } from "../dataset.js";
 
 describe("takeWhile", () => {
   it("TensorFlow's documented example: range(10).takeWhile(x < 5) → 0..4", async () => {
-    expect(await Dataset.range(10).takeWhile((x) => x < 5).toArray()).toEqual([0, 1, 2, 3, 4]);
+    expect(
+      await Dataset.range(10)
+        .takeWhile((x) => x < 5)
+        .toArray(),
+    ).toEqual([0, 1, 2, 3, 4]);
   });
   it("takes an async predicate", async () => {
-    expect(await Dataset.range(10).takeWhile(async (x) => x * x < 20).toArray()).toEqual([0, 1, 2, 3, 4]);
+    expect(
+      await Dataset.range(10)
+        .takeWhile(async (x) => x * x < 20)
+        .toArray(),
+    ).toEqual([0, 1, 2, 3, 4]);
   });
   it("ends at the first falsy answer, even if later elements would pass", async () => {
-    expect(await Dataset.fromArray([1, 2, 9, 1, 2]).takeWhile((x) => x < 5).toArray()).toEqual([1, 2]);
+    expect(
+      await Dataset.fromArray([1, 2, 9, 1, 2])
+        .takeWhile((x) => x < 5)
+        .toArray(),
+    ).toEqual([1, 2]);
   });
   it("saves that it stopped: a restored iterator ends at once, reading nothing more", async () => {
     const ds = (): Dataset<number> => Dataset.range(10).takeWhile((x) => x < 3);

@@ -1,4 +1,14 @@
-import { END, UnaryIterator, UnaryNode, type DatasetNode, type End, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  END,
+  UnaryIterator,
+  UnaryNode,
+  type DatasetNode,
+  type End,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { boolean, opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { requireFunction } from "../validate.js";

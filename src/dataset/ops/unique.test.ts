@@ -28,7 +28,10 @@ describe("unique", () => {
 
   it("refuses elements that are not primitives", async () => {
     for (const bad of [{ a: 1 }, [1], new Float32Array(1)]) {
-      const error = await Dataset.fromArray<unknown>([1, bad]).unique().toArray().catch((e: unknown) => e);
+      const error = await Dataset.fromArray<unknown>([1, bad])
+        .unique()
+        .toArray()
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(InvalidArgumentError);
       expect((error as Error).message).toMatch(/^unique\(\) needs elements that are numbers, strings, bigints, booleans, null or undefined/);
     }

@@ -40,7 +40,12 @@ class UniqueIterator<T> extends UnaryIterator<T, T> {
   private first(value: T): boolean {
     const type = typeof value;
     if ((type === "object" && value !== null) || type === "function" || type === "symbol") {
-      throw invalidArgument("unique()", "elements that are numbers, strings, bigints, booleans, null or undefined", value, "Map elements to a primitive key first, e.g. map((r) => r.id).unique().");
+      throw invalidArgument(
+        "unique()",
+        "elements that are numbers, strings, bigints, booleans, null or undefined",
+        value,
+        "Map elements to a primitive key first, e.g. map((r) => r.id).unique().",
+      );
     }
     if (this.seen.has(value)) return false;
     this.seen.add(value);

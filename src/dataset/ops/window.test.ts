@@ -9,13 +9,27 @@ describe("window", () => {
       expect(await windows()).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
     });
     it("window(3, shift 2, dropRemainder): overlapping windows", async () => {
-      expect(await windows({ shift: 2, dropRemainder: true })).toEqual([[0, 1, 2], [2, 3, 4], [4, 5, 6]]);
+      expect(await windows({ shift: 2, dropRemainder: true })).toEqual([
+        [0, 1, 2],
+        [2, 3, 4],
+        [4, 5, 6],
+      ]);
     });
     it("window(3, shift 1, dropRemainder): every full window", async () => {
-      expect(await windows({ shift: 1, dropRemainder: true })).toEqual([[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [4, 5, 6]]);
+      expect(await windows({ shift: 1, dropRemainder: true })).toEqual([
+        [0, 1, 2],
+        [1, 2, 3],
+        [2, 3, 4],
+        [3, 4, 5],
+        [4, 5, 6],
+      ]);
     });
     it("window(3, shift 1, stride 2, dropRemainder): strided windows", async () => {
-      expect(await windows({ shift: 1, stride: 2, dropRemainder: true })).toEqual([[0, 2, 4], [1, 3, 5], [2, 4, 6]]);
+      expect(await windows({ shift: 1, stride: 2, dropRemainder: true })).toEqual([
+        [0, 2, 4],
+        [1, 3, 5],
+        [2, 4, 6],
+      ]);
     });
     it("window(3, shift 1): without dropRemainder, the shorter windows at the end too", async () => {
       expect(await windows({ shift: 1 })).toEqual([[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [4, 5, 6], [5, 6], [6]]);
@@ -26,12 +40,23 @@ describe("window", () => {
   });
 
   it("skips input elements when shift is longer than a window", async () => {
-    expect(await Dataset.range(12).window(2, { shift: 5 }).toArray()).toEqual([[0, 1], [5, 6], [10, 11]]);
+    expect(await Dataset.range(12).window(2, { shift: 5 }).toArray()).toEqual([
+      [0, 1],
+      [5, 6],
+      [10, 11],
+    ]);
     expect(await Dataset.range(11).window(2, { shift: 5 }).toArray()).toEqual([[0, 1], [5, 6], [10]]);
   });
 
   it("knows how many windows a counted input makes", async () => {
-    for (const options of [{}, { shift: 1 }, { shift: 2, dropRemainder: true }, { shift: 1, stride: 2, dropRemainder: true }, { shift: 4, stride: 3 }, { shift: 1, stride: 4, dropRemainder: true }]) {
+    for (const options of [
+      {},
+      { shift: 1 },
+      { shift: 2, dropRemainder: true },
+      { shift: 1, stride: 2, dropRemainder: true },
+      { shift: 4, stride: 3 },
+      { shift: 1, stride: 4, dropRemainder: true },
+    ]) {
       const ds = Dataset.range(7).window(3, options);
       expect(ds.cardinality(), JSON.stringify(options)).toBe((await ds.toArray()).length);
     }

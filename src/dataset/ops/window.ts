@@ -1,4 +1,14 @@
-import { END, UnaryIterator, pullMany, UnaryNode, type DatasetNode, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "../../core/iterator.js";
+import {
+  END,
+  UnaryIterator,
+  pullMany,
+  UnaryNode,
+  type DatasetNode,
+  type IteratorContext,
+  type OpIterator,
+  type Pull,
+  type SaveContext,
+} from "../../core/iterator.js";
 import { boolean, integer, opState, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { elements, encodeValues } from "../../core/value-codec.js";
@@ -32,14 +42,22 @@ export class WindowNode<T> extends UnaryNode<T, T[]> {
   private readonly stride: number;
   private readonly dropRemainder: boolean;
 
-  constructor(input: DatasetNode<T>, private readonly size: number, options: WindowOptions | undefined) {
+  constructor(
+    input: DatasetNode<T>,
+    private readonly size: number,
+    options: WindowOptions | undefined,
+  ) {
     super(input);
     requireInteger("window(size)", size, 1, "Pass how many elements each window holds, e.g. window(3).");
     const opts = requireOptions("window(size, options)", options, KNOWN);
     this.shift = requireInteger("window(size, { shift })", opts.shift ?? size, 1, "Pass how many elements each window moves on, e.g. { shift: 1 }.");
     this.stride = requireInteger("window(size, { stride })", opts.stride ?? 1, 1, "Pass the step between a window's elements, e.g. { stride: 2 }.");
     this.dropRemainder = opts.dropRemainder ?? false;
-    const extras = [this.shift !== size ? `shift ${this.shift}` : "", this.stride !== 1 ? `stride ${this.stride}` : "", this.dropRemainder ? "dropRemainder" : ""].filter((x) => x !== "");
+    const extras = [
+      this.shift !== size ? `shift ${this.shift}` : "",
+      this.stride !== 1 ? `stride ${this.stride}` : "",
+      this.dropRemainder ? "dropRemainder" : "",
+    ].filter((x) => x !== "");
     this.label = `${KIND}(${[String(size), ...extras].join(", ")})`;
   }
 

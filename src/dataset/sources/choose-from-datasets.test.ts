@@ -32,12 +32,16 @@ describe("Dataset.chooseFromDatasets", () => {
   });
 
   it("ends when every dataset ended, even with choices left", async () => {
-    const out = await Dataset.chooseFromDatasets([Dataset.range(1), Dataset.range(1)], Dataset.fromArray([0, 1]).repeat(), { stopOnEmptyDataset: false }).toArray();
+    const out = await Dataset.chooseFromDatasets([Dataset.range(1), Dataset.range(1)], Dataset.fromArray([0, 1]).repeat(), {
+      stopOnEmptyDataset: false,
+    }).toArray();
     expect(out).toEqual([0, 0]);
   });
 
   it("lets the event loop run while many choices in a row name a dataset that ended", async () => {
-    const choices = Dataset.fromArray([0]).repeat(50_001).concatenate(Dataset.fromArray([1]));
+    const choices = Dataset.fromArray([0])
+      .repeat(50_001)
+      .concatenate(Dataset.fromArray([1]));
     const it = Dataset.chooseFromDatasets([Dataset.range(1), Dataset.fromArray(["x"])], choices, { stopOnEmptyDataset: false }).iterator();
     expect(await it.next()).toEqual({ value: 0, done: false });
     let fired = false;
@@ -71,7 +75,7 @@ describe("Dataset.chooseFromDatasets", () => {
   it("rejects a choice dataset that is not a dataset, a bad flag, and unknown options, listing the known ones", () => {
     const ds = [Dataset.range(2)];
     expect(() => Dataset.chooseFromDatasets(ds, [0, 1] as never)).toThrow("Dataset.chooseFromDatasets(datasets, choiceDataset) needs a Dataset of indices");
-    expect(() => Dataset.chooseFromDatasets(ds, Dataset.range(1), { stopOnEmptyDataset: "yes" as never })).toThrow("needs a boolean; got \"yes\".");
+    expect(() => Dataset.chooseFromDatasets(ds, Dataset.range(1), { stopOnEmptyDataset: "yes" as never })).toThrow('needs a boolean; got "yes".');
     const unknown = (): unknown => Dataset.chooseFromDatasets(ds, Dataset.range(1), { stopOnEmpty: true } as never);
     expect(unknown).toThrow(InvalidArgumentError);
     expect(unknown).toThrow('Dataset.chooseFromDatasets(datasets, choiceDataset, options) has no option "stopOnEmpty"; its options are: stopOnEmptyDataset.');

@@ -37,7 +37,12 @@ export class ChooseFromDatasetsNode<T> implements DatasetNode<T> {
     }
     const stop = options.stopOnEmptyDataset ?? true;
     if (typeof stop !== "boolean") {
-      throw invalidArgument("Dataset.chooseFromDatasets(datasets, choiceDataset, { stopOnEmptyDataset })", "a boolean", stop, "Pass true (the default) or false.");
+      throw invalidArgument(
+        "Dataset.chooseFromDatasets(datasets, choiceDataset, { stopOnEmptyDataset })",
+        "a boolean",
+        stop,
+        "Pass true (the default) or false.",
+      );
     }
     this.stopOnEmpty = stop;
     this.label = `${KIND}(${choice.describe()}; ${datasets.map((d) => d.describe()).join(", ")})`;

@@ -31,7 +31,7 @@ export function findRow(buffer: Uint8Array, offset: number, ctx: RecordContext):
   let quotes = 0;
   let lines = 0;
   let separator = "\n";
-  for (let from = offset; ; ) {
+  for (let from = offset; ;) {
     const newline = buffer.indexOf(NEWLINE, from);
     if (newline === -1 && (!ctx.atEnd || from >= buffer.length)) {
       if (!ctx.atEnd) return null;

@@ -85,7 +85,12 @@ export function csvFormat(options: CsvOptions): RecordFormat<CsvRow> {
       const { end, lines } = row;
       if (row.text === "") return { skip: true, end, lines };
       const fields = splitRow(row.text, delimiter);
-      if (row.unterminated) return { error: rowError(ctx, "the file ends inside a quoted field", "a closing quote", "Close the quote, or double quotes inside a quoted field (\"\")."), end, lines };
+      if (row.unterminated)
+        return {
+          error: rowError(ctx, "the file ends inside a quoted field", "a closing quote", 'Close the quote, or double quotes inside a quoted field ("").'),
+          end,
+          lines,
+        };
       if (ctx.note === null) {
         if (options.header === true) return { skip: true, end, lines, note: fields };
         if (options.columnNames === undefined) {
@@ -145,7 +150,10 @@ function convert(plan: Plan, fields: readonly string[], ctx: RecordContext): Csv
     if (value === undefined) {
       const key = plan.keys[k] as string;
       const what = field === "" ? "an empty field" : JSON.stringify(field);
-      const fix = field === "" ? `Give the column a default (columns: { ${JSON.stringify(key)}: { type: "${spec.type}", default: … } }) or fill the field.` : "Fix the field or the column's type.";
+      const fix =
+        field === ""
+          ? `Give the column a default (columns: { ${JSON.stringify(key)}: { type: "${spec.type}", default: … } }) or fill the field.`
+          : "Fix the field or the column's type.";
       return rowError(ctx, `column ${JSON.stringify(key)} needs ${typeName(spec.type)}; got ${what}`, typeName(spec.type), fix, what);
     }
     values.push(value);
@@ -194,29 +202,58 @@ export function csvNode(paths: readonly unknown[], options: CsvOptions): RecordF
   const compression = checkTextFileArgs("Dataset.csv", paths, options.compression);
   const { delimiter, header, columnNames, selectCols, columns } = options;
   if (delimiter !== undefined && (typeof delimiter !== "string" || delimiter.length !== 1 || '"\r\n'.includes(delimiter))) {
-    throw invalidArgument("Dataset.csv(files, { delimiter })", 'one character other than `"`, `\\r` or `\\n`', delimiter, 'Pass e.g. "," (the default), ";" or "\\t".');
+    throw invalidArgument(
+      "Dataset.csv(files, { delimiter })",
+      'one character other than `"`, `\\r` or `\\n`',
+      delimiter,
+      'Pass e.g. "," (the default), ";" or "\\t".',
+    );
   }
   if (header !== undefined && typeof header !== "boolean") {
     throw invalidArgument("Dataset.csv(files, { header })", "a boolean", header, "Pass true when the first row of each file holds the column names.");
   }
-  if (columnNames !== undefined && (!Array.isArray(columnNames) || columnNames.some((n) => typeof n !== "string") || new Set(columnNames).size !== columnNames.length)) {
-    throw invalidArgument("Dataset.csv(files, { columnNames })", "an array of distinct strings", columnNames, 'Pass one name per column, e.g. ["x", "y", "label"].');
+  if (
+    columnNames !== undefined &&
+    (!Array.isArray(columnNames) || columnNames.some((n) => typeof n !== "string") || new Set(columnNames).size !== columnNames.length)
+  ) {
+    throw invalidArgument(
+      "Dataset.csv(files, { columnNames })",
+      "an array of distinct strings",
+      columnNames,
+      'Pass one name per column, e.g. ["x", "y", "label"].',
+    );
   }
   if (selectCols !== undefined) {
     const ok = Array.isArray(selectCols) && selectCols.every((c) => (typeof c === "number" && Number.isInteger(c) && c >= 0) || typeof c === "string");
-    if (!ok) throw invalidArgument("Dataset.csv(files, { selectCols })", "an array of column names or indices ≥ 0", selectCols, 'Pass e.g. ["x", "label"] or [0, 2].');
+    if (!ok)
+      throw invalidArgument("Dataset.csv(files, { selectCols })", "an array of column names or indices ≥ 0", selectCols, 'Pass e.g. ["x", "label"] or [0, 2].');
     if (selectCols.some((c) => typeof c === "string") && columnNames === undefined && header !== true) {
-      throw invalidArgument("Dataset.csv(files, { selectCols })", "column indices (the columns have no names)", selectCols, "Pass header: true or columnNames, or select by 0-based index.");
+      throw invalidArgument(
+        "Dataset.csv(files, { selectCols })",
+        "column indices (the columns have no names)",
+        selectCols,
+        "Pass header: true or columnNames, or select by 0-based index.",
+      );
     }
   }
   for (const [key, spec] of Object.entries(columns ?? {})) {
     const type = (spec as Partial<CsvColumn> | null)?.type;
     if (!TYPES.includes(type)) {
-      throw invalidArgument(`Dataset.csv(files, { columns: { ${JSON.stringify(key)} } }).type`, '"string", "number", "int" or "boolean"', type, 'Pass e.g. { type: "number", default: 0 }.');
+      throw invalidArgument(
+        `Dataset.csv(files, { columns: { ${JSON.stringify(key)} } }).type`,
+        '"string", "number", "int" or "boolean"',
+        type,
+        'Pass e.g. { type: "number", default: 0 }.',
+      );
     }
     const fallback = spec.default;
     if (fallback !== undefined && parseField(String(fallback), type as CsvColumnType) !== fallback) {
-      throw invalidArgument(`Dataset.csv(files, { columns: { ${JSON.stringify(key)} } }).default`, typeName(type as CsvColumnType), fallback, "Give a default of the column's type, or leave it out to make the column required.");
+      throw invalidArgument(
+        `Dataset.csv(files, { columns: { ${JSON.stringify(key)} } }).default`,
+        typeName(type as CsvColumnType),
+        fallback,
+        "Give a default of the column's type, or leave it out to make the column required.",
+      );
     }
   }
   return new RecordFileNode(paths as readonly string[], csvFormat(options), compression, textMaxRecordBytes("Dataset.csv", options));

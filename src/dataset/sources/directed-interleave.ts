@@ -77,7 +77,10 @@ export abstract class DirectedInterleaveIterator<T> implements OpIterator<T> {
     if (this.stopOnEmpty) return this.end();
     const input = this.inputs[i] as OpIterator<T>;
     this.inputs[i] = null;
-    if (this.active === 0) return this.end().then(() => input.close()).then(() => END);
+    if (this.active === 0)
+      return this.end()
+        .then(() => input.close())
+        .then(() => END);
     return input.close().then(() => this.next());
   }
 

@@ -35,12 +35,7 @@ export interface ByteSource {
  * @throws {InvalidArgumentError} when the path is a directory, or `offset` lies beyond the end.
  * @throws {FailedPreconditionError} when the file cannot be read (permissions).
  */
-export async function openByteSource(
-  subject: string,
-  path: string,
-  compression: RecordFileCompression,
-  offset: number,
-): Promise<ByteSource> {
+export async function openByteSource(subject: string, path: string, compression: RecordFileCompression, offset: number): Promise<ByteSource> {
   let handle: FileHandle;
   try {
     handle = await open(path, "r");
@@ -199,16 +194,17 @@ function openError(subject: string, path: string, error: unknown): Error {
   }
   if (code === "EISDIR") {
     return new InvalidArgumentError(
-      `${subject} needs a file path; got ${quoted}, which is a directory. Pass the files inside it ` +
-        `(e.g. every *.tfrecord file in it).`,
+      `${subject} needs a file path; got ${quoted}, which is a directory. Pass the files inside it ` + `(e.g. every *.tfrecord file in it).`,
       { expected: "a file path", received: "a directory", fix: "Pass the files inside the directory.", cause: error },
     );
   }
   if (code === "EACCES" || code === "EPERM") {
-    return new FailedPreconditionError(
-      `${subject}: cannot read ${quoted}: permission denied. Make the file readable by this process.`,
-      { expected: "a readable file", received: "permission denied", fix: "Make the file readable.", cause: error },
-    );
+    return new FailedPreconditionError(`${subject}: cannot read ${quoted}: permission denied. Make the file readable by this process.`, {
+      expected: "a readable file",
+      received: "permission denied",
+      fix: "Make the file readable.",
+      cause: error,
+    });
   }
   return error instanceof Error ? error : new Error(describeValue(error));
 }

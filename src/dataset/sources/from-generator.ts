@@ -61,9 +61,7 @@ class FromGeneratorIterator<T> implements OpIterator<T> {
   }
 
   async save(ctx: SaveContext): Promise<OpState> {
-    const message =
-      `${KIND} holds external state: a generator's position cannot be saved, so a restored iterator restarts it ` +
-      `from its beginning.`;
+    const message = `${KIND} holds external state: a generator's position cannot be saved, so a restored iterator restarts it ` + `from its beginning.`;
     if (ctx.policy === "fail") {
       throw new FailedPreconditionError(
         `Cannot save ${KIND}: ${message} To save the rest of the pipeline anyway, build it with ` +

@@ -18,7 +18,13 @@ describe("Dataset.fromTensorSlices", () => {
   });
 
   it("slices a tuple of 1-D tensors into tuples (tf.data: from_tensor_slices(([1, 2], [3, 4], [5, 6])) → (1, 3, 5), (2, 4, 6))", async () => {
-    expect(await Dataset.fromTensorSlices([[1, 2], [3, 4], [5, 6]]).toArray()).toEqual([
+    expect(
+      await Dataset.fromTensorSlices([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]).toArray(),
+    ).toEqual([
       [1, 3, 5],
       [2, 4, 6],
     ]);
@@ -73,7 +79,8 @@ describe("Dataset.fromTensorSlices", () => {
   });
 
   it("counts its rows and resumes at a saved row index", async () => {
-    const build = (): Dataset<{ a: number; b: number }> => Dataset.fromTensorSlices({ a: Uint16Array.from({ length: 500 }, (_, i) => i), b: [...Array(500).keys()].map((i) => -i) });
+    const build = (): Dataset<{ a: number; b: number }> =>
+      Dataset.fromTensorSlices({ a: Uint16Array.from({ length: 500 }, (_, i) => i), b: [...Array(500).keys()].map((i) => -i) });
     expect(build().cardinality()).toBe(500);
     const it = build().iterator();
     for (let i = 0; i < 321; i++) await it.next();

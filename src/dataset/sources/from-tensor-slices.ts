@@ -11,7 +11,6 @@ const KIND = "FromTensorSlices";
 const VERSION = 1;
 const STATE = stateSchema(KIND, VERSION, { index: integer(0) });
 
-
 /**
  * A tensor in row-major order: `data` holds `shape[0]` rows of `shape[1] * shape[2] * ...`
  * values each. Its rows are typed arrays of those values (numbers when `shape` has one entry).
@@ -28,15 +27,16 @@ export interface ShapedColumn<A extends TypedArray = TypedArray> {
 export type Column = readonly unknown[] | TypedArray | ShapedColumn;
 
 /** The value one row of a column holds. */
-export type RowOf<C> = C extends ShapedColumn<infer A>
-  ? A | (A extends BigInt64Array | BigUint64Array ? bigint : number)
-  : C extends BigInt64Array | BigUint64Array
-    ? bigint
-    : C extends TypedArray
-      ? number
-      : C extends readonly (infer U)[]
-        ? U
-        : never;
+export type RowOf<C> =
+  C extends ShapedColumn<infer A>
+    ? A | (A extends BigInt64Array | BigUint64Array ? bigint : number)
+    : C extends BigInt64Array | BigUint64Array
+      ? bigint
+      : C extends TypedArray
+        ? number
+        : C extends readonly (infer U)[]
+          ? U
+          : never;
 
 /** How a column hands out its rows. */
 interface Slicer {
@@ -80,10 +80,10 @@ export class FromTensorSlicesNode<T> extends SourceNode<T> {
     const rows = this.slicers.map((s) => s.rows);
     if (rows.some((n) => n !== rows[0])) {
       const names = this.slicers.map((s, i) => `${this.keys === null ? `[${i}]` : this.keys[i]}: ${s.rows} rows`);
-      throw new InvalidArgumentError(
-        `${call} needs columns of one length; got ${names.join(", ")}. Slice every column to the same number of rows.`,
-        { expected: "columns of one length", received: names.join(", ") },
-      );
+      throw new InvalidArgumentError(`${call} needs columns of one length; got ${names.join(", ")}. Slice every column to the same number of rows.`, {
+        expected: "columns of one length",
+        received: names.join(", "),
+      });
     }
     this.rows = rows[0] ?? 0;
   }
@@ -133,7 +133,12 @@ function slicer(column: unknown, subject: string): Slicer {
   if (isShaped(column)) {
     const { shape } = column;
     if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw invalidArgument(`${subject}.shape`, "a non-empty array of integers ≥ 0", shape, "Pass the tensor's shape, rows first, e.g. { data, shape: [3, 2] }.");
+      throw invalidArgument(
+        `${subject}.shape`,
+        "a non-empty array of integers ≥ 0",
+        shape,
+        "Pass the tensor's shape, rows first, e.g. { data, shape: [3, 2] }.",
+      );
     }
     const size = shape.reduce((a, b) => a * b, 1);
     if (size !== column.data.length) {

@@ -72,10 +72,12 @@ export class FromWorkersNode<T> extends SourceNode<T> {
   constructor(module: unknown, options: FromWorkersOptions) {
     super();
     for (const key of Object.keys(options)) {
-      if (!KNOWN.includes(key)) throw invalidArgument(`Dataset.fromWorkers(module, { ${key} })`, `one of the options ${KNOWN.join(", ")}`, key, "Remove the unknown option.");
+      if (!KNOWN.includes(key))
+        throw invalidArgument(`Dataset.fromWorkers(module, { ${key} })`, `one of the options ${KNOWN.join(", ")}`, key, "Remove the unknown option.");
     }
     const transfer = options.transfer ?? true;
-    if (typeof transfer !== "boolean") throw invalidArgument("Dataset.fromWorkers(module, { transfer })", "a boolean", transfer, "Pass true (the default) or false.");
+    if (typeof transfer !== "boolean")
+      throw invalidArgument("Dataset.fromWorkers(module, { transfer })", "a boolean", transfer, "Pass true (the default) or false.");
     this.spec = { ...workerSpec("Dataset.fromWorkers", module, options), transfer };
     this.label = `FromWorkers(workers=${this.spec.workers})`;
   }
@@ -144,7 +146,11 @@ class FromWorkersIterator<T> implements OpIterator<T> {
     if (first === END) return 0;
     out.push(first);
     let n = 1;
-    for (let worker = this.current(); n < max && worker !== null && worker.buffer.length > 0 && (worker.buffer.peekFirst() as Held<T>).ok; worker = this.current()) {
+    for (
+      let worker = this.current();
+      n < max && worker !== null && worker.buffer.length > 0 && (worker.buffer.peekFirst() as Held<T>).ok;
+      worker = this.current()
+    ) {
       out.push(this.take(worker));
       n++;
     }
@@ -192,7 +198,15 @@ class FromWorkersIterator<T> implements OpIterator<T> {
         worker.thread = thread;
         worker.id = id;
         const { module, export: name } = this.spec;
-        const request = { op: "open" as const, pipeline: id, module, export: name, workerIndex: worker.index, numWorkers: this.workers.length, state: worker.state };
+        const request = {
+          op: "open" as const,
+          pipeline: id,
+          module,
+          export: name,
+          workerIndex: worker.index,
+          numWorkers: this.workers.length,
+          state: worker.state,
+        };
         worker.state = null;
         this.check(await this.ask(worker, () => thread.request(request)));
         this.pull(worker);
@@ -225,7 +239,11 @@ class FromWorkersIterator<T> implements OpIterator<T> {
       this.broken ??= new UnavailableError(
         `Dataset.fromWorkers(${JSON.stringify(this.spec.shown)}): the thread of worker ${worker.index} died (${reason}). ` +
           `Its pipeline is lost: restore the iterator from a checkpoint to go on.`,
-        { expected: "a worker thread that keeps running", received: reason, fix: "Find why the module ends its thread (process.exit, memory); restore from a checkpoint." },
+        {
+          expected: "a worker thread that keeps running",
+          received: reason,
+          fix: "Find why the module ends its thread (process.exit, memory); restore from a checkpoint.",
+        },
       );
       return null;
     }
@@ -321,6 +339,14 @@ class FromWorkersIterator<T> implements OpIterator<T> {
   }
 
   private freshWorkers(): Worker<T>[] {
-    return Array.from({ length: this.spec.workers }, (_, index) => ({ index, id: null, thread: null, state: null, buffer: new Queue<Held<T>>(), ended: false, pulling: null }));
+    return Array.from({ length: this.spec.workers }, (_, index) => ({
+      index,
+      id: null,
+      thread: null,
+      state: null,
+      buffer: new Queue<Held<T>>(),
+      ended: false,
+      pulling: null,
+    }));
   }
 }

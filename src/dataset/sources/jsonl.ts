@@ -50,5 +50,11 @@ function malformedLine(ctx: RecordContext, text: string, cause: unknown): Invali
  */
 export function jsonlNode(paths: readonly unknown[], options: JsonlOptions): RecordFileNode<unknown> {
   const compression = checkTextFileArgs("Dataset.jsonl", paths, options.compression);
-  return new RecordFileNode(paths as readonly string[], jsonlFormat, compression, textMaxRecordBytes("Dataset.jsonl", options), checkIndex("Dataset.jsonl", options.index, compression));
+  return new RecordFileNode(
+    paths as readonly string[],
+    jsonlFormat,
+    compression,
+    textMaxRecordBytes("Dataset.jsonl", options),
+    checkIndex("Dataset.jsonl", options.index, compression),
+  );
 }

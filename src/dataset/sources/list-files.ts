@@ -53,7 +53,12 @@ export class ListFilesNode extends SourceNode<string> {
       throw invalidArgument("Dataset.listFiles(pattern, { shuffle })", "a boolean", options.shuffle, "Pass true to shuffle the files, or leave it out.");
     }
     if (options.seed !== undefined && (typeof options.seed !== "number" || !Number.isInteger(options.seed))) {
-      throw invalidArgument("Dataset.listFiles(pattern, { seed })", "an integer", options.seed, "Pass an integer seed, e.g. { shuffle: true, seed: 42 }, or none.");
+      throw invalidArgument(
+        "Dataset.listFiles(pattern, { seed })",
+        "an integer",
+        options.seed,
+        "Pass an integer seed, e.g. { shuffle: true, seed: 42 }, or none.",
+      );
     }
     this.shuffle = options.shuffle ?? false;
     this.seed = options.seed ?? null;

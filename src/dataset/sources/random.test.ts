@@ -57,6 +57,8 @@ describe("Dataset.random", () => {
   it("rejects a non-integer seed and unknown options, listing the known ones", () => {
     expect(() => Dataset.random({ seed: 1.5 })).toThrow("Dataset.random({ seed }) needs an integer; got 1.5.");
     expect(() => Dataset.random({ sead: 1 } as never)).toThrow(InvalidArgumentError);
-    expect(() => Dataset.random({ sead: 1 } as never)).toThrow('Dataset.random(options) has no option "sead"; its options are: seed, rerandomizeEachIteration.');
+    expect(() => Dataset.random({ sead: 1 } as never)).toThrow(
+      'Dataset.random(options) has no option "sead"; its options are: seed, rerandomizeEachIteration.',
+    );
   });
 });

@@ -91,7 +91,12 @@ export const DEFAULT_MAX_RECORD_BYTES = 256 * 2 ** 20;
 export function checkMaxRecordBytes(op: string, value: unknown, most: number): number {
   if (value === undefined) return DEFAULT_MAX_RECORD_BYTES;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > most) {
-    throw invalidArgument(`${op}(files, { maxRecordBytes })`, `an integer from 1 to ${most}`, value, `Pass the size in bytes of the largest record the files hold, or leave it out for ${DEFAULT_MAX_RECORD_BYTES} (256 MiB).`);
+    throw invalidArgument(
+      `${op}(files, { maxRecordBytes })`,
+      `an integer from 1 to ${most}`,
+      value,
+      `Pass the size in bytes of the largest record the files hold, or leave it out for ${DEFAULT_MAX_RECORD_BYTES} (256 MiB).`,
+    );
   }
   return value;
 }
@@ -103,8 +108,15 @@ export function checkMaxRecordBytes(op: string, value: unknown, most: number): n
  */
 export function checkIndex(op: string, value: unknown, compression: RecordFileCompression): boolean {
   if (value === undefined || value === false) return false;
-  if (value !== true) throw invalidArgument(`${op}(files, { index })`, "a boolean", value, "Pass true to build an offset index (random access), or leave it out.");
-  if (compression !== "none") throw invalidArgument(`${op}(files, { index })`, "uncompressed files (a compressed file cannot be read from an offset)", compression, "Decompress the files first, or leave index out.");
+  if (value !== true)
+    throw invalidArgument(`${op}(files, { index })`, "a boolean", value, "Pass true to build an offset index (random access), or leave it out.");
+  if (compression !== "none")
+    throw invalidArgument(
+      `${op}(files, { index })`,
+      "uncompressed files (a compressed file cannot be read from an offset)",
+      compression,
+      "Decompress the files first, or leave index out.",
+    );
   return true;
 }
 
@@ -149,7 +161,15 @@ function recordFileState(format: RecordFormat<unknown>): StateSchema<RecordFileS
     format.name,
     2,
     { ...position, line: nullable(integer(1)), note },
-    { older: [olderVersion(1, { ...position, line: optional(nullable(integer(1))), note: optional(note) }, (s) => ({ ...s, line: s.line ?? null, note: s.note ?? null }))] },
+    {
+      older: [
+        olderVersion(1, { ...position, line: optional(nullable(integer(1))), note: optional(note) }, (s) => ({
+          ...s,
+          line: s.line ?? null,
+          note: s.note ?? null,
+        })),
+      ],
+    },
   );
 }
 

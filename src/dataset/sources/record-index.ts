@@ -71,7 +71,9 @@ export class RecordIndex<T> implements RandomAccess<T> {
     const ctx: RecordContext = { source: file, position: start, atEnd: true, line: null, note: null, maxRecordBytes: this.maxRecordBytes };
     const result = this.format.decode(bytes, 0, ctx);
     if (result === null || "skip" in result || result.end !== bytes.length) {
-      throw new DataLossError(`${this.format.name} file ${JSON.stringify(file)}, record at byte ${start}: it is not where its index says (the file changed since the index was built). Delete ${JSON.stringify(file + INDEX_SUFFIX)} to rebuild it.`);
+      throw new DataLossError(
+        `${this.format.name} file ${JSON.stringify(file)}, record at byte ${start}: it is not where its index says (the file changed since the index was built). Delete ${JSON.stringify(file + INDEX_SUFFIX)} to rebuild it.`,
+      );
     }
     if ("error" in result) throw result.error;
     return result.value;
@@ -100,14 +102,17 @@ export class RecordIndex<T> implements RandomAccess<T> {
 }
 
 function readFully(fd: number, into: Uint8Array, position: number, file: string): void {
-  for (let at = 0; at < into.length; ) {
+  for (let at = 0; at < into.length;) {
     let n: number;
     try {
       n = readSync(fd, into, at, into.length - at, position + at);
     } catch (error) {
       throw fileSystemError(error, { access: "read", doing: "reading", path: file });
     }
-    if (n === 0) throw new DataLossError(`File ${JSON.stringify(file)} ends at byte ${position + at}, before the record its index names. Delete ${JSON.stringify(file + INDEX_SUFFIX)} to rebuild it.`);
+    if (n === 0)
+      throw new DataLossError(
+        `File ${JSON.stringify(file)} ends at byte ${position + at}, before the record its index names. Delete ${JSON.stringify(file + INDEX_SUFFIX)} to rebuild it.`,
+      );
     at += n;
   }
 }
@@ -162,7 +167,14 @@ function save(path: string, header: object, index: FileIndex): void {
   const head = Buffer.from(`${JSON.stringify({ ...header, count })}\n`);
   const temp = temporaryPathFor(path);
   try {
-    writeFileSync(temp, Buffer.concat([head, Buffer.from(index.starts.buffer, index.starts.byteOffset, count * 8), Buffer.from(index.ends.buffer, index.ends.byteOffset, count * 8)]));
+    writeFileSync(
+      temp,
+      Buffer.concat([
+        head,
+        Buffer.from(index.starts.buffer, index.starts.byteOffset, count * 8),
+        Buffer.from(index.ends.buffer, index.ends.byteOffset, count * 8),
+      ]),
+    );
     renameSync(temp, path);
   } catch {
     // A read-only directory: the index lives in memory only.
@@ -184,7 +196,8 @@ function scan(fd: number, file: string, size: number, format: RecordFormat<unkno
     let result: RecordResult<unknown> | null;
     try {
       result = format.decode(buffer.subarray(0, length), start, ctx);
-      if (result === null ? !atEnd && length - start > maxRecordBytes : result.end - start > maxRecordBytes) throw oversizedRecordError(format.name, ctx, result === null ? null : result.end - start);
+      if (result === null ? !atEnd && length - start > maxRecordBytes : result.end - start > maxRecordBytes)
+        throw oversizedRecordError(format.name, ctx, result === null ? null : result.end - start);
     } catch {
       starts.push(base + start);
       ends.push(-1);

@@ -53,7 +53,11 @@ describe("Dataset.sampleFromDatasets", () => {
   });
 
   it("with stopOnEmptyDataset, ends at the first choice of an input that ended", async () => {
-    const out = await Dataset.sampleFromDatasets([Dataset.range(2), Dataset.range(1000, 1050)], { weights: [0.5, 0.5], seed: 2, stopOnEmptyDataset: true }).toArray();
+    const out = await Dataset.sampleFromDatasets([Dataset.range(2), Dataset.range(1000, 1050)], {
+      weights: [0.5, 0.5],
+      seed: 2,
+      stopOnEmptyDataset: true,
+    }).toArray();
     expect(from(out, 0)).toEqual([0, 1]);
     expect(out.length).toBeLessThan(52);
   });
@@ -87,7 +91,10 @@ describe("Dataset.sampleFromDatasets", () => {
   it("rejects bad weights, a bad seed, non-datasets and unknown options, listing the known ones", () => {
     const two = [Dataset.range(2), Dataset.range(2)];
     const cases: [() => unknown, string][] = [
-      [() => Dataset.sampleFromDatasets(two, { weights: [1] }), "Dataset.sampleFromDatasets(datasets, { weights }) needs an array of 2 weights, one per dataset; got an array of length 1."],
+      [
+        () => Dataset.sampleFromDatasets(two, { weights: [1] }),
+        "Dataset.sampleFromDatasets(datasets, { weights }) needs an array of 2 weights, one per dataset; got an array of length 1.",
+      ],
       [() => Dataset.sampleFromDatasets(two, { weights: [1, -1] }), "Dataset.sampleFromDatasets(datasets, { weights })[1] needs a finite number ≥ 0; got -1."],
       [() => Dataset.sampleFromDatasets(two, { weights: [0, 0] }), "Dataset.sampleFromDatasets(datasets, { weights }) needs at least one weight above 0"],
       [() => Dataset.sampleFromDatasets(two, { seed: 0.5 }), "Dataset.sampleFromDatasets(datasets, { seed }) needs an integer; got 0.5."],

@@ -60,7 +60,12 @@ export class SampleFromDatasetsNode<T> implements DatasetNode<T> {
     }
     const weights = options.weights ?? inputs.map(() => 1);
     if (!Array.isArray(weights) || weights.length !== inputs.length) {
-      throw invalidArgument(call, `an array of ${inputs.length} weights, one per dataset`, weights, "Pass one non-negative number per dataset, e.g. [0.7, 0.3].");
+      throw invalidArgument(
+        call,
+        `an array of ${inputs.length} weights, one per dataset`,
+        weights,
+        "Pass one non-negative number per dataset, e.g. [0.7, 0.3].",
+      );
     }
     weights.forEach((w: unknown, i) => {
       if (typeof w !== "number" || !Number.isFinite(w) || w < 0) {

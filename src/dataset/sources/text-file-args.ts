@@ -33,7 +33,12 @@ export function checkTextFileArgs(op: string, paths: readonly unknown[], compres
   });
   const chosen = compression ?? "none";
   if (!COMPRESSIONS.includes(chosen)) {
-    throw invalidArgument(`${op}(files, { compression })`, '"none", "gzip" or "zlib"', chosen, 'Use "gzip" for .gz files, "zlib" for zlib streams, or leave it out for plain files.');
+    throw invalidArgument(
+      `${op}(files, { compression })`,
+      '"none", "gzip" or "zlib"',
+      chosen,
+      'Use "gzip" for .gz files, "zlib" for zlib streams, or leave it out for plain files.',
+    );
   }
   return chosen as RecordFileCompression;
 }

@@ -44,5 +44,11 @@ export const textLinesFormat: RecordFormat<string> = {
  */
 export function textLinesNode(paths: readonly unknown[], options: TextFileOptions): RecordFileNode<string> {
   const compression = checkTextFileArgs("Dataset.textLines", paths, options.compression);
-  return new RecordFileNode(paths as readonly string[], textLinesFormat, compression, textMaxRecordBytes("Dataset.textLines", options), checkIndex("Dataset.textLines", options.index, compression));
+  return new RecordFileNode(
+    paths as readonly string[],
+    textLinesFormat,
+    compression,
+    textMaxRecordBytes("Dataset.textLines", options),
+    checkIndex("Dataset.textLines", options.index, compression),
+  );
 }

@@ -33,10 +33,10 @@ export class ZipNode<T> implements DatasetNode<T> {
     private readonly keys: readonly string[] | null,
   ) {
     if (inputs.length === 0) {
-      throw new InvalidArgumentError(
-        "zip(datasets) needs at least one dataset; got none. Pass an array or a record of datasets.",
-        { expected: "at least one dataset", received: "none" },
-      );
+      throw new InvalidArgumentError("zip(datasets) needs at least one dataset; got none. Pass an array or a record of datasets.", {
+        expected: "at least one dataset",
+        received: "none",
+      });
     }
     const parts = inputs.map((input, i) => (keys === null ? input.describe() : `${keys[i]}: ${input.describe()}`));
     this.label = `${KIND}(${parts.join(", ")})`;

@@ -47,12 +47,15 @@ async function importExport(module: string, name: string, who: string): Promise<
     const code = (error as { code?: unknown } | null)?.code;
     const reason = error instanceof Error ? error.message : describeValue(error);
     const Class = code === "ERR_MODULE_NOT_FOUND" ? NotFoundError : FailedPreconditionError;
-    throw new Class(`${who}: cannot load the module ${JSON.stringify(module)} in a worker thread (${reason}). Pass the path or URL of an ES module that loads on its own.`, {
-      expected: "an ES module that loads",
-      received: reason,
-      fix: "Check the path, and that the module loads with node on its own.",
-      cause: error,
-    });
+    throw new Class(
+      `${who}: cannot load the module ${JSON.stringify(module)} in a worker thread (${reason}). Pass the path or URL of an ES module that loads on its own.`,
+      {
+        expected: "an ES module that loads",
+        received: reason,
+        fix: "Check the path, and that the module loads with node on its own.",
+        cause: error,
+      },
+    );
   }
   const fn = Object.hasOwn(namespace, name) ? namespace[name] : undefined;
   if (typeof fn !== "function") {
@@ -60,7 +63,11 @@ async function importExport(module: string, name: string, who: string): Promise<
     throw new InvalidArgumentError(
       `${who}: the module ${JSON.stringify(module)} has no function exported as ${JSON.stringify(name)}; its function exports are ${JSON.stringify(exports)}. ` +
         `Pass { export: "<name>" }, or export the function as default.`,
-      { expected: `a function exported as ${JSON.stringify(name)}`, received: fn === undefined ? "no such export" : describeValue(fn), fix: "Name the export that holds the function." },
+      {
+        expected: `a function exported as ${JSON.stringify(name)}`,
+        received: fn === undefined ? "no such export" : describeValue(fn),
+        fix: "Name the export that holds the function.",
+      },
     );
   }
   return fn as (...args: unknown[]) => unknown;
@@ -125,7 +132,8 @@ function command(request: Exclude<HostRequest, { op: "map" }>): Promise<Omit<Hos
     return iterator.then(() => ({}));
   }
   const pipeline = pipelines.get(request.pipeline);
-  if (pipeline === undefined) return Promise.resolve({ fatal: toWire(new FailedPreconditionError(`Dataset.fromWorkers: no pipeline ${request.pipeline} in this worker.`)) });
+  if (pipeline === undefined)
+    return Promise.resolve({ fatal: toWire(new FailedPreconditionError(`Dataset.fromWorkers: no pipeline ${request.pipeline} in this worker.`)) });
   const run = async (): Promise<Omit<HostReply, "id">> => {
     const iterator = await pipeline.iterator;
     switch (request.op) {
@@ -195,12 +203,15 @@ function reusedMessage(): string {
 
 function uncloneable(cause: unknown): InvalidArgumentError {
   const reason = cause instanceof Error ? cause.message : describeValue(cause);
-  return new InvalidArgumentError(`This element cannot cross from a worker thread (${reason}). Elements must be structured-cloneable data: no functions, symbols or class instances with behaviour.`, {
-    expected: "structured-cloneable data",
-    received: reason,
-    fix: "Return plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date).",
-    cause,
-  });
+  return new InvalidArgumentError(
+    `This element cannot cross from a worker thread (${reason}). Elements must be structured-cloneable data: no functions, symbols or class instances with behaviour.`,
+    {
+      expected: "structured-cloneable data",
+      received: reason,
+      fix: "Return plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date).",
+      cause,
+    },
+  );
 }
 
 parentPort?.on("message", (request: HostRequest) => {

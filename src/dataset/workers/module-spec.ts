@@ -33,17 +33,31 @@ export interface WorkerSpec extends ModuleExport {
 export function workerSpec(op: string, module: unknown, options: { readonly export?: unknown; readonly workers?: unknown }): WorkerSpec {
   const url = moduleUrl(op, module);
   if (url.protocol === "file:" && !existsSync(fileURLToPath(url))) {
-    throw new NotFoundError(`${op}: no module at ${JSON.stringify(fileURLToPath(url))}. Check the path (relative paths start at ${JSON.stringify(process.cwd())}).`, {
-      expected: "an existing ES module file",
-      received: "no such file",
-      fix: "Check the path.",
-    });
+    throw new NotFoundError(
+      `${op}: no module at ${JSON.stringify(fileURLToPath(url))}. Check the path (relative paths start at ${JSON.stringify(process.cwd())}).`,
+      {
+        expected: "an existing ES module file",
+        received: "no such file",
+        fix: "Check the path.",
+      },
+    );
   }
   const name = options.export ?? "default";
   if (typeof name !== "string" || name === "") {
-    throw invalidArgument(`${op}(module, { export })`, "the name of an export (a non-empty string)", name, 'Pass e.g. { export: "augment" }, or leave it out for the default export.');
+    throw invalidArgument(
+      `${op}(module, { export })`,
+      "the name of an export (a non-empty string)",
+      name,
+      'Pass e.g. { export: "augment" }, or leave it out for the default export.',
+    );
   }
-  const workers = requireInteger(`${op}(module, { workers })`, options.workers ?? availableParallelism(), 1, `Pass how many worker threads to use, e.g. ${availableParallelism()} (the default: one per core).`, MAX_WORKERS);
+  const workers = requireInteger(
+    `${op}(module, { workers })`,
+    options.workers ?? availableParallelism(),
+    1,
+    `Pass how many worker threads to use, e.g. ${availableParallelism()} (the default: one per core).`,
+    MAX_WORKERS,
+  );
   return { module: url.href, export: name, workers, shown: module instanceof URL ? module.href : String(module) };
 }
 

@@ -29,7 +29,14 @@ export interface ModuleExport {
 /** What the main thread asks; `id` pairs it with its reply. */
 export type HostRequest =
   | ({ readonly op: "map"; readonly id: number; readonly elements: unknown[]; readonly transfer: boolean } & ModuleExport)
-  | ({ readonly op: "open"; readonly id: number; readonly pipeline: number; readonly workerIndex: number; readonly numWorkers: number; readonly state: JsonValue | null } & ModuleExport)
+  | ({
+      readonly op: "open";
+      readonly id: number;
+      readonly pipeline: number;
+      readonly workerIndex: number;
+      readonly numWorkers: number;
+      readonly state: JsonValue | null;
+    } & ModuleExport)
   | { readonly op: "pull"; readonly id: number; readonly pipeline: number; readonly max: number; readonly transfer: boolean }
   | { readonly op: "save"; readonly id: number; readonly pipeline: number }
   | { readonly op: "close"; readonly id: number; readonly pipeline: number };

@@ -41,7 +41,8 @@ const MIN_TRANSFER_BYTES = 16 * 1024;
 export function transferables(entries: readonly WireEntry[], sent: WeakSet<ArrayBuffer>, reused: (index: number) => void): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
   const take = (buffer: ArrayBuffer, index: number): void => {
-    if (sent.has(buffer)) reused(index); // moved before: empty (detached) now, whatever its size was
+    if (sent.has(buffer))
+      reused(index); // moved before: empty (detached) now, whatever its size was
     else if (buffer.byteLength >= MIN_TRANSFER_BYTES) out.add(buffer);
   };
   const visit = (value: unknown, depth: number, index: number): void => {

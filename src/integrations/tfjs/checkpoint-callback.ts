@@ -57,17 +57,32 @@ export class CheckpointCallback implements tf.CustomCallbackArgs {
    */
   constructor(options: CheckpointCallbackOptions) {
     if (!(options.saver instanceof Saver)) {
-      throw invalidArgument("CheckpointCallback({ saver })", "a Saver", options.saver, "Pass new Saver([...makeModelSaveables(model), makeSaveableFromIterator(it)]).");
+      throw invalidArgument(
+        "CheckpointCallback({ saver })",
+        "a Saver",
+        options.saver,
+        "Pass new Saver([...makeModelSaveables(model), makeSaveableFromIterator(it)]).",
+      );
     }
     if (typeof options.savePath !== "string" || options.savePath === "") {
       throw invalidArgument("CheckpointCallback({ savePath })", "a non-empty path prefix", options.savePath, 'Pass e.g. "runs/a/model.ckpt".');
     }
     if (!(Number.isInteger(options.everyNBatches) && options.everyNBatches >= 1)) {
-      throw invalidArgument("CheckpointCallback({ everyNBatches })", "an integer ≥ 1", options.everyNBatches, "Pass how many batches to train between checkpoints.");
+      throw invalidArgument(
+        "CheckpointCallback({ everyNBatches })",
+        "an integer ≥ 1",
+        options.everyNBatches,
+        "Pass how many batches to train between checkpoints.",
+      );
     }
     const initialStep = options.initialStep ?? 0;
     if (!(Number.isSafeInteger(initialStep) && initialStep >= 0)) {
-      throw invalidArgument("CheckpointCallback({ initialStep })", "an integer ≥ 0", initialStep, "Pass the number of batches done before, e.g. the restored step.");
+      throw invalidArgument(
+        "CheckpointCallback({ initialStep })",
+        "an integer ≥ 0",
+        initialStep,
+        "Pass the number of batches done before, e.g. the restored step.",
+      );
     }
     this.saver = options.saver;
     this.savePath = options.savePath;

@@ -87,7 +87,12 @@ describe("tfjsModelFn", () => {
     expect(result["accuracy"]).toBeGreaterThan(0.9);
     expect(result["loss"]).toBeLessThan(0.5);
     const predictions: unknown[] = [];
-    for await (const p of est.predict(() => input().take(1).map(({ features }) => features))) predictions.push(p);
+    for await (const p of est.predict(() =>
+      input()
+        .take(1)
+        .map(({ features }) => features),
+    ))
+      predictions.push(p);
     expect(predictions).toHaveLength(1);
     const rows = predictions[0] as number[][];
     expect(rows).toHaveLength(8);
@@ -101,6 +106,8 @@ describe("tfjsModelFn", () => {
       logger: silentLogger,
     });
     dirs.push(est.modelDir);
-    await expect(est.train(input, { steps: 1 })).rejects.toThrow(/^tfjsModelFn needs a compiled tf\.LayersModel from options\.model\(\); got .* \(not compiled\)\.$/);
+    await expect(est.train(input, { steps: 1 })).rejects.toThrow(
+      /^tfjsModelFn needs a compiled tf\.LayersModel from options\.model\(\); got .* \(not compiled\)\.$/,
+    );
   });
 });

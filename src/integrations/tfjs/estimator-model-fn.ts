@@ -50,11 +50,14 @@ export function tfjsModelFn<F, L, P = Record<string, unknown>>(options: TfjsMode
   return ({ features, labels, mode }) => {
     const model = options.model();
     if (!(model instanceof tf.LayersModel) || model.optimizer === undefined) {
-      throw new ValueError(`tfjsModelFn needs a compiled tf.LayersModel from options.model(); got ${describeValue(model)}${model instanceof tf.LayersModel ? " (not compiled)" : ""}.`, {
-        expected: "a compiled tf.LayersModel",
-        received: describeValue(model),
-        fix: "Call model.compile({ optimizer, loss }) in the builder before returning the model.",
-      });
+      throw new ValueError(
+        `tfjsModelFn needs a compiled tf.LayersModel from options.model(); got ${describeValue(model)}${model instanceof tf.LayersModel ? " (not compiled)" : ""}.`,
+        {
+          expected: "a compiled tf.LayersModel",
+          received: describeValue(model),
+          fix: "Call model.compile({ optimizer, loss }) in the builder before returning the model.",
+        },
+      );
     }
     const graph = Graph.getDefault();
     for (const saveable of makeModelSaveables(model)) graph.addToCollection(GraphKeys.SAVEABLE_OBJECTS, saveable);

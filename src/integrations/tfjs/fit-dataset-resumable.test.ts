@@ -36,7 +36,13 @@ const pipeline = (repeat = true): Dataset<Row[]> => {
 
 const toTensors = (rows: Row[]): FitElement => ({
   xs: tf.tensor2d(rows.map((r) => r.x)),
-  ys: tf.oneHot(tf.tensor1d(rows.map((r) => r.y), "int32"), 3),
+  ys: tf.oneHot(
+    tf.tensor1d(
+      rows.map((r) => r.y),
+      "int32",
+    ),
+    3,
+  ),
 });
 
 function buildModel(): tf.Sequential {
@@ -107,7 +113,9 @@ describe("fitDatasetResumable", () => {
       const epochRuns = resumed.histories.map((h) => h.epoch);
       const firstEpoch = Math.floor(resumeAt / BATCHES);
       expect(epochRuns).toEqual(
-        partial ? [[firstEpoch], Array.from({ length: EPOCHS - firstEpoch - 1 }, (_, i) => firstEpoch + 1 + i)] : [Array.from({ length: EPOCHS - firstEpoch }, (_, i) => firstEpoch + i)],
+        partial
+          ? [[firstEpoch], Array.from({ length: EPOCHS - firstEpoch - 1 }, (_, i) => firstEpoch + 1 + i)]
+          : [Array.from({ length: EPOCHS - firstEpoch }, (_, i) => firstEpoch + i)],
       );
       expect(await digest(second)).toBe(await reference());
     },
@@ -138,7 +146,13 @@ describe("fitDatasetResumable", () => {
     expect(await digest(model)).toBe(await reference());
 
     // Started again once done, it restores and has nothing left to do.
-    const again = await fitDatasetResumable(buildModel(), pipeline(), { epochs: EPOCHS, batchesPerEpoch: BATCHES, checkpointDir: dir, everyNBatches: 4, toTensors });
+    const again = await fitDatasetResumable(buildModel(), pipeline(), {
+      epochs: EPOCHS,
+      batchesPerEpoch: BATCHES,
+      checkpointDir: dir,
+      everyNBatches: 4,
+      toTensors,
+    });
     expect(again).toMatchObject({ status: "completed", step: 15, resumedFrom: join(dir, "model.ckpt-15"), lastCheckpoint: null, histories: [] });
   });
 
@@ -146,7 +160,13 @@ describe("fitDatasetResumable", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     try {
       const dir = join(root, "short");
-      const result = await fitDatasetResumable(buildModel(), pipeline(false), { epochs: 2, batchesPerEpoch: 3, checkpointDir: dir, everyNBatches: 10, toTensors });
+      const result = await fitDatasetResumable(buildModel(), pipeline(false), {
+        epochs: 2,
+        batchesPerEpoch: 3,
+        checkpointDir: dir,
+        everyNBatches: 10,
+        toTensors,
+      });
       expect(result).toMatchObject({ status: "endOfInput", step: 5, lastCheckpoint: join(dir, "model.ckpt-5") });
     } finally {
       warn.mockRestore();
@@ -156,8 +176,17 @@ describe("fitDatasetResumable", () => {
   it("refuses to resume a checkpoint saved with another batchesPerEpoch", async () => {
     const dir = join(root, "bpe");
     const model = buildModel();
-    await fitDatasetResumable(model, pipeline(), { epochs: 1, batchesPerEpoch: 4, checkpointDir: dir, everyNBatches: 2, toTensors, callbacks: stopAfter(model, 2) });
-    const error = await fitDatasetResumable(buildModel(), pipeline(), { epochs: 1, batchesPerEpoch: 5, checkpointDir: dir, everyNBatches: 2, toTensors }).catch((e: unknown) => e);
+    await fitDatasetResumable(model, pipeline(), {
+      epochs: 1,
+      batchesPerEpoch: 4,
+      checkpointDir: dir,
+      everyNBatches: 2,
+      toTensors,
+      callbacks: stopAfter(model, 2),
+    });
+    const error = await fitDatasetResumable(buildModel(), pipeline(), { epochs: 1, batchesPerEpoch: 5, checkpointDir: dir, everyNBatches: 2, toTensors }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toBe(
       `Cannot resume from ${join(dir, "model.ckpt-2")}: it was saved with batchesPerEpoch 4, and this run has 5. ` +

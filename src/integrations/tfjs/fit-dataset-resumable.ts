@@ -136,7 +136,11 @@ interface Progress {
  *   toTensors: (b) => ({ xs: tf.tensor2d(b.map((e) => e.x)), ys: tf.oneHot(b.map((e) => e.y), 3) }),
  * });
  */
-export async function fitDatasetResumable<T>(model: tf.LayersModel, ds: Dataset<T>, options: FitDatasetResumableOptions<T>): Promise<FitDatasetResumableResult> {
+export async function fitDatasetResumable<T>(
+  model: tf.LayersModel,
+  ds: Dataset<T>,
+  options: FitDatasetResumableOptions<T>,
+): Promise<FitDatasetResumableResult> {
   checkArguments(model, ds, options);
   const { epochs, batchesPerEpoch, checkpointDir, everyNBatches } = options;
   quietCpuBanner();
@@ -153,7 +157,12 @@ export async function fitDatasetResumable<T>(model: tf.LayersModel, ds: Dataset<
     },
   };
   const saver = new Saver(
-    [...makeModelSaveables(model, { optimizer: true }), makeSaveableFromIterator(iterator, options.externalStatePolicy ?? null), progress, ...(options.saveables ?? [])],
+    [
+      ...makeModelSaveables(model, { optimizer: true }),
+      makeSaveableFromIterator(iterator, options.externalStatePolicy ?? null),
+      progress,
+      ...(options.saveables ?? []),
+    ],
     { maxToKeep: options.maxToKeep === undefined ? 5 : options.maxToKeep },
   );
   const state = await getCheckpointState(checkpointDir);
@@ -218,19 +227,34 @@ function checkArguments<T>(model: tf.LayersModel, ds: Dataset<T>, options: FitDa
     throw invalidArgument("fitDatasetResumable(model, ds)", "a checkpipe Dataset", ds, "Pass the pipeline, e.g. Dataset.fromArray(rows).repeat().batch(16).");
   }
   if (typeof options !== "object" || options === null) {
-    throw invalidArgument("fitDatasetResumable(model, ds, options)", "an options object", options, "Pass { epochs, batchesPerEpoch, checkpointDir, everyNBatches }.");
+    throw invalidArgument(
+      "fitDatasetResumable(model, ds, options)",
+      "an options object",
+      options,
+      "Pass { epochs, batchesPerEpoch, checkpointDir, everyNBatches }.",
+    );
   }
   for (const key of ["epochs", "batchesPerEpoch", "everyNBatches"] as const) {
     const value = options[key];
     if (!(Number.isSafeInteger(value) && value >= 1)) {
-      throw invalidArgument(`fitDatasetResumable(model, ds, { ${key} })`, "an integer ≥ 1", value, `Pass ${key} as a whole number of ${key === "epochs" ? "epochs" : "batches"}.`);
+      throw invalidArgument(
+        `fitDatasetResumable(model, ds, { ${key} })`,
+        "an integer ≥ 1",
+        value,
+        `Pass ${key} as a whole number of ${key === "epochs" ? "epochs" : "batches"}.`,
+      );
     }
   }
   if (typeof options.checkpointDir !== "string" || options.checkpointDir === "") {
     throw invalidArgument("fitDatasetResumable(model, ds, { checkpointDir })", "a directory path", options.checkpointDir, 'Pass e.g. "runs/a".');
   }
   if (options.toTensors !== undefined && typeof options.toTensors !== "function") {
-    throw invalidArgument("fitDatasetResumable(model, ds, { toTensors })", "a function", options.toTensors, "Pass (element) => ({ xs, ys }) returning tensors.");
+    throw invalidArgument(
+      "fitDatasetResumable(model, ds, { toTensors })",
+      "a function",
+      options.toTensors,
+      "Pass (element) => ({ xs, ys }) returning tensors.",
+    );
   }
 }
 
@@ -246,7 +270,9 @@ function checkProgress(value: unknown): Progress {
   const step = v["step"];
   const batchesPerEpoch = v["batchesPerEpoch"];
   if (!(Number.isSafeInteger(step) && (step as number) >= 0 && Number.isSafeInteger(batchesPerEpoch) && (batchesPerEpoch as number) >= 1)) {
-    throw new InvalidArgumentError(`Cannot restore "${PROGRESS_NAME}": the saved progress is damaged (step ${describeValue(step)}, batchesPerEpoch ${describeValue(batchesPerEpoch)}).`);
+    throw new InvalidArgumentError(
+      `Cannot restore "${PROGRESS_NAME}": the saved progress is damaged (step ${describeValue(step)}, batchesPerEpoch ${describeValue(batchesPerEpoch)}).`,
+    );
   }
   return { step: step as number, batchesPerEpoch: batchesPerEpoch as number };
 }

@@ -40,7 +40,10 @@ beforeAll(async () => {
   await setBackendQuietly("cpu");
   if (process.env["CHECKPIPE_WRITE_GOLDEN"] !== "1") return;
   const model = buildModel(1);
-  const xs = tf.tensor2d([[0.1, -0.2, 0.3], [0.5, 0.4, -0.6]]);
+  const xs = tf.tensor2d([
+    [0.1, -0.2, 0.3],
+    [0.5, 0.4, -0.6],
+  ]);
   const ys = tf.tensor2d([[1], [-1]]);
   for (let i = 0; i < 3; i++) await model.trainOnBatch(xs, ys);
   const counter = tf.variable(tf.tensor1d([3, -7], "int32"), false);

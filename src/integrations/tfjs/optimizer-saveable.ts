@@ -58,7 +58,11 @@ interface SavedOptimizer {
  */
 export function makeOptimizerSaveable(optimizer: tf.Optimizer, name = "optimizer"): Saveable {
   checkOptimizer(optimizer, "makeOptimizerSaveable");
-  return optimizerSaveable(name, () => optimizer, () => null);
+  return optimizerSaveable(
+    name,
+    () => optimizer,
+    () => null,
+  );
 }
 
 /**
@@ -125,7 +129,12 @@ async function restoreOptimizer(optimizer: tf.Optimizer, name: string, value: un
   const current = await optimizer.getWeights();
   const currentSlots = current.slice(1);
   disposeCopies(current);
-  const specs = slotSpecs(name, slots.length, currentSlots.map((w) => w.tensor), trained);
+  const specs = slotSpecs(
+    name,
+    slots.length,
+    currentSlots.map((w) => w.tensor),
+    trained,
+  );
   if (specs !== null) slots.forEach((slot, j) => checkSavedTensor(name, slot, specs[j] as TensorSpec, `slot ${j} of the optimizer`));
   const hidden: [tf.Variable, SavedTensor][] = [];
   for (const field of HIDDEN_STATE) {
@@ -160,14 +169,14 @@ function slotSpecs(name: string, count: number, current: readonly tf.Tensor[], t
     return current;
   }
   if (trained === null || trained.length === 0) return null;
-  if (count % trained.length !== 0) throw slotCountMismatch(name, count, `the model trains ${trained.length} variables, which needs a multiple of ${trained.length}`);
+  if (count % trained.length !== 0)
+    throw slotCountMismatch(name, count, `the model trains ${trained.length} variables, which needs a multiple of ${trained.length}`);
   return Array.from({ length: count }, (_, j) => trained[j % trained.length] as TensorSpec);
 }
 
 function slotCountMismatch(name: string, count: number, have: string): InvalidArgumentError {
   return new InvalidArgumentError(
-    `Cannot restore "${name}": the checkpoint holds ${count} optimizer slots, and ${have}. ` +
-      `Restore a checkpoint saved by the same model and optimizer.`,
+    `Cannot restore "${name}": the checkpoint holds ${count} optimizer slots, and ${have}. ` + `Restore a checkpoint saved by the same model and optimizer.`,
     { expected: have, received: `${count} slots`, fix: "Restore a checkpoint saved by the same model and optimizer." },
   );
 }

@@ -70,7 +70,7 @@ describe("makeVariableSaveable", () => {
     const prefix = await saver.save(join(dir, "var.ckpt"), { globalStep: 1 });
     v.assign(tf.zeros([2, 2]));
     await saver.restore(prefix);
-    expect(new Uint32Array((await v.data() as Float32Array).slice().buffer)).toEqual(bits);
+    expect(new Uint32Array(((await v.data()) as Float32Array).slice().buffer)).toEqual(bits);
   });
 
   it("restores int32 and bool variables with their dtype", async () => {
@@ -105,7 +105,7 @@ describe("makeVariableSaveable", () => {
   it("refuses a checkpoint of another dtype", async () => {
     const saveable = makeVariableSaveable(tf.variable(tf.zeros([2], "float32")), "w");
     const saved = await makeVariableSaveable(tf.variable(tf.zeros([2], "int32")), "w").save();
-    await expect(saveable.restore(saved)).rejects.toThrow('the checkpoint holds a int32 [2] tensor where the variable is float32 [2]');
+    await expect(saveable.restore(saved)).rejects.toThrow("the checkpoint holds a int32 [2] tensor where the variable is float32 [2]");
   });
 
   it("refuses what is not a saved tensor, and what is not a variable", async () => {
@@ -213,7 +213,9 @@ describe("makeModelSaveables", () => {
     await train(trained, 0, 1);
     const saved = await makeModelSaveables(trained)[4]!.save();
     const narrow = makeModelSaveables(buildModel(undefined, 5));
-    await expect(narrow[4]!.restore(saved)).rejects.toThrow(/^Cannot restore "model\/optimizer": the checkpoint holds a float32 \[4, 8\] tensor where slot 0 of the optimizer is float32 \[4, 5\]/);
+    await expect(narrow[4]!.restore(saved)).rejects.toThrow(
+      /^Cannot restore "model\/optimizer": the checkpoint holds a float32 \[4, 8\] tensor where slot 0 of the optimizer is float32 \[4, 5\]/,
+    );
     const sgd = makeModelSaveables(buildModel(tf.train.sgd(0.1)));
     await expect(sgd[4]!.restore(saved)).rejects.toThrow(
       'Cannot restore "model/optimizer": the checkpoint holds the state of a Adam optimizer, and this one is SGD. Compile the model with the optimizer the checkpoint was saved with.',

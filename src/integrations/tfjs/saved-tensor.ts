@@ -149,10 +149,10 @@ export function assignSaved(variable: tf.Variable, saved: SavedTensor): void {
 
 function savedDtype(dtype: tf.DataType, name: string): SavedDtype {
   if (Object.hasOwn(TYPED_ARRAY_OF, dtype)) return dtype as SavedDtype;
-  throw new InvalidArgumentError(
-    `Cannot save "${name}": a ${dtype} tensor cannot be checkpointed; supported dtypes are float32, int32 and bool.`,
-    { expected: "float32, int32 or bool", received: dtype },
-  );
+  throw new InvalidArgumentError(`Cannot save "${name}": a ${dtype} tensor cannot be checkpointed; supported dtypes are float32, int32 and bool.`, {
+    expected: "float32, int32 or bool",
+    received: dtype,
+  });
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -61,8 +61,14 @@ describe("toTfjsDataset", () => {
     const ds = toTfjsDataset(Dataset.range(4).batch(2), { toTensors: (b) => ({ xs: tf.tensor1d(b), ys: tf.tensor1d(b.map((x) => x * 10)) }) });
     const out = await ds.toArray();
     expect(await Promise.all(out.map(async (e) => [Array.from(await e.xs.data()), Array.from(await e.ys.data())]))).toEqual([
-      [[0, 1], [0, 10]],
-      [[2, 3], [20, 30]],
+      [
+        [0, 1],
+        [0, 10],
+      ],
+      [
+        [2, 3],
+        [20, 30],
+      ],
     ]);
     tf.dispose(out.flatMap((e) => [e.xs, e.ys]));
   });
@@ -81,7 +87,10 @@ describe("CheckpointCallback", () => {
   it("saves model and pipeline every N batches of fitDataset, with the step as globalStep", async () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2], kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })] });
     model.compile({ optimizer: tf.train.adam(0.01), loss: "meanSquaredError" });
-    const ds = Dataset.range(100).map((i) => [i % 7, i % 3]).repeat().batch(4);
+    const ds = Dataset.range(100)
+      .map((i) => [i % 7, i % 3])
+      .repeat()
+      .batch(4);
     const it = ds.iterator();
     const saver = new Saver([...makeModelSaveables(model), makeSaveableFromIterator(it)]);
     const cb = new CheckpointCallback({ saver, savePath: join(dir, "cb.ckpt"), everyNBatches: 3, initialStep: 10 });
@@ -97,7 +106,12 @@ describe("CheckpointCallback", () => {
     // The checkpoint at step 18 holds the pipeline after 8 batches: the next is the 9th.
     const fresh = ds.iterator();
     await new Saver([makeSaveableFromIterator(fresh)]).restore(join(dir, "cb.ckpt-18"));
-    expect((await fresh.next()).value).toEqual([[4, 2], [5, 0], [6, 1], [0, 2]]);
+    expect((await fresh.next()).value).toEqual([
+      [4, 2],
+      [5, 0],
+      [6, 1],
+      [0, 2],
+    ]);
   });
 
   it("is a plain callback object whose onBatchEnd works detached, as tfjs calls it", async () => {
@@ -137,7 +151,9 @@ describe("toTfjsDataset of stacked batches (stackedToTensors)", () => {
   it("trains a model with fitDataset on stacked batches", async () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [3] })] });
     model.compile({ optimizer: "sgd", loss: "meanSquaredError" });
-    const ds = rows().map((r) => ({ xs: r.xs, ys: new Float32Array([r.ys]) })).batch(5, { stack: true });
+    const ds = rows()
+      .map((r) => ({ xs: r.xs, ys: new Float32Array([r.ys]) }))
+      .batch(5, { stack: true });
     const history = await model.fitDataset(toTfjsDataset(ds, { toTensors: stackedToTensors }), { epochs: 1, verbose: 0 });
     expect(history.history["loss"]).toHaveLength(1);
   });

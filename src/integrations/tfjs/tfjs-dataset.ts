@@ -67,8 +67,14 @@ export interface ToTfjsDatasetOptions<T> {
  * const stacked = Dataset.fromArray(rows).map((r) => ({ xs: r.pixels, ys: r.label })).repeat().batch(32, { stack: true });
  * const train = toTfjsDataset(stacked, { toTensors: stackedToTensors });
  */
-export function toTfjsDataset<T extends tf.TensorContainer>(ds: Dataset<T>, options?: ToTfjsDatasetOptions<T> & { readonly toTensors?: undefined }): tf.data.Dataset<T>;
-export function toTfjsDataset<T, O extends tf.TensorContainer>(ds: Dataset<T>, options: ToTfjsDatasetOptions<T> & { readonly toTensors: (element: T) => O }): tf.data.Dataset<O>;
+export function toTfjsDataset<T extends tf.TensorContainer>(
+  ds: Dataset<T>,
+  options?: ToTfjsDatasetOptions<T> & { readonly toTensors?: undefined },
+): tf.data.Dataset<T>;
+export function toTfjsDataset<T, O extends tf.TensorContainer>(
+  ds: Dataset<T>,
+  options: ToTfjsDatasetOptions<T> & { readonly toTensors: (element: T) => O },
+): tf.data.Dataset<O>;
 export function toTfjsDataset<T>(ds: Dataset<T>, options: ToTfjsDatasetOptions<T> = {}): tf.data.Dataset<tf.TensorContainer> {
   if (!(ds instanceof Dataset)) {
     throw invalidArgument("toTfjsDataset(ds)", "a checkpipe Dataset", ds, "Pass a pipeline, e.g. Dataset.range(10).batch(2).");
@@ -79,7 +85,12 @@ export function toTfjsDataset<T>(ds: Dataset<T>, options: ToTfjsDatasetOptions<T
   }
   const toTensors = options.toTensors;
   if (toTensors !== undefined && typeof toTensors !== "function") {
-    throw invalidArgument("toTfjsDataset(ds, { toTensors })", "a function", toTensors, "Pass (element) => tensors, e.g. (b) => ({ xs: tf.tensor2d(b.xs), ys: tf.tensor2d(b.ys) }).");
+    throw invalidArgument(
+      "toTfjsDataset(ds, { toTensors })",
+      "a function",
+      toTensors,
+      "Pass (element) => tensors, e.g. (b) => ({ xs: tf.tensor2d(b.xs), ys: tf.tensor2d(b.ys) }).",
+    );
   }
   let iterator: DatasetIterator<T> | undefined = given;
   // A plain { next } per tfjs iteration: no generator function, whose return() would close the

@@ -442,10 +442,13 @@ describe("CheckpointSaverHook in a SingularMonitoredSession", () => {
     const listener = new CountingListener();
     const hook = saverHook({ saveSteps: 1, listeners: [listener] });
     const creator = (): ChiefSessionCreator => new ChiefSessionCreator({ checkpointDir: dir, logger: silentLogger });
-    await withMonitoredSession(SingularMonitoredSession.create({ graph: m.graph, hooks: [hook], sessionCreator: creator(), logger: silentLogger }), async (sess) => {
-      await sess.run(m.train);
-      await sess.run(m.train);
-    });
+    await withMonitoredSession(
+      SingularMonitoredSession.create({ graph: m.graph, hooks: [hook], sessionCreator: creator(), logger: silentLogger }),
+      async (sess) => {
+        await sess.run(m.train);
+        await sess.run(m.train);
+      },
+    );
     expect(listener.counts).toEqual({ begin: 1, beforeSave: 3, afterSave: 3, end: 1 });
     const again = model();
     const restored = await withMonitoredSession(

@@ -349,7 +349,10 @@ export class CheckpointSaverHook implements SessionRunHook {
     const after = this.paired.length > 0 ? saver.lastCheckpoints : [];
     if (this.paired.length > 0 || this.listeners.some((listener) => listener.afterSave !== undefined)) {
       // A failed write is the saver's to report (next save, or end); afterSave is then skipped.
-      const onDisk = written.then(() => true, () => false);
+      const onDisk = written.then(
+        () => true,
+        () => false,
+      );
       this.afterSaves = this.afterSaves
         .then(() => onDisk)
         .then(async (ok) => {
@@ -372,7 +375,9 @@ export class CheckpointSaverHook implements SessionRunHook {
   /** Saves the paired checkpoints of `step`, telling them which model checkpoints are kept. */
   private async savePaired(session: Session, step: number): Promise<void> {
     if (this.paired.length === 0) return;
-    const kept = this.getSaver(session.graph).lastCheckpoints.map(checkpointStep).filter((s): s is number => s !== null);
+    const kept = this.getSaver(session.graph)
+      .lastCheckpoints.map(checkpointStep)
+      .filter((s): s is number => s !== null);
     for (const paired of this.paired) await paired.saveForStep(session, { step, modelCheckpoint: `${this.savePath}-${step}`, kept });
   }
 
@@ -380,7 +385,10 @@ export class CheckpointSaverHook implements SessionRunHook {
   private async removePaired(before: readonly string[], after: readonly string[]): Promise<void> {
     if (this.paired.length === 0) return;
     const kept = new Set(after);
-    const steps = before.filter((prefix) => !kept.has(prefix)).map(checkpointStep).filter((step): step is number => step !== null);
+    const steps = before
+      .filter((prefix) => !kept.has(prefix))
+      .map(checkpointStep)
+      .filter((step): step is number => step !== null);
     if (steps.length === 0) return;
     for (const paired of this.paired) await paired.modelStepsRemoved(steps);
   }

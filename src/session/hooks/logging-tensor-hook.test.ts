@@ -43,9 +43,7 @@ describe("LoggingTensorHook", () => {
 
   it("refuses tensors that are not a record or array of Tensors", () => {
     expect(() => new LoggingTensorHook([3 as never], { atEnd: true })).toThrow(InvalidArgumentError);
-    expect(() => new LoggingTensorHook({ loss: "loss" as never }, { atEnd: true })).toThrow(
-      "new LoggingTensorHook(tensors).loss needs a Tensor; got \"loss\".",
-    );
+    expect(() => new LoggingTensorHook({ loss: "loss" as never }, { atEnd: true })).toThrow('new LoggingTensorHook(tensors).loss needs a Tensor; got "loss".');
   });
 
   it("at_end only: logs nothing while running, then the tensors in end()", async () => {

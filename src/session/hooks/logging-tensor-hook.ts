@@ -133,7 +133,7 @@ export class LoggingTensorHook implements SessionRunHook {
    * await hook.end(session);
    */
   async end(session: Session): Promise<void> {
-    if (this.atEnd) this.log((await session.run(this.tensors)));
+    if (this.atEnd) this.log(await session.run(this.tensors));
   }
 
   private log(values: Readonly<Record<string, unknown>>): void {

@@ -72,8 +72,7 @@ export class NanTensorHook implements SessionRunHook {
       return;
     }
     const fix =
-      "Lower the learning rate, clip gradients, or check the input for NaN and Infinity; " +
-      "pass failOnNanLoss = false to stop training cleanly instead.";
+      "Lower the learning rate, clip gradients, or check the input for NaN and Infinity; " + "pass failOnNanLoss = false to stop training cleanly instead.";
     throw new NanLossDuringTrainingError(`NaN loss during training. Tensor "${this.loss.name}" is NaN: the model diverged. ${fix}`, {
       expected: "a loss that is a number",
       received: "NaN",

@@ -110,8 +110,7 @@ export class SecondOrStepTimer {
    */
   updateLastTriggeredStep(step: number): ElapsedSinceTrigger {
     const now = this.clock();
-    const elapsed: ElapsedSinceTrigger =
-      this.lastStep === null || this.lastTime === null ? [null, null] : [now - this.lastTime, step - this.lastStep];
+    const elapsed: ElapsedSinceTrigger = this.lastStep === null || this.lastTime === null ? [null, null] : [now - this.lastTime, step - this.lastStep];
     this.lastTime = now;
     this.lastStep = step;
     return elapsed;

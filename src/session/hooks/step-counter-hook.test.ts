@@ -47,7 +47,9 @@ describe("StepCounterHook", () => {
     expect(() => new StepCounterHook()).not.toThrow();
     expect(() => new StepCounterHook({ everyNSecs: 0.5 })).not.toThrow();
     expect(() => new StepCounterHook({ everyNSteps: 0 })).toThrow(InvalidArgumentError);
-    expect(() => new StepCounterHook({ everyNSteps: 2.5 })).toThrow("StepCounterHook({ everyNSteps }) needs an integer ≥ 1; got 2.5. Pass a number of steps, e.g. 100.");
+    expect(() => new StepCounterHook({ everyNSteps: 2.5 })).toThrow(
+      "StepCounterHook({ everyNSteps }) needs an integer ≥ 1; got 2.5. Pass a number of steps, e.g. 100.",
+    );
     expect(() => new StepCounterHook({ everyNSecs: -1 })).toThrow("StepCounterHook({ everyNSecs }) needs a finite number ≥ 0; got -1. Pass seconds, e.g. 30.");
   });
 
@@ -145,7 +147,9 @@ describe("StepCounterHook", () => {
     const { graph, train } = model();
     const writer = await SummaryWriter.open(dir);
     const clock = fakeClock();
-    const sess = await startHooks(graph, [new StepCounterHook({ everyNSteps: 1, summaryWriter: writer, outputDir: join(dir, "unused"), logger: capturingLogger(), clock: clock.now })]);
+    const sess = await startHooks(graph, [
+      new StepCounterHook({ everyNSteps: 1, summaryWriter: writer, outputDir: join(dir, "unused"), logger: capturingLogger(), clock: clock.now }),
+    ]);
     clock.advance(0.25);
     await sess.run(train);
     clock.advance(0.25);

@@ -86,7 +86,9 @@ describe("decodeEvent", () => {
       }),
       { seed: SEED, numRuns: 300 },
     );
-    expect(decodeEvent(encodeEvent({ wallTime: 0, step: 0, summary: { value: [{ tag: "x", simpleValue: 0.1 }] } })).summary?.value[0]?.simpleValue).toBe(Math.fround(0.1));
+    expect(decodeEvent(encodeEvent({ wallTime: 0, step: 0, summary: { value: [{ tag: "x", simpleValue: 0.1 }] } })).summary?.value[0]?.simpleValue).toBe(
+      Math.fround(0.1),
+    );
     expect(decodeEvent(hex("10 8080808010")).step).toBe(2 ** 32);
     expect(decodeEvent(hex("10 FFFFFFFFFFFFFFFFFF01")).step).toBe(-1);
   });

@@ -85,7 +85,7 @@ const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
  */
 export function encodeEvent(event: TFEvent): Uint8Array {
   if (event === null || typeof event !== "object") {
-    throw invalidArgument("encodeEvent(event)", "an event object", event, "Pass e.g. { wallTime: Date.now() / 1000, step: 0, fileVersion: \"brain.Event:2\" }.");
+    throw invalidArgument("encodeEvent(event)", "an event object", event, 'Pass e.g. { wallTime: Date.now() / 1000, step: 0, fileVersion: "brain.Event:2" }.');
   }
   const { wallTime, step, fileVersion, summary } = event;
   if (typeof wallTime !== "number") {
@@ -93,7 +93,12 @@ export function encodeEvent(event: TFEvent): Uint8Array {
   }
   checkStep("encodeEvent(event).step", step);
   if (fileVersion !== undefined && summary !== undefined) {
-    throw invalidArgument("encodeEvent(event)", "at most one of fileVersion and summary (a oneof)", event, "Write the file version and each summary as events of their own.");
+    throw invalidArgument(
+      "encodeEvent(event)",
+      "at most one of fileVersion and summary (a oneof)",
+      event,
+      "Write the file version and each summary as events of their own.",
+    );
   }
   const parts: Uint8Array[] = [];
   if (!Object.is(wallTime, 0)) parts.push(key(1, FIXED64), float64(wallTime));
@@ -110,7 +115,7 @@ export function encodeEvent(event: TFEvent): Uint8Array {
 
 function encodeSummary(summary: TFSummary): Uint8Array {
   if (summary === null || typeof summary !== "object" || !Array.isArray(summary.value)) {
-    throw invalidArgument("encodeEvent(event).summary", "an object { value: [...] }", summary, "Pass e.g. { value: [{ tag: \"loss\", simpleValue: 0.25 }] }.");
+    throw invalidArgument("encodeEvent(event).summary", "an object { value: [...] }", summary, 'Pass e.g. { value: [{ tag: "loss", simpleValue: 0.25 }] }.');
   }
   return concat(summary.value.map((value, i) => lengthDelimited(1, encodeValue(value, i))));
 }
@@ -118,7 +123,7 @@ function encodeSummary(summary: TFSummary): Uint8Array {
 function encodeValue(value: TFSummaryValue, i: number): Uint8Array {
   const subject = `encodeEvent(event).summary.value[${i}]`;
   if (value === null || typeof value !== "object" || typeof value.tag !== "string") {
-    throw invalidArgument(`${subject}.tag`, "a string", value?.tag, "Name the value, e.g. \"loss\".");
+    throw invalidArgument(`${subject}.tag`, "a string", value?.tag, 'Name the value, e.g. "loss".');
   }
   const simpleValue: unknown = value.simpleValue;
   if (simpleValue !== undefined && typeof simpleValue !== "number") {
@@ -336,16 +341,13 @@ function skipField(r: Reader, tag: number, message: string, depth: number): void
   else if (wire === FIXED64) {
     need(r, 8, message, `8 bytes of field ${field}`);
     r.pos += 8;
-  }
-  else if (wire === LEN) {
+  } else if (wire === LEN) {
     const len = readLength(r, message); // (not `r.pos += readLength(r)`: that adds to the old pos)
     r.pos += len;
-  }
-  else if (wire === FIXED32) {
+  } else if (wire === FIXED32) {
     need(r, 4, message, `4 bytes of field ${field}`);
     r.pos += 4;
-  }
-  else if (wire === START_GROUP) {
+  } else if (wire === START_GROUP) {
     if (depth >= MAX_DEPTH) throw malformed(r, at, message, `groups nested at most ${MAX_DEPTH} deep`, "deeper ones");
     for (;;) {
       if (r.pos >= r.end) throw malformed(r, at, message, `the end of group ${field}`, "the end of the message");

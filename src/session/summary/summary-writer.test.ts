@@ -120,7 +120,9 @@ describe("SummaryWriter", () => {
       `${at}.addScalar(tag, value, step): the value of "loss" needs a number; got 1n.`,
     );
     await expect(writer.addScalar(3 as unknown as string, 1, 1)).rejects.toThrow(`${at}.addScalar(tag, value, step): tag needs a string; got 3.`);
-    await expect(writer.addScalars([1] as unknown as Record<string, number>, 1)).rejects.toThrow(`${at}.addScalars(scalars, step) needs an object of tag → number`);
+    await expect(writer.addScalars([1] as unknown as Record<string, number>, 1)).rejects.toThrow(
+      `${at}.addScalars(scalars, step) needs an object of tag → number`,
+    );
     await writer.close();
     expect(await readEvents(writer.path)).toHaveLength(1);
   });

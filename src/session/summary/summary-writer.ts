@@ -63,22 +63,42 @@ export class SummaryWriter {
    */
   static async open(logdir: string, options: SummaryWriterOptions = {}): Promise<SummaryWriter> {
     if (typeof logdir !== "string" || logdir === "") {
-      throw invalidArgument("SummaryWriter.open(logdir)", "a directory path (a non-empty string)", logdir, "Pass where TensorBoard should look, e.g. \"logs/train\".");
+      throw invalidArgument(
+        "SummaryWriter.open(logdir)",
+        "a directory path (a non-empty string)",
+        logdir,
+        'Pass where TensorBoard should look, e.g. "logs/train".',
+      );
     }
     if (options === null || typeof options !== "object") {
-      throw invalidArgument("SummaryWriter.open(logdir, options)", "an options object", options, "Pass e.g. { filenameSuffix: \".eval\" }, or nothing.");
+      throw invalidArgument("SummaryWriter.open(logdir, options)", "an options object", options, 'Pass e.g. { filenameSuffix: ".eval" }, or nothing.');
     }
     const suffix: unknown = options.filenameSuffix ?? "";
     if (typeof suffix !== "string" || /[/\\]/.test(suffix)) {
-      throw invalidArgument("SummaryWriter.open(logdir, { filenameSuffix })", "a string without path separators", suffix, "Pass e.g. \".eval\"; put runs in directories of their own with logdir.");
+      throw invalidArgument(
+        "SummaryWriter.open(logdir, { filenameSuffix })",
+        "a string without path separators",
+        suffix,
+        'Pass e.g. ".eval"; put runs in directories of their own with logdir.',
+      );
     }
     const clock: unknown = options.clock ?? Date.now;
     if (typeof clock !== "function") {
-      throw invalidArgument("SummaryWriter.open(logdir, { clock })", "a function returning milliseconds since the epoch", clock, "Pass e.g. () => Date.now(), or nothing.");
+      throw invalidArgument(
+        "SummaryWriter.open(logdir, { clock })",
+        "a function returning milliseconds since the epoch",
+        clock,
+        "Pass e.g. () => Date.now(), or nothing.",
+      );
     }
     const now: unknown = clock();
     if (typeof now !== "number" || !Number.isFinite(now) || now < 0) {
-      throw invalidArgument("SummaryWriter.open(logdir, { clock })", "a clock returning milliseconds since the epoch (a finite number ≥ 0)", now, "Return e.g. Date.now().");
+      throw invalidArgument(
+        "SummaryWriter.open(logdir, { clock })",
+        "a clock returning milliseconds since the epoch (a finite number ≥ 0)",
+        now,
+        "Return e.g. Date.now().",
+      );
     }
     const seconds = Math.floor(now / 1000);
     const path = join(logdir, `events.out.tfevents.${String(seconds).padStart(10, "0")}.${hostname()}${suffix}`);
@@ -151,7 +171,7 @@ export class SummaryWriter {
    */
   async addScalar(tag: string, value: number, step: number): Promise<void> {
     const subject = `SummaryWriter(${JSON.stringify(this.#path)}).addScalar(tag, value, step)`;
-    if (typeof tag !== "string") throw invalidArgument(`${subject}: tag`, "a string", tag, "Name the value, e.g. \"loss\".");
+    if (typeof tag !== "string") throw invalidArgument(`${subject}: tag`, "a string", tag, 'Name the value, e.g. "loss".');
     return this.#addScalars(subject, [[tag, value]], step);
   }
 
@@ -180,7 +200,12 @@ export class SummaryWriter {
     checkStep(`${subject}: step`, step);
     const value = entries.map(([tag, simpleValue]) => {
       if (typeof simpleValue !== "number") {
-        throw invalidArgument(`${subject}: the value of ${JSON.stringify(tag)}`, "a number", simpleValue, "Pass the scalar as a number (convert a bigint first).");
+        throw invalidArgument(
+          `${subject}: the value of ${JSON.stringify(tag)}`,
+          "a number",
+          simpleValue,
+          "Pass the scalar as a number (convert a bigint first).",
+        );
       }
       return { tag, simpleValue };
     });
@@ -249,8 +274,7 @@ function fileError(action: "create" | "write" | "sync" | "close", path: string, 
     );
   }
   return new FailedPreconditionError(
-    `SummaryWriter: cannot ${action} the event file ${JSON.stringify(path)}: ${reason}. ` +
-      `Check that its directory is writable and the disk has room.`,
+    `SummaryWriter: cannot ${action} the event file ${JSON.stringify(path)}: ${reason}. ` + `Check that its directory is writable and the disk has room.`,
     { expected: `to ${action} the file`, received: reason, fix: "Check permissions and free space.", cause: error },
   );
 }
