@@ -1,0 +1,165 @@
+/**
+ * What `checkpipe inspect` and `checkpipe verify` report: the state files of a checkpoint
+ * directory, the checkpoints each lists, and for each checkpoint whether it is whole (every
+ * file there and every CRC right) and which iterator states it holds.
+ *
+ * @module
+ */
+import { open, readdir, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { DATA_SUFFIX, INDEX_SUFFIX, readBundle, readDataFileName } from "../checkpoint/bundle.js";
+import { checkpointStep, getCheckpointState } from "../checkpoint/checkpoint-state.js";
+import type { JsonValue } from "../core/state.js";
+import { attachBlobs, EncodedState } from "../core/value-codec.js";
+import { CheckpipeError } from "../errors.js";
+import { opReport, type OpReport } from "./state-tree.js";
+
+/** An iterator state found in a checkpoint. */
+export interface IteratorReport {
+  /** The entry's name, e.g. `"Iterator_STATE"`. */
+  readonly entry: string;
+  /** The pipeline that saved it, e.g. `"Range -> Shuffle(10) -> Batch(4)"`. */
+  readonly pipeline: string;
+  /** Whether the iterator had reached its end. */
+  readonly ended: boolean;
+  /** Its ops, the one nearest the output first (null when it had ended). */
+  readonly ops: OpReport | null;
+}
+
+/** One checkpoint. */
+export interface CheckpointReport {
+  /** Its prefix, e.g. `"runs/a/model.ckpt-200"`. */
+  readonly prefix: string;
+  /** The global step in its name, if any. */
+  readonly step: number | null;
+  /** When it was saved (ISO 8601), from the state file or else its manifest's modification time. */
+  readonly time: string | null;
+  /** The bytes of its manifest and data file. */
+  readonly bytes: number;
+  /** Whether every file is there and every CRC matches. */
+  readonly whole: boolean;
+  /** What is wrong with it, when it is not whole. */
+  readonly problem: string | null;
+  /** The names of its entries (when whole). */
+  readonly entries: readonly string[];
+  /** The iterator states among them (when whole). */
+  readonly iterators: readonly IteratorReport[];
+}
+
+/** One state file and the checkpoints it lists. */
+export interface StateFileReport {
+  /** The state file's path, e.g. `"runs/a/checkpoint_input"`. */
+  readonly path: string;
+  /** The latest checkpoint it names. */
+  readonly latest: string | null;
+  /** The checkpoints it lists, oldest first. */
+  readonly checkpoints: readonly CheckpointReport[];
+  /** The newest whole one, null when none is. */
+  readonly newestWhole: string | null;
+  /** What is wrong with the state file itself, when it cannot be read. */
+  readonly problem: string | null;
+}
+
+/** How far reading has come: `done` of `total` checkpoints, the one being read now. */
+export type Progress = (done: number, total: number, prefix: string) => void;
+
+const STATE_FILE_START = "model_checkpoint_path:";
+
+/** Whether `path` starts as a checkpoint state file does. */
+async function looksLikeStateFile(path: string): Promise<boolean> {
+  try {
+    const file = await open(path, "r");
+    try {
+      if (!(await file.stat()).isFile()) return false;
+      const head = Buffer.alloc(STATE_FILE_START.length);
+      const { bytesRead } = await file.read(head, 0, head.length, 0);
+      return head.toString("utf8", 0, bytesRead) === STATE_FILE_START;
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** The state files of a directory (`checkpoint`, `checkpoint_input`, any other Saver's), by name. */
+export async function stateFilesIn(dir: string): Promise<string[]> {
+  const names = (await readdir(dir)).filter((name) => !/\.(index|lock)$|\.data-\d+-of-\d+|\.tmp-/.test(name)).sort();
+  const found: string[] = [];
+  for (const name of names) if (await looksLikeStateFile(join(dir, name))) found.push(name);
+  return found;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Reads one checkpoint whole, checking every CRC, and describes it.
+ *
+ * @param prefix the checkpoint's prefix.
+ * @param savedAt when the state file says it was saved (seconds since the epoch), if it says.
+ */
+export async function inspectCheckpoint(prefix: string, savedAt: number | null = null): Promise<CheckpointReport> {
+  const index = await stat(prefix + INDEX_SUFFIX).catch(() => null);
+  const dataName = await readDataFileName(prefix);
+  const data = await stat(join(dirname(prefix), dataName ?? basename(prefix) + DATA_SUFFIX)).catch(() => null);
+  const time = savedAt !== null ? new Date(savedAt * 1000) : index !== null ? index.mtime : null;
+  const base = { prefix, step: checkpointStep(prefix), time: time === null ? null : time.toISOString(), bytes: (index?.size ?? 0) + (data?.size ?? 0) };
+  try {
+    const values = await readBundle(prefix);
+    const iterators: IteratorReport[] = [];
+    for (const [entry, value] of values) {
+      const tree: unknown = value instanceof EncodedState ? attachBlobs(value) : value;
+      if (typeof tree !== "object" || tree === null || (tree as { format?: unknown }).format !== "checkpipe.iterator") continue;
+      const state = tree as { pipeline?: JsonValue; ended?: JsonValue; root?: JsonValue };
+      iterators.push({
+        entry,
+        pipeline: typeof state.pipeline === "string" ? state.pipeline : "?",
+        ended: state.ended === true,
+        ops: state.root === null || state.root === undefined ? null : opReport(state.root),
+      });
+    }
+    return { ...base, whole: true, problem: null, entries: [...values.keys()], iterators };
+  } catch (error) {
+    if (!(error instanceof CheckpipeError)) throw error;
+    return { ...base, whole: false, problem: message(error), entries: [], iterators: [] };
+  }
+}
+
+/**
+ * Reads the state file `name` of `dir` and every checkpoint it lists.
+ *
+ * @param onProgress called before each checkpoint is read.
+ */
+export async function inspectStateFile(dir: string, name: string, onProgress: Progress = () => {}, done = 0, total = 0): Promise<StateFileReport> {
+  const path = join(dir, name);
+  let state;
+  try {
+    state = await getCheckpointState(dir, name);
+  } catch (error) {
+    if (!(error instanceof CheckpipeError)) throw error;
+    return { path, latest: null, checkpoints: [], newestWhole: null, problem: message(error) };
+  }
+  if (state === null) return { path, latest: null, checkpoints: [], newestWhole: null, problem: "it is not a readable checkpoint state file" };
+  const paths = [...new Set([...state.allModelCheckpointPaths.filter((p) => p !== state.modelCheckpointPath), state.modelCheckpointPath])];
+  const checkpoints: CheckpointReport[] = [];
+  for (const [i, prefix] of paths.entries()) {
+    onProgress(done + i, total || paths.length, prefix);
+    const at = state.allModelCheckpointPaths.indexOf(prefix);
+    checkpoints.push(await inspectCheckpoint(prefix, at >= 0 ? (state.allModelCheckpointTimestamps[at] ?? null) : null));
+  }
+  // The latest comes last: the newest whole one is the last whole one.
+  const newestWhole = [...checkpoints].reverse().find((c) => c.whole)?.prefix ?? null;
+  return { path, latest: state.modelCheckpointPath, checkpoints, newestWhole, problem: null };
+}
+
+/** How many checkpoints the state files of `dir` list (for progress). */
+export async function countCheckpoints(dir: string, names: readonly string[]): Promise<number> {
+  let n = 0;
+  for (const name of names) {
+    const state = await getCheckpointState(dir, name).catch(() => null);
+    if (state !== null) n += new Set([...state.allModelCheckpointPaths, state.modelCheckpointPath]).size;
+  }
+  return n;
+}

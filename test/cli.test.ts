@@ -1,0 +1,190 @@
+/**
+ * The `checkpipe` command as users run it (the built `dist/cli/main.js`, in a child process):
+ * `inspect` and `verify` on real checkpoint directories, whole and damaged in every way a crash
+ * or a disk can leave them, and its usage errors.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { paintFor } from "../src/cli/output.js";
+import { Dataset, makeSaveable, makeSaveableFromIterator, Saver } from "../src/index.js";
+
+const main = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "checkpipe-cli-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A model's checkpoints (steps 100, 200) and, with `checkpoint_input`, an input pipeline's. */
+async function makeCheckpoints(): Promise<void> {
+  const it = Dataset.range(100)
+    .shuffle(10, { seed: 1 })
+    .map((x) => x * 2)
+    .batch(4)
+    .prefetch(2)
+    .iterator();
+  for (let i = 0; i < 5; i++) await it.next();
+  let weights = new Float32Array(4);
+  const model = new Saver([
+    makeSaveable(
+      "weights",
+      () => weights,
+      (v) => void (weights = v),
+    ),
+  ]);
+  const input = new Saver([makeSaveableFromIterator(it)], { latestFilename: "checkpoint_input" });
+  for (const step of [100, 200]) {
+    await model.save(join(dir, "model.ckpt"), { globalStep: step });
+    await input.save(join(dir, "input.ckpt"), { globalStep: step });
+    await it.next();
+  }
+  await model.close();
+  await input.close();
+  await it.close();
+}
+
+function run(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const child = spawnSync(process.execPath, [main, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: undefined } });
+  return { code: child.status, stdout: child.stdout, stderr: child.stderr };
+}
+
+async function flipByte(path: string, at: number): Promise<void> {
+  const bytes = await readFile(path);
+  bytes[at] = (bytes[at] as number) ^ 0xff;
+  await writeFile(path, bytes);
+}
+
+describe("checkpipe inspect", () => {
+  it("lists every state file's checkpoints and shows each iterator state as a tree of ops in words", async () => {
+    await makeCheckpoints();
+    const out = run("inspect", dir);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain(`${join(dir, "checkpoint")}: 2 checkpoint(s), latest model.ckpt-200`);
+    expect(out.stdout).toContain(`${join(dir, "checkpoint_input")}: 2 checkpoint(s), latest input.ckpt-200`);
+    expect(out.stdout).toMatch(/input\.ckpt-200 {3}step 200 {3}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC {3}[\d.]+ (B|kB) {3}whole/);
+    expect(out.stdout).toContain("Iterator_STATE: Range -> Shuffle(10) -> Map -> Batch(4) -> Prefetch(2)");
+    expect(out.stdout).toMatch(/\n {6}Prefetch v\d: .*buffer 2/);
+    expect(out.stdout).toMatch(/\n {12}Shuffle v3: seed 1, .*pulled 41/);
+    expect(out.stdout).toMatch(/\n {14}Range v1: index 41/);
+    expect(out.stdout).toContain("other entries: weights");
+    // Not a terminal: no colours.
+    expect(out.stdout).not.toContain("\u001b[");
+  });
+
+  it("prints the same facts as one JSON document with --json", async () => {
+    await makeCheckpoints();
+    const out = run("inspect", dir, "--json");
+    expect(out.code).toBe(0);
+    const report = JSON.parse(out.stdout) as {
+      stateFiles: {
+        path: string;
+        latest: string;
+        newestWhole: string;
+        checkpoints: { prefix: string; step: number; whole: boolean; bytes: number; iterators: { entry: string; ops: { kind: string } }[] }[];
+      }[];
+    };
+    expect(report.stateFiles.map((f) => f.path)).toEqual([join(dir, "checkpoint"), join(dir, "checkpoint_input")]);
+    const input = report.stateFiles[1];
+    expect(input?.checkpoints.map((c) => [c.step, c.whole])).toEqual([
+      [100, true],
+      [200, true],
+    ]);
+    expect(input?.checkpoints[1]?.iterators[0]?.entry).toBe("Iterator_STATE");
+    expect(input?.checkpoints[1]?.iterators[0]?.ops.kind).toBe("Prefetch");
+    expect(input?.newestWhole).toBe(join(dir, "input.ckpt-200"));
+  });
+});
+
+describe("checkpipe verify", () => {
+  it("exits 0 when the newest checkpoint of every state file is whole", async () => {
+    await makeCheckpoints();
+    const out = run("verify", dir);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain(`${join(dir, "checkpoint_input")}: whole — newest input.ckpt-200, 2 checkpoint(s) checked`);
+  });
+
+  it("exits 1 after a flipped byte in the newest data file, naming it and the newest whole checkpoint", async () => {
+    await makeCheckpoints();
+    await flipByte(join(dir, "input.ckpt-200.data-00000-of-00001"), 20);
+    const out = run("verify", dir);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain(`${join(dir, "checkpoint_input")}: DAMAGED — newest input.ckpt-200 is not whole; newest whole: input.ckpt-100`);
+    expect(out.stdout).toMatch(/damaged input\.ckpt-200: .*CRC32C/);
+    expect(out.stdout).toContain(`${join(dir, "checkpoint")}: whole`);
+    const json = JSON.parse(run("verify", dir, "--json").stdout) as { ok: boolean; verdicts: { newestWhole: string | null; damaged: { prefix: string }[] }[] };
+    expect(json.ok).toBe(false);
+    expect(json.verdicts[1]?.newestWhole).toBe(join(dir, "input.ckpt-100"));
+    expect(json.verdicts[1]?.damaged.map((d) => d.prefix)).toEqual([join(dir, "input.ckpt-200")]);
+  });
+
+  it("reports a truncated data file, a missing one and a damaged manifest per checkpoint, and goes on", async () => {
+    await makeCheckpoints();
+    await truncate(join(dir, "model.ckpt-200.data-00000-of-00001"), 3);
+    await unlink(join(dir, "input.ckpt-100.data-00000-of-00001"));
+    await writeFile(join(dir, "input.ckpt-200.index"), "{ not json");
+    const out = run("verify", dir);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain("newest model.ckpt-200 is not whole; newest whole: model.ckpt-100");
+    expect(out.stdout).toContain("newest input.ckpt-200 is not whole; newest whole: none");
+    expect(out.stdout).toMatch(/damaged input\.ckpt-100: /);
+    expect(out.stdout).toMatch(/damaged input\.ckpt-200: .*not JSON/);
+    expect(out.stderr).toBe("");
+    const inspected = run("inspect", dir);
+    expect(inspected.code).toBe(1);
+    expect(inspected.stdout).toMatch(/model\.ckpt-200 .*DAMAGED: /);
+  });
+
+  it("reports a state file it cannot read, and the others", async () => {
+    await makeCheckpoints();
+    await writeFile(join(dir, "checkpoint"), 'model_checkpoint_path: "unterminated\n');
+    const out = run("verify", dir);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain(`${join(dir, "checkpoint")}: unreadable state file`);
+    expect(out.stdout).toContain(`${join(dir, "checkpoint_input")}: whole`);
+  });
+
+  it("checks one checkpoint given by its prefix", async () => {
+    await makeCheckpoints();
+    expect(run("verify", join(dir, "model.ckpt-100")).code).toBe(0);
+    await flipByte(join(dir, "model.ckpt-100.data-00000-of-00001"), 10);
+    const out = run("verify", join(dir, "model.ckpt-100"));
+    expect(out.code).toBe(1);
+    expect(out.stdout).toMatch(/damaged model\.ckpt-100: /);
+  });
+});
+
+describe("checkpipe usage", () => {
+  it("exits 2 with a message naming the path when it is neither a checkpoint directory nor a prefix", async () => {
+    const missing = run("verify", join(dir, "nothing-here"));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`${join(dir, "nothing-here")} is neither a checkpoint directory nor a checkpoint prefix`);
+    const empty = run("inspect", dir);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain("holds no checkpoint state file");
+  });
+
+  it("exits 2 without a path or with an unknown command, and 0 with --help", () => {
+    expect(run("verify").code).toBe(2);
+    expect(run("frobnicate").code).toBe(2);
+    const help = run("--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("inspect [options] <path>");
+  });
+});
+
+describe("colours", () => {
+  it("colours only a terminal, and never under NO_COLOR or TERM=dumb", () => {
+    const tty = { isTTY: true } as NodeJS.WritableStream & { isTTY: boolean };
+    expect(paintFor(tty, {}).bad("x")).toBe("\u001b[31mx\u001b[39m");
+    expect(paintFor(tty, { NO_COLOR: "1" }).bad("x")).toBe("x");
+    expect(paintFor(tty, { TERM: "dumb" }).bad("x")).toBe("x");
+    expect(paintFor({ isTTY: false } as NodeJS.WritableStream & { isTTY: boolean }, {}).bad("x")).toBe("x");
+  });
+});
