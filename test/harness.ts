@@ -1,234 +1,47 @@
 /**
- * The checkpoint test harness, after TensorFlow's (`DatasetSerializationTestBase`, see
- * TF_REFERENCE.md §6): every dataset is compared with an uninterrupted run of all its outputs
- * plus the end, through an unused iterator, a fully used one, an exhausted one, breaks at ten
- * points (single and sequential), and a restore into an iterator that was already used.
- *
- * `build` must return a freshly built, identical dataset on every call, so that each restore
- * happens in a dataset object other than the one that saved (as after a restart). Return the
- * same object each time only where the contract is per object (an unseeded shuffle).
+ * The checkpoint test harness (src/testing/checkpointing.ts, the one users writing ops get as
+ * `checkpipe/testing`) with vitest's comparisons, and the checks declared as tests of their own.
  */
 import { describe, expect, it } from "vitest";
-import { EncodedState, type Dataset, type DatasetIterator, type IteratorState, type JsonValue } from "../src/index.js";
+import type { Dataset } from "../src/index.js";
+import * as kit from "../src/testing/checkpointing.js";
+import { DEFAULT_CAP, resumed, uninterrupted, type Build, type CheckpointOptions } from "../src/testing/checkpointing.js";
 
-/** Reads at most this many elements unless told otherwise: wrap infinite datasets in `take()`. */
-export const DEFAULT_CAP = 2_000;
+export {
+  DEFAULT_CAP,
+  binaryRoundTrip,
+  breakPoints,
+  drain,
+  resumed,
+  roundTrip,
+  takeN,
+  uninterrupted,
+  type Build,
+  type CheckpointOptions,
+} from "../src/testing/checkpointing.js";
 
-/** Options of the harness. */
-export interface CheckpointOptions {
-  /** The most elements the dataset may yield before its end (default {@link DEFAULT_CAP}). */
-  readonly cap?: number;
-  /** How many break points, spread from 0 to the number of elements (default 10). */
-  readonly breaks?: number;
-  /**
-   * Awaited before each save at a break, e.g. a short sleep: a slow consumer, so that
-   * background work (prefetch refills, parallel calls) is under way or done when it saves.
-   */
-  readonly beforeSave?: () => Promise<void>;
-}
+/** vitest's `toEqual`, so that failures show its diff. */
+const withExpect = (options: CheckpointOptions = {}): CheckpointOptions => ({
+  assertEqual: (actual, expected, message) => expect(actual, message).toEqual(expected),
+  ...options,
+});
 
-/** A dataset factory: a fresh, identically built dataset on each call. */
-export type Build<T> = () => Dataset<T>;
+type Check = <T>(build: Build<T>, expected: readonly T[], options?: CheckpointOptions) => Promise<void>;
+const bound =
+  (check: Check): Check =>
+  (build, expected, options) =>
+    check(build, expected, withExpect(options));
 
-/** What `JSON.stringify` then `JSON.parse` make of a state: how it travels to disk and back. */
-export function roundTrip(state: IteratorState): IteratorState {
-  return JSON.parse(JSON.stringify(state)) as IteratorState;
-}
-
-/**
- * What a checkpoint file makes of a state in binary form: the tree through JSON, each binary
- * part copied to an odd offset of a buffer of its own (as read back from a file, unaligned).
- */
-export function binaryRoundTrip(state: EncodedState): EncodedState {
-  const blobs = state.blobs.map((blob) => {
-    const buffer = new Uint8Array(blob.byteLength + 1);
-    buffer.set(blob, 1);
-    return buffer.subarray(1);
-  });
-  return new EncodedState(JSON.parse(JSON.stringify(state.tree)) as JsonValue, blobs);
-}
-
-/** Exactly `count` elements from `it`; fails if it ends sooner. */
-export async function takeN<T>(it: DatasetIterator<T>, count: number): Promise<T[]> {
-  const out: T[] = [];
-  while (out.length < count) {
-    const result = await it.next();
-    if (result.done === true) {
-      throw new Error(`expected ${count} elements from ${it.pipeline}, but it ended after ${out.length}`);
-    }
-    out.push(result.value);
-  }
-  return out;
-}
-
-/** Every element up to the end; fails if there are more than `cap`. */
-export async function drain<T>(it: DatasetIterator<T>, cap: number = DEFAULT_CAP): Promise<T[]> {
-  const out: T[] = [];
-  for (;;) {
-    const result = await it.next();
-    if (result.done === true) return out;
-    if (out.length === cap) {
-      await it.close();
-      throw new Error(`${it.pipeline} yields more than ${cap} elements; wrap an infinite dataset in take()`);
-    }
-    out.push(result.value);
-  }
-}
-
-/** Every element of one uninterrupted run. */
-export async function uninterrupted<T>(build: Build<T>, cap: number = DEFAULT_CAP): Promise<T[]> {
-  return drain(build().iterator(), cap);
-}
-
-/** A fresh iterator of a freshly built dataset, put at `state` after a JSON round trip. */
-export function resumed<T>(build: Build<T>, state: IteratorState): DatasetIterator<T> {
-  return build().iterator({ state: roundTrip(state) });
-}
-
-/** `count` positions spread evenly from 0 to `n`, both included, without duplicates. */
-export function breakPoints(n: number, count = 10): number[] {
-  if (count < 2 || n === 0) return [0];
-  const points = new Set<number>();
-  for (let i = 0; i < count; i++) points.add(Math.round((i * n) / (count - 1)));
-  return [...points].sort((a, b) => a - b);
-}
-
-/**
- * Saves a fresh iterator before its first element; a restored iterator must yield every
- * element, then end.
- */
-export async function checkUnused<T>(build: Build<T>, expected: readonly T[], options: CheckpointOptions = {}): Promise<void> {
-  const cap = options.cap ?? DEFAULT_CAP;
-  const it = build().iterator();
-  await options.beforeSave?.();
-  const state = await it.save();
-  expect(state.ended).toBe(false);
-  await it.close();
-  expect(await drain(resumed(build, state), cap)).toEqual(expected);
-}
-
-/**
- * Saves after the last element but before the iterator has seen the end; a restored iterator
- * must end at once.
- */
-export async function checkFullyUsed<T>(build: Build<T>, expected: readonly T[], options: CheckpointOptions = {}): Promise<void> {
-  const it = build().iterator();
-  expect(await takeN(it, expected.length)).toEqual(expected);
-  await options.beforeSave?.();
-  const state = await it.save();
-  const restored = resumed(build, state);
-  expect(await restored.next()).toEqual({ value: undefined, done: true });
-  expect(await restored.next()).toEqual({ value: undefined, done: true });
-  expect(await it.next()).toEqual({ value: undefined, done: true });
-}
-
-/** Saves after the end; the state says so, and a restored iterator yields nothing. */
-export async function checkExhausted<T>(build: Build<T>, expected: readonly T[], options: CheckpointOptions = {}): Promise<void> {
-  const cap = options.cap ?? DEFAULT_CAP;
-  const it = build().iterator();
-  expect(await drain(it, cap)).toEqual(expected);
-  const state = await it.save();
-  expect(state.ended).toBe(true);
-  expect(await resumed(build, state).next()).toEqual({ value: undefined, done: true });
-  const again = build().iterator();
-  await takeN(again, Math.min(1, expected.length));
-  await again.restore(roundTrip(state));
-  expect(await again.next()).toEqual({ value: undefined, done: true });
-}
-
-/**
- * For each break point `p`: reads `p` elements, saves, restores into a fresh iterator of a
- * fresh dataset, which must yield exactly the rest; the iterator that saved must go on as if
- * it had not (saving disturbs nothing).
- */
-export async function checkSingleBreaks<T>(build: Build<T>, expected: readonly T[], options: CheckpointOptions = {}): Promise<void> {
-  const cap = options.cap ?? DEFAULT_CAP;
-  for (const p of breakPoints(expected.length, options.breaks)) {
-    const it = build().iterator();
-    expect(await takeN(it, p)).toEqual(expected.slice(0, p));
-    await options.beforeSave?.();
-    const state = await it.save();
-    expect(await drain(resumed(build, state), cap), `after a break at ${p} of ${expected.length}`).toEqual(expected.slice(p));
-    expect(await drain(it, cap), `the saving iterator, after saving at ${p}`).toEqual(expected.slice(p));
-  }
-}
-
-/**
- * Breaks at every break point in turn through one chain: each segment runs in a fresh
- * iterator restored from the state the previous one saved (JSON round trip in between). The
- * concatenated segments must be the uninterrupted output.
- */
-export async function checkSequentialBreaks<T>(build: Build<T>, expected: readonly T[], options: CheckpointOptions = {}): Promise<void> {
-  const cap = options.cap ?? DEFAULT_CAP;
-  let it = build().iterator();
-  let position = 0;
-  const seen: T[] = [];
-  for (const [i, p] of breakPoints(expected.length, options.breaks).entries()) {
-    seen.push(...(await takeN(it, p - position)));
-    position = p;
-    await options.beforeSave?.();
-    // Every other break goes through the binary form checkpoint files use.
-    if (i % 2 === 1) {
-      const encoded = await it.saveEncoded();
-      await it.close();
-      it = build().iterator();
-      await it.restoreEncoded(binaryRoundTrip(encoded));
-      continue;
-    }
-    const state = await it.save();
-    await it.close();
-    it = resumed(build, state);
-  }
-  seen.push(...(await drain(it, cap)));
-  expect(seen).toEqual(expected);
-}
-
-/**
- * `restore()` into an iterator that has already been used replaces its whole state: it then
- * yields exactly what the saving iterator had left, whether it was behind, ahead or exhausted.
- */
-export async function checkRestoreIntoUsed<T>(build: Build<T>, expected: readonly T[], options: CheckpointOptions = {}): Promise<void> {
-  const cap = options.cap ?? DEFAULT_CAP;
-  const n = expected.length;
-  const p = Math.floor(n / 3);
-  const saver = build().iterator();
-  await takeN(saver, p);
-  await options.beforeSave?.();
-  const state = await saver.save();
-  await saver.close();
-
-  const ahead = build().iterator();
-  await takeN(ahead, Math.min(n, p + 2 + Math.floor(n / 3)));
-  await options.beforeSave?.();
-  await ahead.restore(roundTrip(state));
-  expect(await drain(ahead, cap), "restored over an iterator that was ahead").toEqual(expected.slice(p));
-
-  const exhausted = build().iterator();
-  await drain(exhausted, cap);
-  await exhausted.restore(roundTrip(state));
-  expect(await drain(exhausted, cap), "restored over an exhausted iterator").toEqual(expected.slice(p));
-
-  const fresh = build().iterator();
-  const start = await fresh.save();
-  await fresh.close();
-  const behind = build().iterator();
-  await takeN(behind, Math.min(n, p + 1));
-  await behind.restore(roundTrip(start));
-  expect(await drain(behind, cap), "restored to the start over a used iterator").toEqual(expected);
-}
+export const checkUnused = bound(kit.checkUnused);
+export const checkFullyUsed = bound(kit.checkFullyUsed);
+export const checkExhausted = bound(kit.checkExhausted);
+export const checkSingleBreaks = bound(kit.checkSingleBreaks);
+export const checkSequentialBreaks = bound(kit.checkSequentialBreaks);
+export const checkRestoreIntoUsed = bound(kit.checkRestoreIntoUsed);
 
 /** Runs every check of the harness on `build` (for use inside one test, e.g. a property). */
-export async function checkCheckpointing<T>(build: Build<T>, options: CheckpointOptions = {}): Promise<T[]> {
-  const cap = options.cap ?? DEFAULT_CAP;
-  const expected = await uninterrupted(build, cap);
-  expect(await uninterrupted(build, cap), "a second uninterrupted run").toEqual(expected);
-  await checkUnused(build, expected, options);
-  await checkFullyUsed(build, expected, options);
-  await checkExhausted(build, expected, options);
-  await checkSingleBreaks(build, expected, options);
-  await checkSequentialBreaks(build, expected, options);
-  await checkRestoreIntoUsed(build, expected, options);
-  return expected;
+export function checkCheckpointing<T>(build: Build<T>, options: CheckpointOptions = {}): Promise<T[]> {
+  return kit.checkCheckpointing(build, withExpect(options));
 }
 
 /**

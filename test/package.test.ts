@@ -13,6 +13,10 @@ describe("the built package (npm run build)", () => {
     expect(pkg["sideEffects"]).toBe(false);
     expect(pkg["exports"]).toMatchObject({ ".": { types: "./dist/index.d.ts", import: "./dist/index.js" } });
     expect(pkg["exports"]).toMatchObject({ "./tfjs": { types: "./dist/integrations/tfjs/index.d.ts", import: "./dist/integrations/tfjs/index.js" } });
+    for (const entry of ["data", "checkpoint", "train", "testing"]) {
+      expect(pkg["exports"]).toMatchObject({ [`./${entry}`]: { types: `./dist/entries/${entry}.d.ts`, import: `./dist/entries/${entry}.js` } });
+    }
+    expect(pkg["bin"]).toEqual({ checkpipe: "./dist/cli/main.js" });
     expect(pkg["peerDependenciesMeta"]).toEqual({ "@tensorflow/tfjs": { optional: true } });
   });
 
@@ -44,6 +48,13 @@ describe("the built package (npm run build)", () => {
   it("type-checks a consumer against the emitted declarations", () => {
     const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
     const run = spawnSync(process.execPath, [tsc, "-p", "test/package/tsconfig.json"], { cwd: root, encoding: "utf8" });
+    expect(run.stdout + run.stderr).toBe("");
+    expect(run.status).toBe(0);
+  });
+
+  it("type-checks a strict consumer without exactOptionalPropertyTypes against the emitted declarations", () => {
+    const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+    const run = spawnSync(process.execPath, [tsc, "-p", "test/package/tsconfig.loose.json"], { cwd: root, encoding: "utf8" });
     expect(run.stdout + run.stderr).toBe("");
     expect(run.status).toBe(0);
   });

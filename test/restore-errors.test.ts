@@ -19,7 +19,7 @@ async function savedAt<T>(ds: Dataset<T>, count: number): Promise<IteratorState>
 function edited(state: IteratorState, edit: (tree: { [key: string]: JsonValue }) => void): IteratorState {
   const tree = JSON.parse(JSON.stringify(state)) as { [key: string]: JsonValue };
   edit(tree);
-  return tree as IteratorState;
+  return tree as unknown as IteratorState;
 }
 
 describe("restoring into a differently built pipeline", () => {

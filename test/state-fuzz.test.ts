@@ -77,7 +77,7 @@ function mutate(state: IteratorState, m: Mutation): IteratorState {
   const copy = JSON.parse(JSON.stringify(state)) as JsonValue;
   const all = containers(copy).filter((c) => c.keys.length > 0 || m.op === "add");
   const target = all[m.at % all.length];
-  if (target === undefined) return copy as IteratorState;
+  if (target === undefined) return copy as unknown as IteratorState;
   const { node, keys } = target;
   const key = keys[m.at % Math.max(1, keys.length)];
   if (m.op === "add" || key === undefined) {
@@ -87,7 +87,7 @@ function mutate(state: IteratorState, m: Mutation): IteratorState {
     if (Array.isArray(node)) node.splice(key as number, 1);
     else delete node[key as string];
   } else (node as Record<string | number, JsonValue>)[key] = m.value;
-  return copy as IteratorState;
+  return copy as unknown as IteratorState;
 }
 
 /** Restores, pulls three elements and saves; returns the errors thrown (or "hung"). */

@@ -9,7 +9,7 @@ import { FailedPreconditionError, InvalidArgumentError, describeValue } from "..
 import { END, type DatasetNode, type ExternalStatePolicy, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "./iterator.js";
 import { currentScope } from "./context.js";
 import { randomSeed } from "./rng.js";
-import { ITERATOR_STATE_FORMAT, ITERATOR_STATE_VERSION, type IteratorState, type OpState } from "./state.js";
+import { ITERATOR_STATE_FORMAT, ITERATOR_STATE_VERSION, type IteratorState, type JsonValue, type OpState } from "./state.js";
 import { place } from "./schema.js";
 import { attachBlobs, EncodedState, type BlobSink } from "./value-codec.js";
 
@@ -148,7 +148,7 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
     return this.enqueue(async () => {
       const blobs: Uint8Array[] = [];
       const tree = await this.saveNow(options.externalStatePolicy, (bytes) => blobs.push(bytes) - 1);
-      return new EncodedState(tree, blobs);
+      return new EncodedState(tree as unknown as JsonValue, blobs);
     });
   }
 
@@ -158,7 +158,7 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
    * @throws as {@link restore}.
    */
   restoreEncoded(state: EncodedState): Promise<void> {
-    return this.enqueue(() => this.restoreNow(attachBlobs(state) as IteratorState));
+    return this.enqueue(() => this.restoreNow(attachBlobs(state) as unknown as IteratorState));
   }
 
   /**
@@ -183,7 +183,7 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
    */
   resumeWorkers(own: readonly (IteratorState | EncodedState)[], others: readonly (readonly (IteratorState | EncodedState)[])[]): Promise<boolean> {
     return this.enqueue(async () => {
-      const decode = (s: IteratorState | EncodedState): IteratorState => (s instanceof EncodedState ? (attachBlobs(s) as IteratorState) : s);
+      const decode = (s: IteratorState | EncodedState): IteratorState => (s instanceof EncodedState ? (attachBlobs(s) as unknown as IteratorState) : s);
       const state = this.requireElastic().resume(
         await this.saveNow(undefined),
         own.map(decode),

@@ -28,7 +28,6 @@ export const ITERATOR_STATE_VERSION = 1;
  * tools, that survives `JSON.parse(JSON.stringify(state))`.
  */
 export interface IteratorState {
-  readonly [field: string]: JsonValue;
   /** Always `"checkpipe.iterator"`. */
   readonly format: string;
   /** The envelope's version (1). */

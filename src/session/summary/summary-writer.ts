@@ -128,9 +128,9 @@ export class SummaryWriter {
   /**
    * Appends one event.
    *
-   * @param event - The event; see {@link encodeEvent}.
+   * @param event - The event; see `encodeEvent`.
    * @returns A Promise that resolves once the event is written to the file (not yet synced).
-   * @throws {InvalidArgumentError} for an event {@link encodeEvent} refuses.
+   * @throws {InvalidArgumentError} for an event `encodeEvent` refuses.
    * @throws {RuntimeError} after {@link SummaryWriter.close}.
    * @throws {FailedPreconditionError} when writing fails, naming the file (and so does every
    *   later call).
