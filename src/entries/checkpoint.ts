@@ -7,6 +7,7 @@
 export { makeSaveable, makeSaveableFromIterator, type Saveable } from "../checkpoint/saveable.js";
 export { Saver, type RestoredCheckpoint, type SaveCheckpointOptions, type SaverOptions } from "../checkpoint/saver.js";
 export { getCheckpointState, latestCheckpoint, type CheckpointState } from "../checkpoint/checkpoint-state.js";
+export { CheckpointedLoop, type CheckpointedLoopOptions, type LoopElement } from "../loop/checkpointed-loop.js";
 export {
   AbortedError,
   CheckpipeError,
