@@ -16,10 +16,45 @@ export interface ErrorDetails {
   readonly fix?: string;
 }
 
+/**
+ * The conditions a program may want to tell apart, each with a stable name: an error's
+ * `reason`. Matching on a reason is finer than on a class (the category) or its `code`:
+ *
+ * ```ts
+ * if (error instanceof CheckpipeError && error.reason === "RECORD_CRC_MISMATCH") skipFile();
+ * ```
+ *
+ * An error raised for a condition not listed here has its `code` as its reason.
+ */
+export const REASONS = {
+  ARGUMENT_INVALID: "An argument or option has a value the function cannot take.",
+  OPTION_UNKNOWN: "An options object has a key the function does not know (often a typo).",
+  STATE_INVALID: "A saved iterator state is malformed, or a field does not have the shape its op saves.",
+  STATE_VERSION_UNSUPPORTED: "A saved state has a format version this checkpipe does not read (saved by a newer one).",
+  STATE_KIND_MISMATCH: "A saved state was saved by another op than the one restoring it: the pipeline was built differently.",
+  ELASTIC_RESUME_INVALID: "The states of several workers cannot be combined for a resume on another number of workers.",
+  RECORD_CRC_MISMATCH: "A TFRecord's length or data does not match its CRC32C: the file is damaged.",
+  RECORD_TRUNCATED: "A record file ends in the middle of a record.",
+  RECORD_TOO_LARGE: "A record or line is longer than maxRecordBytes.",
+  CHECKPOINT_DAMAGED: "A checkpoint's manifest or data file is missing, truncated, or does not match its checksums.",
+  CHECKPOINT_NOT_FOUND: "There is no checkpoint at the prefix given.",
+  WRITER_LOCKED: "Another Saver (of this or another process) writes the checkpoint directory's state file.",
+  END_OF_SEQUENCE: "An iterator has no more elements.",
+  FILE_NOT_FOUND: "A file or directory does not exist (ENOENT).",
+  DISK_FULL: "The disk or quota is full (ENOSPC, EDQUOT).",
+  PERMISSION_DENIED: "The file system refuses access (EACCES, EPERM) or is read-only (EROFS).",
+  IO_ERROR: "The disk failed reading or writing (EIO), or another file system error.",
+} as const;
+
+/** The `reason` of a checkpipe error: one of {@link REASONS}, or its `code`. */
+export type ErrorReason = keyof typeof REASONS | ErrorCode;
+
 /** Options accepted by every checkpipe error. */
 export interface CheckpipeErrorOptions extends ErrorDetails {
   /** The error that caused this one. */
   readonly cause?: unknown;
+  /** The condition, when it is one of {@link REASONS} (default: the error's code). */
+  readonly reason?: keyof typeof REASONS;
 }
 
 /** The base class of every error checkpipe throws. */
@@ -32,19 +67,21 @@ export abstract class CheckpipeError extends Error {
   readonly received: string | undefined;
   /** How to fix it, when that can be said. */
   readonly fix: string | undefined;
+  readonly #reason: keyof typeof REASONS | undefined;
 
   constructor(message: string, options: CheckpipeErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.expected = options.expected;
     this.received = options.received;
     this.fix = options.fix;
+    this.#reason = options.reason;
     this.name = new.target.name;
   }
-}
 
-/** A value had the right type but an unacceptable content (Python's `ValueError`). */
-export class ValueError extends CheckpipeError {
-  readonly code = "VALUE_ERROR";
+  /** The condition: one of {@link REASONS}, or the error's `code` for one not listed there. */
+  get reason(): ErrorReason {
+    return this.#reason ?? (this.code as ErrorCode);
+  }
 }
 
 /** An operation was used in a way its current state does not allow (Python's `RuntimeError`). */
@@ -72,9 +109,20 @@ export class FailedPreconditionError extends CheckpipeError {
   readonly code = "FAILED_PRECONDITION";
 }
 
-/** An argument or a saved state is invalid. */
+/**
+ * An argument or a saved state is invalid. Every bad argument checkpipe refuses is one: catch
+ * this class for all of them.
+ */
 export class InvalidArgumentError extends CheckpipeError {
-  readonly code = "INVALID_ARGUMENT";
+  readonly code: "INVALID_ARGUMENT" | "VALUE_ERROR" = "INVALID_ARGUMENT";
+}
+
+/**
+ * A bad argument where TensorFlow's Python raises `ValueError` (the Estimator, RunConfig,
+ * hooks and Saver misused): an {@link InvalidArgumentError}, with the code `"VALUE_ERROR"`.
+ */
+export class ValueError extends InvalidArgumentError {
+  override readonly code = "VALUE_ERROR";
 }
 
 /** A file or entry that was asked for does not exist. */
@@ -122,6 +170,7 @@ export function invalidArgument(subject: string, expected: string, received: unk
     expected,
     received: got,
     fix,
+    reason: "ARGUMENT_INVALID",
   });
 }
 

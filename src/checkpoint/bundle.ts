@@ -240,6 +240,7 @@ export async function readBundle(prefix: string): Promise<Map<string, unknown>> 
   const file = await openRegularFile(dataPath, { purpose, refuse: dataLoss }).catch((error: unknown) => {
     if (error instanceof NotFoundError && errnoCode(error.cause) === "ENOENT") {
       throw new DataLossError(`Checkpoint ${prefix} is damaged: its data file ${dataPath} is missing. Restore an older checkpoint.`, {
+        reason: "CHECKPOINT_DAMAGED",
         expected: "the data file",
         received: "no such file",
         cause: error.cause,
@@ -254,7 +255,7 @@ export async function readBundle(prefix: string): Promise<Map<string, unknown>> 
       throw new DataLossError(
         `Checkpoint ${prefix} is damaged: its data file ${dataPath} has ${size} bytes where the manifest says ` +
           `${manifest.data.size}${cut === undefined ? "" : ` (truncated); entry "${cut.name}" is cut short`}. Restore an older checkpoint.`,
-        { expected: `${manifest.data.size} bytes`, received: `${size} bytes` },
+        { expected: `${manifest.data.size} bytes`, received: `${size} bytes`, reason: "CHECKPOINT_DAMAGED" },
       );
     }
     const values = new Map<string, unknown>();
@@ -271,6 +272,7 @@ async function readEntry(file: OpenRegularFile, entry: EntryRecord, dataPath: st
   const read = await readAt(file, dataPath, bytes, entry.offset, purpose);
   const lost = (what: string, received: string): DataLossError =>
     new DataLossError(`Entry "${entry.name}" of ${dataPath} is damaged: ${what}. Restore an older checkpoint.`, {
+      reason: "CHECKPOINT_DAMAGED",
       expected: "the bytes that were saved",
       received,
     });
@@ -293,7 +295,7 @@ async function readEntry(file: OpenRegularFile, entry: EntryRecord, dataPath: st
 
 /** A file of a checkpoint that is not a regular file is damage: the checkpoint is not whole. */
 function dataLoss(message: string, details: ErrorDetails): DataLossError {
-  return new DataLossError(`${message} Restore an older checkpoint.`, details);
+  return new DataLossError(`${message} Restore an older checkpoint.`, { ...details, reason: "CHECKPOINT_DAMAGED" });
 }
 
 function entrySize(entry: EntryRecord): number {
@@ -308,6 +310,7 @@ async function readManifest(prefix: string): Promise<Manifest> {
   const indexPath = prefix + INDEX_SUFFIX;
   const bad = (what: string): DataLossError =>
     new DataLossError(`The manifest ${indexPath} is damaged: ${what}. Restore an older checkpoint.`, {
+      reason: "CHECKPOINT_DAMAGED",
       expected: "a checkpipe checkpoint manifest",
       received: what,
     });

@@ -144,7 +144,7 @@ describe("a FIFO as a checkpoint's manifest", () => {
   it("is not a checkpoint: restore throws a ValueError, latestCheckpoint gives null, without blocking", async () => {
     const prefix = await saved();
     await fifoAt(prefix + INDEX_SUFFIX);
-    expect(await within(() => model().saver.restore(prefix))).toEqual(thrown(ValueError, `The passed save_path is not a valid checkpoint: ${prefix}`));
+    expect(await within(() => model().saver.restore(prefix))).toEqual(thrown(ValueError, `The passed savePath is not a valid checkpoint: ${prefix}`));
     expect(await within(() => latestCheckpoint(dir))).toEqual({ value: null });
   });
 

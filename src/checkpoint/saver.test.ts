@@ -186,15 +186,15 @@ describe("Saver validation, with TensorFlow's messages", () => {
   });
 
   it("refuses a latestFilename with path components", async () => {
-    expect(() => new Saver([counter().saveable], { latestFilename: "sub/checkpoint" })).toThrow("'latest_filename' must not contain path components");
+    expect(() => new Saver([counter().saveable], { latestFilename: "sub/checkpoint" })).toThrow("latestFilename must not contain path components");
     const saver = new Saver([counter().saveable]);
-    await expect(saver.save(join(dir, "s"), { globalStep: 1, latestFilename: "../x" })).rejects.toThrow("'latest_filename' must not contain path components");
+    await expect(saver.save(join(dir, "s"), { globalStep: 1, latestFilename: "../x" })).rejects.toThrow("latestFilename must not contain path components");
   });
 
   it("refuses a save path without a step that collides with the state file", async () => {
     const saver = new Saver([counter().saveable]);
     await expect(saver.save(join(dir, "checkpoint"))).rejects.toThrow(
-      matching(ValueError, `'latest_filename' collides with 'save_path': 'checkpoint' and '${join(dir, "checkpoint")}'`),
+      matching(ValueError, `latestFilename collides with savePath: 'checkpoint' and '${join(dir, "checkpoint")}'`),
     );
   });
 
@@ -302,7 +302,7 @@ describe("Saver.restore", () => {
   it("refuses a path that is not a checkpoint", async () => {
     const saver = new Saver([counter().saveable]);
     await expect(saver.restore(join(dir, "nothing-1"))).rejects.toThrow(
-      matching(ValueError, `The passed save_path is not a valid checkpoint: ${join(dir, "nothing-1")}`),
+      matching(ValueError, `The passed savePath is not a valid checkpoint: ${join(dir, "nothing-1")}`),
     );
   });
 

@@ -453,7 +453,7 @@ export class Saver {
     if (step !== undefined && !(typeof step === "bigint" || Number.isSafeInteger(step))) throw badOption("globalStep", "an integer", step);
     const prefix = step === undefined ? savePath : `${savePath}-${step}`;
     if (step === undefined && basename(savePath) === latestFilename) {
-      throw new ValueError(`'latest_filename' collides with 'save_path': '${latestFilename}' and '${savePath}'`, {
+      throw new ValueError(`latestFilename collides with savePath: '${latestFilename}' and '${savePath}'`, {
         expected: "a save path other than the state file",
         received: savePath,
         fix: "Pass a globalStep, or another savePath or latestFilename.",
@@ -696,7 +696,7 @@ export class Saver {
   /** Reads and verifies a checkpoint and checks it holds every saveable's entry; changes nothing. */
   private async load(prefix: string): Promise<Map<string, unknown>> {
     if (typeof prefix !== "string" || prefix === "") {
-      throw new ValueError(`Can't load save_path when it is ${describeValue(prefix)}.`, {
+      throw new ValueError(`Can't load savePath when it is ${describeValue(prefix)}.`, {
         expected: "a checkpoint prefix",
         received: describeValue(prefix),
         fix: "Pass a prefix returned by save() or latestCheckpoint(), and check latestCheckpoint() for null.",
@@ -708,7 +708,8 @@ export class Saver {
       throw fileSystemError(error, { access: "read", doing: "checking", path: prefix + INDEX_SUFFIX, purpose: `Reading checkpoint ${prefix}` });
     });
     if (index === null || !index.isFile()) {
-      throw new ValueError(`The passed save_path is not a valid checkpoint: ${prefix}`, {
+      throw new ValueError(`The passed savePath is not a valid checkpoint: ${prefix}`, {
+        reason: "CHECKPOINT_NOT_FOUND",
         expected: `${prefix}${INDEX_SUFFIX} and ${prefix}${DATA_SUFFIX}`,
         received: index === null ? "no index file" : "an index that is not a regular file",
       });
@@ -763,7 +764,7 @@ function escapeRegExp(text: string): string {
 
 function checkLatestFilename(name: string): string {
   if (typeof name !== "string" || name === "" || basename(name) !== name || name === "." || name === "..") {
-    throw new ValueError("'latest_filename' must not contain path components", {
+    throw new ValueError("latestFilename must not contain path components", {
       expected: 'a file name such as "checkpoint"',
       received: describeValue(name),
       fix: "Pass the state file's bare name; it is written in the checkpoint's directory.",

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { FailedPreconditionError, InvalidArgumentError, describeValue } from "../errors.js";
+import { FailedPreconditionError, InvalidArgumentError, REASONS, describeValue } from "../errors.js";
 import { END, type DatasetNode, type ExternalStatePolicy, type IteratorContext, type OpIterator, type Pull, type SaveContext } from "./iterator.js";
 import { currentScope } from "./context.js";
 import { randomSeed } from "./rng.js";
@@ -374,5 +374,6 @@ function withPipelines(error: InvalidArgumentError, pipeline: string, saved: unk
     ...(error.expected === undefined ? {} : { expected: error.expected }),
     ...(error.received === undefined ? {} : { received: error.received }),
     ...(error.fix === undefined ? {} : { fix: error.fix }),
+    ...(error.reason in REASONS ? { reason: error.reason as keyof typeof REASONS } : {}),
   });
 }

@@ -209,14 +209,14 @@ export function stateSchema<T>(kind: string, version: number, shape: Shape<T>, o
         throw new InvalidArgumentError(
           `Cannot restore ${kind}: expected the saved state of a ${kind} iterator at ${path}; got ${describeValue(state)}. ` +
             `Pass the state returned by save() of an iterator over a dataset built the same way.`,
-          { expected: `${kind} state`, received: describeValue(state) },
+          { expected: `${kind} state`, received: describeValue(state), reason: "STATE_INVALID" },
         );
       }
       if (state["kind"] !== kind) {
         throw new InvalidArgumentError(
           `Cannot restore ${kind}: the saved state at this place in the pipeline (${path}) is of ${state["kind"]}, not ${kind}. ` +
             `The state was saved from a differently built pipeline; restore it into a dataset built the same way.`,
-          { expected: kind, received: state["kind"] },
+          { expected: kind, received: state["kind"], reason: "STATE_KIND_MISMATCH" },
         );
       }
       const saved = state["version"];
@@ -231,13 +231,13 @@ export function stateSchema<T>(kind: string, version: number, shape: Shape<T>, o
         if (!(error instanceof FieldError)) throw error;
         throw new InvalidArgumentError(
           `Cannot restore ${kind}: ${error.message}. The state is damaged or was not written by checkpipe; restore an intact state.`,
-          { expected: error.expected, received: error.got },
+          { expected: error.expected, received: error.got, reason: "STATE_INVALID" },
         );
       }
       throw new InvalidArgumentError(
         `Cannot restore ${kind}: its saved state (${path}) has version ${describeValue(saved)}, and this version of checkpipe reads ` +
           `${readable}. Restore it with the checkpipe version that saved it.`,
-        { expected: readable, received: `version ${describeValue(saved)}` },
+        { expected: readable, received: `version ${describeValue(saved)}`, reason: "STATE_VERSION_UNSUPPORTED" },
       );
     },
   };

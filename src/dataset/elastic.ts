@@ -43,7 +43,7 @@ const FIX =
   "Resume with the states of every worker of the old job, saved from a pipeline …globalShuffle({ seed }).shard(numWorkers, workerIndex)…, into the same pipeline built for the new worker count.";
 
 function fail(message: string, fix = FIX): never {
-  throw new InvalidArgumentError(`Cannot resume elastically: ${message}. ${fix}`, { fix });
+  throw new InvalidArgumentError(`Cannot resume elastically: ${message}. ${fix}`, { fix, reason: "ELASTIC_RESUME_INVALID" });
 }
 
 /** The shard parameters in a pipeline description, `Shard(n, i)`, or null when it has not exactly one. */

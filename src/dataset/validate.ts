@@ -47,6 +47,7 @@ export function requireOptions<O extends object>(
           expected: `one of: ${list}`,
           received: JSON.stringify(key),
           fix: `Use one of its options (${list}), e.g. ${shown}.`,
+          reason: "OPTION_UNKNOWN",
         });
       }
     }

@@ -20,6 +20,8 @@ export {
   RuntimeError,
   UnavailableError,
   ValueError,
+  REASONS,
+  type ErrorReason,
   type ErrorCode,
   type ErrorDetails,
 } from "../errors.js";

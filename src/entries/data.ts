@@ -66,6 +66,8 @@ export {
   RuntimeError,
   UnavailableError,
   ValueError,
+  REASONS,
+  type ErrorReason,
   type ErrorCode,
   type ErrorDetails,
 } from "../errors.js";

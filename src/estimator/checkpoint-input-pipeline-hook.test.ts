@@ -378,14 +378,14 @@ describe("CheckpointInputPipelineHook errors", () => {
   it("raises the timer's ValueError when the config saves neither by steps nor by seconds", () => {
     const make = (): CheckpointInputPipelineHook => inputHook(estimator({ saveCheckpointsSteps: null, saveCheckpointsSecs: null }));
     expect(make).toThrow(ValueError);
-    expect(make).toThrow(/^Either every_secs or every_steps should be provided\. /);
+    expect(make).toThrow(/^Either everySecs or everySteps should be provided\. /);
   });
 
   it("raises the timer's ValueError when the config saves both by steps and by seconds", () => {
     const config = { saveCheckpointsSteps: 10, saveCheckpointsSecs: 60, numWorkerReplicas: 1, taskType: "worker", taskId: 0 };
     const make = (): CheckpointInputPipelineHook => inputHook({ modelDir: dir, config });
     expect(make).toThrow(ValueError);
-    expect(make).toThrow(/^Can not provide both every_secs and every_steps\. /);
+    expect(make).toThrow(/^Can not provide both everySecs and everySteps\. /);
   });
 
   it('raises ValueError in begin() when the graph\'s iterators collection is empty (TensorFlow: "No variables to save")', async () => {

@@ -120,8 +120,8 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
    * @param options `externalStatePolicy` (default `"fail"`), `logger`, `clock`.
    * @throws {ValueError} when `externalStatePolicy` is not `"warn"`, `"ignore"` or `"fail"`, or
    *   `modelDir` is not a non-empty path.
-   * @throws {ValueError} "Either every_secs or every_steps should be provided." / "Can not
-   *   provide both every_secs and every_steps." when the config sets neither or both of
+   * @throws {ValueError} "Either everySecs or everySteps should be provided." / "Can not
+   *   provide both everySecs and everySteps." when the config sets neither or both of
    *   `saveCheckpointsSecs` and `saveCheckpointsSteps`.
    */
   constructor(estimator: EstimatorLike, options: CheckpointInputPipelineHookOptions = {}) {

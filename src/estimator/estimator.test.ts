@@ -137,7 +137,7 @@ describe("Estimator.train", () => {
 
   it("refuses steps with maxSteps, and steps that are not ≥ 1", async () => {
     const est = estimator();
-    await expect(est.train(data, { steps: 1, maxSteps: 2 })).rejects.toThrow("Can not provide both steps and max_steps.");
+    await expect(est.train(data, { steps: 1, maxSteps: 2 })).rejects.toThrow("Can not provide both steps and maxSteps.");
     await expect(est.train(data, { steps: 0 })).rejects.toThrow("Must specify steps > 0, given: 0");
   });
 });
@@ -169,7 +169,7 @@ describe("Estimator.evaluate", () => {
   });
 
   it("needs a trained model", async () => {
-    await expect(estimator().evaluate(data)).rejects.toThrow(new RegExp(`^Could not find trained model in model_dir: ${dir}\\.$`));
+    await expect(estimator().evaluate(data)).rejects.toThrow(new RegExp(`^Could not find trained model in modelDir: ${dir}\\.$`));
     await expect(estimator().evaluate(data)).rejects.toBeInstanceOf(ValueError);
   });
 });

@@ -165,7 +165,7 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
   async train(inputFn: InputFn<F, L>, options: TrainOptions = {}): Promise<this> {
     const { steps, maxSteps } = options;
     if (steps !== undefined && maxSteps !== undefined)
-      throw new ValueError("Can not provide both steps and max_steps.", { expected: "steps or maxSteps", received: "both" });
+      throw new ValueError("Can not provide both steps and maxSteps.", { expected: "steps or maxSteps", received: "both" });
     for (const [name, value] of [
       ["steps", steps],
       ["maxSteps", maxSteps],
@@ -176,7 +176,7 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
     }
     this.dir ??= await mkdtemp(join(tmpdir(), "estimator-"));
     if (maxSteps !== undefined && (await this.savedGlobalStep()) >= maxSteps) {
-      this.logger.info("Skipping training since max_steps has already saved.");
+      this.logger.info("Skipping training since maxSteps has already saved.");
       return this;
     }
     const { graph, spec } = await this.build(inputFn, ModeKeys.TRAIN);
@@ -229,7 +229,7 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
   async evaluate(inputFn: InputFn<F, L>, options: EvaluateOptions = {}): Promise<Record<string, number>> {
     const checkpoint = options.checkpointPath ?? (await this.latestCheckpoint());
     if (checkpoint === null) {
-      throw new ValueError(`Could not find trained model in model_dir: ${this.dir ?? "(none)"}.`, {
+      throw new ValueError(`Could not find trained model in modelDir: ${this.dir ?? "(none)"}.`, {
         expected: "a checkpoint",
         received: "none",
         fix: "Train the Estimator first, or pass checkpointPath.",
@@ -274,7 +274,7 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
    */
   async *predict(inputFn: InputFn<F, L>, options: PredictOptions = {}): AsyncGenerator<unknown, void, undefined> {
     const checkpoint = options.checkpointPath ?? (await this.latestCheckpoint());
-    if (checkpoint === null) throw new ValueError(`Could not find trained model in model_dir: ${this.dir ?? "(none)"}.`, { fix: "Train the Estimator first." });
+    if (checkpoint === null) throw new ValueError(`Could not find trained model in modelDir: ${this.dir ?? "(none)"}.`, { fix: "Train the Estimator first." });
     const { graph, spec } = await this.build(inputFn, ModeKeys.PREDICT);
     const creator = this.sessionCreator(options.checkpointPath);
     const sess: MonitoredSession = await SingularMonitoredSession.create({ graph, sessionCreator: creator, hooks: options.hooks ?? [], logger: this.logger });
@@ -306,7 +306,7 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
       const input = await inputFn();
       const iterator = input instanceof Dataset ? input.iterator() : input;
       if (!(iterator instanceof DatasetIterator)) {
-        throw new ValueError(`input_fn must return a Dataset or a DatasetIterator; got ${describeValue(input)}.`, {
+        throw new ValueError(`inputFn must return a Dataset or a DatasetIterator; got ${describeValue(input)}.`, {
           expected: "a Dataset or DatasetIterator",
           received: describeValue(input),
         });
@@ -316,12 +316,12 @@ export class Estimator<F = unknown, L = unknown, P = Record<string, unknown>> {
       const labels = computed("labels", async (run) => split(await run.eval(next))[1] as L);
       const spec = await this.modelFn({ features, labels, mode, params: this.params, config: this.config });
       if (!(spec instanceof EstimatorSpec)) {
-        throw new ValueError(`model_fn should return an EstimatorSpec; got ${describeValue(spec)}.`, {
+        throw new ValueError(`modelFn should return an EstimatorSpec; got ${describeValue(spec)}.`, {
           expected: "an EstimatorSpec",
           received: describeValue(spec),
         });
       }
-      if (spec.mode !== mode) throw new ValueError(`model_fn returned an EstimatorSpec for mode ${spec.mode} when called in mode ${mode}.`);
+      if (spec.mode !== mode) throw new ValueError(`modelFn returned an EstimatorSpec for mode ${spec.mode} when called in mode ${mode}.`);
       if (mode === ModeKeys.TRAIN) scalarSummary("loss", spec.loss as Tensor<number>);
       return spec;
     });

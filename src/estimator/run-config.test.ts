@@ -96,7 +96,7 @@ describe("RunConfig checkpoint interval (TensorFlow's _USE_DEFAULT rule)", () =>
   it("raises ValueError when both are numbers", () => {
     expectValueError(
       () => new RunConfig({ saveCheckpointsSteps: 10, saveCheckpointsSecs: 60 }),
-      "`save_checkpoints_steps` and `save_checkpoints_secs` cannot be both set. Pass only one of them: saveCheckpointsSteps (10) or saveCheckpointsSecs (60).",
+      "`saveCheckpointsSteps` and `saveCheckpointsSecs` cannot be both set. Pass only one of them: saveCheckpointsSteps (10) or saveCheckpointsSecs (60).",
     );
   });
 });
@@ -183,7 +183,7 @@ describe("RunConfig.replace", () => {
   it("raises ValueError when both intervals are set to numbers, and when asked to change tfConfig", () => {
     const config = new RunConfig();
     expect(() => config.replace({ saveCheckpointsSteps: 10, saveCheckpointsSecs: 5 })).toThrow(
-      /^`save_checkpoints_steps` and `save_checkpoints_secs` cannot be both set\./,
+      /^`saveCheckpointsSteps` and `saveCheckpointsSecs` cannot be both set\./,
     );
     expectValueError(
       () => config.replace({ tfConfig: "{}" } as RunConfigOptions),

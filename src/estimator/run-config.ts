@@ -98,7 +98,7 @@ export class RunConfig {
 
   /**
    * @param options see {@link RunConfigOptions}; every one is optional.
-   * @throws {ValueError} "`save_checkpoints_steps` and `save_checkpoints_secs` cannot be both
+   * @throws {ValueError} "`saveCheckpointsSteps` and `saveCheckpointsSecs` cannot be both
    *   set." when both are numbers; when an option is out of range or unknown; when `TF_CONFIG`
    *   is not valid JSON or does not describe this process in its cluster (the message names the
    *   field and what is wrong).
@@ -211,7 +211,7 @@ function checkpointInterval(steps: number | null | undefined, secs: number | nul
   if (steps === undefined && secs === undefined) return [null, 600];
   if (s !== null && t !== null) {
     const fix = `Pass only one of them: saveCheckpointsSteps (${s}) or saveCheckpointsSecs (${t}).`;
-    throw new ValueError(`\`save_checkpoints_steps\` and \`save_checkpoints_secs\` cannot be both set. ${fix}`, {
+    throw new ValueError(`\`saveCheckpointsSteps\` and \`saveCheckpointsSecs\` cannot be both set. ${fix}`, {
       expected: "at most one of saveCheckpointsSteps and saveCheckpointsSecs",
       received: "both",
       fix,

@@ -94,7 +94,7 @@ export function decodeFrame(buffer: Uint8Array, offset: number, options: DecodeF
       `${where(options)}: a record length of at most ${MAX_RECORD_BYTES} bytes (2 GiB) was expected; ` +
         `found ${length}. The file is corrupt${verify ? "" : " (CRCs are not being verified)"}; ` +
         `regenerate it, or skip bad records with ignoreErrors().`,
-      { expected: `a length ≤ ${MAX_RECORD_BYTES}`, received: String(length), fix: "Regenerate the file." },
+      { expected: `a length ≤ ${MAX_RECORD_BYTES}`, received: String(length), fix: "Regenerate the file.", reason: "RECORD_TOO_LARGE" },
     );
   }
   const dataStart = offset + FRAME_HEADER_BYTES;
@@ -126,7 +126,7 @@ export function truncatedFrameError(source: string, position: number, have: numb
     `${where({ source, position })}: the file ends inside a record; expected ${expected}, found ${have} bytes. ` +
       `The file is truncated (was it still being written, or cut short by a copy?); ` +
       `regenerate it, or skip the incomplete record with ignoreErrors().`,
-    { expected, received: `${have} bytes`, fix: "Regenerate the file." },
+    { expected, received: `${have} bytes`, fix: "Regenerate the file.", reason: "RECORD_TRUNCATED" },
   );
 }
 
@@ -145,7 +145,7 @@ function crcMismatch(options: DecodeFrameOptions, part: "length" | "data", store
     `${where(options)}: the masked CRC32C of its ${part} should be ${expected} (as stored in the file); ` +
       `found ${received}. The file is corrupt or is not a TFRecord file (is it compressed? pass compression: ` +
       `"gzip" or "zlib"); regenerate it, or skip bad records with ignoreErrors().`,
-    { expected, received, fix: "Regenerate the file, or pass the right compression." },
+    { expected, received, fix: "Regenerate the file, or pass the right compression.", reason: "RECORD_CRC_MISMATCH" },
   );
 }
 

@@ -73,7 +73,7 @@ export function fileSystemError(cause: unknown, work: FileWork): CheckpipeError 
   const where = work.purpose === undefined ? "" : ` while ${work.doing} ${work.path}`;
   const message = `${head}: ${description} (${code})${where}. ${work.outcome === undefined ? "" : `${work.outcome} `}${fix}`;
   const received = `${code}${syscallOf(cause)}`;
-  const options = { expected, received, fix, cause };
+  const options = { expected, received, fix, cause, reason: reasonOf(code) };
   if (code === "ENOENT") return new NotFoundError(message, options);
   if (code === "EIO" && work.access === "read") return new DataLossError(message, options);
   return new FailedPreconditionError(message, options);
@@ -128,4 +128,12 @@ function syscallOf(error: unknown): string {
 
 function capitalized(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The error's reason for a file system error code (see `REASONS` in errors.ts). */
+function reasonOf(code: string): "FILE_NOT_FOUND" | "DISK_FULL" | "PERMISSION_DENIED" | "IO_ERROR" {
+  if (code === "ENOENT" || code === "ENOTDIR") return "FILE_NOT_FOUND";
+  if (code === "ENOSPC" || code === "EDQUOT") return "DISK_FULL";
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS") return "PERMISSION_DENIED";
+  return "IO_ERROR";
 }

@@ -285,6 +285,7 @@ function refusedByHolder(dir: string, statePath: string, lockPath: string, holde
     expected: `no other writer of ${statePath}`,
     received: who,
     fix,
+    reason: "WRITER_LOCKED",
   });
 }
 
@@ -294,5 +295,6 @@ function refusedInProcess(dir: string, what: string, statePath: string): FailedP
     expected: `no other Saver writing ${statePath}`,
     received: `another Saver of this process (pid ${process.pid})`,
     fix,
+    reason: "WRITER_LOCKED",
   });
 }

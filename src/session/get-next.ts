@@ -21,7 +21,7 @@ class IteratorGetNext<T> extends Tensor<T> {
     const fix = "Under a MonitoredSession this ends training cleanly; to read further, repeat() the dataset.";
     throw new OutOfRangeError(
       `End of sequence: iterator "${this.iterator.name}" (${this.iterator.pipeline}) has no more elements ` + `[[node ${this.name}]]. ${fix}`,
-      { expected: "another element", received: "the end of the input", fix },
+      { expected: "another element", received: "the end of the input", fix, reason: "END_OF_SEQUENCE" },
     );
   }
 }

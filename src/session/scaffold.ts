@@ -130,7 +130,7 @@ export class ChiefSessionCreator implements SessionCreator {
 
   constructor(options: ChiefSessionCreatorOptions = {}) {
     if (options.checkpointDir !== undefined && options.checkpointFilenameWithPath !== undefined) {
-      throw new ValueError("Can not provide both checkpoint_dir and checkpoint_filename_with_path.", {
+      throw new ValueError("Can not provide both checkpointDir and checkpointFilenameWithPath.", {
         expected: "checkpointDir or checkpointFilenameWithPath",
         received: "both",
       });

@@ -189,7 +189,7 @@ function openError(subject: string, path: string, error: unknown): Error {
     return new NotFoundError(
       `${subject}: no file at ${quoted}. Check the path (relative paths start at ${JSON.stringify(process.cwd())}), ` +
         `or list the files that exist with a glob.`,
-      { expected: "an existing file", received: "no such file", fix: "Check the path.", cause: error },
+      { expected: "an existing file", received: "no such file", fix: "Check the path.", cause: error, reason: "FILE_NOT_FOUND" },
     );
   }
   if (code === "EISDIR") {

@@ -134,7 +134,12 @@ export function oversizedRecordError(format: string, ctx: RecordContext, span: n
     `${where}: a record of at most maxRecordBytes = ${ctx.maxRecordBytes} bytes was expected; this one spans ${size}. ` +
       `The rest of this file is not read. If the file is intact and its records are this large, pass a larger ` +
       `maxRecordBytes; otherwise the file is damaged (a missing line end, a corrupt length): regenerate it.`,
-    { expected: `a record of ≤ ${ctx.maxRecordBytes} bytes`, received: size, fix: "Pass a larger maxRecordBytes, or regenerate the file." },
+    {
+      expected: `a record of ≤ ${ctx.maxRecordBytes} bytes`,
+      received: size,
+      fix: "Pass a larger maxRecordBytes, or regenerate the file.",
+      reason: "RECORD_TOO_LARGE",
+    },
   );
 }
 

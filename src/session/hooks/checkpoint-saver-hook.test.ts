@@ -127,13 +127,13 @@ describe("CheckpointSaverHook construction", () => {
   it("raises the timer's ValueError when both saveSecs and saveSteps are given", () => {
     const make = (): CheckpointSaverHook => new CheckpointSaverHook(dir, { saveSecs: 10, saveSteps: 20 });
     expect(make).toThrow(ValueError);
-    expect(make).toThrow(/^Can not provide both every_secs and every_steps\. /);
+    expect(make).toThrow(/^Can not provide both everySecs and everySteps\. /);
   });
 
   it("raises the timer's ValueError when neither saveSecs nor saveSteps is given", () => {
     const make = (): CheckpointSaverHook => new CheckpointSaverHook(dir);
     expect(make).toThrow(ValueError);
-    expect(make).toThrow(/^Either every_secs or every_steps should be provided\. /);
+    expect(make).toThrow(/^Either everySecs or everySteps should be provided\. /);
   });
 });
 

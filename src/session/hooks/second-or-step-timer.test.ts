@@ -9,16 +9,16 @@ function fakeClock(start = 0): { now: () => number; advance: (secs: number) => v
 }
 
 describe("SecondOrStepTimer", () => {
-  it("raises when both every_secs and every_steps are given", () => {
+  it("raises when both everySecs and everySteps are given", () => {
     const make = (): SecondOrStepTimer => new SecondOrStepTimer({ everySecs: 2.0, everySteps: 10 });
     expect(make).toThrow(ValueError);
-    expect(make).toThrow("Can not provide both every_secs and every_steps. Pass only one of everySecs and everySteps.");
+    expect(make).toThrow("Can not provide both everySecs and everySteps. Pass only one of everySecs and everySteps.");
   });
 
   it("raises when neither every_secs nor every_steps is given (null and undefined count as absent)", () => {
     const make = (): SecondOrStepTimer => new SecondOrStepTimer({ everySecs: null, everySteps: undefined });
     expect(make).toThrow(ValueError);
-    expect(make).toThrow(/^Either every_secs or every_steps should be provided\. Pass everySecs or everySteps/);
+    expect(make).toThrow(/^Either everySecs or everySteps should be provided\. Pass everySecs or everySteps/);
   });
 
   it("refuses a non-integer or non-positive every_steps and a negative every_secs", () => {

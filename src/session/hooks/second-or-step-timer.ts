@@ -62,7 +62,7 @@ export class SecondOrStepTimer {
     this.everySteps = options.everySteps ?? null;
     if (this.everySecs === null && this.everySteps === null) {
       const fix = "Pass everySecs or everySteps, e.g. new SecondOrStepTimer({ everySteps: 100 }) or ({ everySecs: 600 }).";
-      throw new ValueError(`Either every_secs or every_steps should be provided. ${fix}`, {
+      throw new ValueError(`Either everySecs or everySteps should be provided. ${fix}`, {
         expected: "one of everySecs and everySteps",
         received: "neither",
         fix,
@@ -70,7 +70,7 @@ export class SecondOrStepTimer {
     }
     if (this.everySecs !== null && this.everySteps !== null) {
       const fix = "Pass only one of everySecs and everySteps.";
-      throw new ValueError(`Can not provide both every_secs and every_steps. ${fix}`, {
+      throw new ValueError(`Can not provide both everySecs and everySteps. ${fix}`, {
         expected: "one of everySecs and everySteps",
         received: "both",
         fix,

@@ -51,9 +51,9 @@ describe("SummarySaverHook", () => {
   it("raises the timer's errors when neither or both of save_steps and save_secs are given", () => {
     const neither = (): SummarySaverHook => new SummarySaverHook({ outputDir: "x", scalars });
     expect(neither).toThrow(ValueError);
-    expect(neither).toThrow("Either every_secs or every_steps should be provided. Pass { saveSteps: 100 } or { saveSecs: 60 }.");
+    expect(neither).toThrow("Either everySecs or everySteps should be provided. Pass { saveSteps: 100 } or { saveSecs: 60 }.");
     const both = (): SummarySaverHook => new SummarySaverHook({ saveSteps: 20, saveSecs: 10, outputDir: "x", scalars });
-    expect(both).toThrow("Can not provide both every_secs and every_steps. Pass only one of saveSteps and saveSecs.");
+    expect(both).toThrow("Can not provide both everySecs and everySteps. Pass only one of saveSteps and saveSecs.");
     expect(() => new SummarySaverHook({ saveSteps: null, saveSecs: null, outputDir: "x", scalars })).toThrow(ValueError);
   });
 

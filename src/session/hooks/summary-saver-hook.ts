@@ -56,8 +56,8 @@ export class SummarySaverHook implements SessionRunHook {
   /**
    * @param options exactly one of `saveSteps` and `saveSecs`; `outputDir` or `summaryWriter`;
    *   `scalars`; `clock` (seconds).
-   * @throws {ValueError} "Either every_secs or every_steps should be provided." / "Can not
-   *   provide both every_secs and every_steps." (the timer's wording) for the intervals; and
+   * @throws {ValueError} "Either everySecs or everySteps should be provided." / "Can not
+   *   provide both everySecs and everySteps." (the timer's wording) for the intervals; and
    *   when neither `outputDir` nor `summaryWriter` is given.
    * @throws {InvalidArgumentError} when `scalars` is not a record of Tensors, `saveSteps` not an
    *   integer ≥ 1 or `saveSecs` not a finite number ≥ 0.
@@ -70,7 +70,7 @@ export class SummarySaverHook implements SessionRunHook {
     if ((saveSteps === null) === (saveSecs === null)) {
       const neither = saveSteps === null;
       const fix = neither ? "Pass { saveSteps: 100 } or { saveSecs: 60 }." : "Pass only one of saveSteps and saveSecs.";
-      const message = neither ? "Either every_secs or every_steps should be provided." : "Can not provide both every_secs and every_steps.";
+      const message = neither ? "Either everySecs or everySteps should be provided." : "Can not provide both everySecs and everySteps.";
       throw new ValueError(`${message} ${fix}`, { expected: "one of saveSteps and saveSecs", received: neither ? "neither" : "both", fix });
     }
     if (saveSteps !== null && !(Number.isInteger(saveSteps) && saveSteps >= 1)) {
