@@ -57,6 +57,13 @@ export interface SaveCheckpointOptions {
    * in the same writes (see also {@link Saver.remove}).
    */
   readonly remove?: readonly string[];
+  /**
+   * Aborts the save while it has not been handed to the writer: before the values are taken,
+   * or after they are taken and before anything is written. It rejects with the signal's
+   * reason and nothing of it reaches the disk (the previous checkpoint stays the latest). Once
+   * handed to the writer, a save completes: its files are written whole or not at all.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What {@link Saver.restoreLatest} restored, and what it passed over. */
@@ -446,6 +453,7 @@ export class Saver {
     // Hear of finished writes even when the caller's loop never lets the event loop turn.
     pollFilePlans();
     this.throwFailure();
+    options.signal?.throwIfAborted();
     const latestFilename = checkLatestFilename(options.latestFilename ?? this.latestFilename);
     if (typeof savePath !== "string" || savePath === "") throw badOption("savePath", "a non-empty path prefix", savePath);
     if (endsWithSeparator(savePath)) throw namesDirectory(savePath);
@@ -469,6 +477,7 @@ export class Saver {
     }
     const values = new Map<string, unknown>();
     for (const saveable of this.saveables) values.set(saveable.name, await saveable.save());
+    options.signal?.throwIfAborted();
     this.restored = null;
     const bundle = encodeBundle(prefix, values);
     const before = this.retention();

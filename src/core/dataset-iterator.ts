@@ -27,6 +27,12 @@ export interface IteratorOptions {
    * default graph the name is made unique there (`"Iterator_1"`, ...).
    */
   readonly name?: string;
+  /**
+   * Aborts the iteration: a pending `next()` rejects at once with the signal's reason, and so
+   * does every later `next()` and `save()`; the iterator closes (its files, threads and nested
+   * iterators are released once the pull under way, if any, settles).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Options of {@link DatasetIterator.save}. */
@@ -90,6 +96,7 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
     const name = options.name ?? "Iterator";
     this.name = currentScope()?.registerIterator(this, name) ?? name;
     this.root = node.makeIterator(this.newContext());
+    if (options.signal !== undefined) this.abortWith(options.signal);
     const state = options.state;
     if (state === undefined) return;
     if (!Array.isArray(state)) {
@@ -112,7 +119,25 @@ export class DatasetIterator<T> implements AsyncIterableIterator<T> {
 
   /** The next element, or `{ done: true }` at the end. */
   next(): Promise<IteratorResult<T, undefined>> {
-    return this.busy > 0 ? this.enqueue(this.pullLater) : this.pull();
+    const pulled = this.busy > 0 ? this.enqueue(this.pullLater) : this.pull();
+    return this.aborted === null ? pulled : Promise.race([pulled, this.aborted]);
+  }
+
+  /** Rejects when the signal aborts (null without a signal). */
+  private aborted: Promise<never> | null = null;
+
+  private abortWith(signal: AbortSignal): void {
+    this.aborted = new Promise<never>((_, reject) => {
+      const abort = (): void => {
+        this.broken ??= signal.reason;
+        reject(signal.reason);
+        void this.close().catch(() => undefined);
+      };
+      if (signal.aborted) abort();
+      else signal.addEventListener("abort", abort, { once: true });
+    });
+    // Rejections are handed to the callers of next(); none is left unhandled here.
+    this.aborted.catch(() => undefined);
   }
 
   /** Closes the iterator (what `break` in a `for await` loop calls). */

@@ -1095,7 +1095,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * @throws {InvalidArgumentError} (on the first `next()`) when `state` does not fit the pipeline.
    */
   iterator(options?: IteratorOptions): DatasetIterator<T> {
-    return new DatasetIterator(this.node, requireOptions("iterator(options)", options, ["state", "name"], "{ state }"), ELASTIC_RESUME);
+    return new DatasetIterator(this.node, requireOptions("iterator(options)", options, ["state", "name", "signal"], "{ state }"), ELASTIC_RESUME);
   }
 
   /**
