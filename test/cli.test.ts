@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { paintFor } from "../src/cli/output.js";
+import { paintFor, progressOn } from "../src/cli/output.js";
 import { Dataset, makeSaveable, makeSaveableFromIterator, Saver } from "../src/index.js";
 import {
   assignAdd,
@@ -289,6 +289,28 @@ describe("checkpipe usage", () => {
     const help = run("--help");
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("inspect [options] <path>");
+    for (const command of ["inspect", "verify"]) {
+      const own = run(command, "--help");
+      expect(own.code).toBe(0);
+      expect(own.stdout).toContain(`Usage: checkpipe ${command} [options] <path>`);
+      expect(own.stdout).toContain("--json");
+    }
+  });
+});
+
+describe("progress", () => {
+  it("writes to a terminal and clears its line at the end, and writes nothing to a pipe or file", () => {
+    const written: string[] = [];
+    const stream = (isTTY: boolean) => ({ isTTY, write: (s: string) => written.push(s) > 0 }) as unknown as NodeJS.WritableStream & { isTTY: boolean };
+    const tty = progressOn(stream(true));
+    tty.update(0, 2, "runs/a/model.ckpt-100");
+    tty.end();
+    expect(written).toEqual(["\r\u001b[2K[1/2] reading runs/a/model.ckpt-100", "\r\u001b[2K"]);
+    written.length = 0;
+    const pipe = progressOn(stream(false));
+    pipe.update(0, 2, "runs/a/model.ckpt-100");
+    pipe.end();
+    expect(written).toEqual([]);
   });
 });
 
