@@ -4,7 +4,7 @@
  * or a disk can leave them, and its usage errors.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, symlink, truncate, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -295,6 +295,18 @@ describe("checkpipe usage", () => {
       expect(own.stdout).toContain(`Usage: checkpipe ${command} [options] <path>`);
       expect(own.stdout).toContain("--json");
     }
+  });
+});
+
+describe("checkpipe as a program", () => {
+  it("runs from a directory whose path holds a space, a # and a %", async () => {
+    const odd = join(dir, "a b#c%d");
+    await cp(fileURLToPath(new URL("../dist", import.meta.url)), join(odd, "dist"), { recursive: true });
+    await symlink(fileURLToPath(new URL("../node_modules", import.meta.url)), join(odd, "node_modules"));
+    await makeCheckpoints();
+    const child = spawnSync(process.execPath, [join(odd, "dist/cli/main.js"), "verify", dir], { encoding: "utf8" });
+    expect(child.status).toBe(0);
+    expect(child.stdout).toContain(`${join(dir, "checkpoint")}: whole`);
   });
 });
 
