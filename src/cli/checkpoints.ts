@@ -9,9 +9,9 @@ import { open, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { DATA_SUFFIX, INDEX_SUFFIX, readBundle, readDataFileName } from "../checkpoint/bundle.js";
 import { checkpointStep, getCheckpointState } from "../checkpoint/checkpoint-state.js";
-import type { JsonValue } from "../core/state.js";
+import { ITERATOR_STATE_FORMAT, ITERATOR_STATE_VERSION, type JsonValue } from "../core/state.js";
 import { attachBlobs, EncodedState } from "../core/value-codec.js";
-import { CheckpipeError } from "../errors.js";
+import { CheckpipeError, describeValue } from "../errors.js";
 import { opReport, type OpReport } from "./state-tree.js";
 
 /** An iterator state found in a checkpoint. */
@@ -20,6 +20,10 @@ export interface IteratorReport {
   readonly entry: string;
   /** The pipeline that saved it, e.g. `"Range -> Shuffle(10) -> Batch(4)"`. */
   readonly pipeline: string;
+  /** Its envelope's format version (this checkpipe reads {@link ITERATOR_STATE_VERSION}). */
+  readonly version: number | null;
+  /** The iterator's seed, from which shuffles given no seed derive theirs; null when it saved none. */
+  readonly seed: number | null;
   /** Whether the iterator had reached its end. */
   readonly ended: boolean;
   /** Its ops, the one nearest the output first (null when it had ended). */
@@ -36,7 +40,10 @@ export interface CheckpointReport {
   readonly time: string | null;
   /** The bytes of its manifest and data file. */
   readonly bytes: number;
-  /** Whether every file is there and every CRC matches. */
+  /**
+   * Whether it can be restored: every file there, every CRC right, and every iterator state of an
+   * envelope version this checkpipe reads.
+   */
   readonly whole: boolean;
   /** What is wrong with it, when it is not whole. */
   readonly problem: string | null;
@@ -50,6 +57,11 @@ export interface CheckpointReport {
 export interface StateFileReport {
   /** The state file's path, e.g. `"runs/a/checkpoint_input"`. */
   readonly path: string;
+  /**
+   * What its checkpoints hold, read from them: `"input pipeline"` (iterator states only),
+   * `"model"` (no iterator state), `"model and input pipeline"`, or null when none is readable.
+   */
+  readonly holds: string | null;
   /** The latest checkpoint it names. */
   readonly latest: string | null;
   /** The checkpoints it lists, oldest first. */
@@ -82,11 +94,21 @@ async function looksLikeStateFile(path: string): Promise<boolean> {
   }
 }
 
-/** The state files of a directory (`checkpoint`, `checkpoint_input`, any other Saver's), by name. */
+/** The names the library gives state files: `checkpoint`, `checkpoint_input`, `checkpoint_input_worker_0`. */
+const STATE_FILE_NAME = /^checkpoint(_\w+)?$/;
+
+/**
+ * The state files of a directory, by name: every file that starts as a state file does (any
+ * Saver's `latestFilename`), and the files named as the library names them even when they do
+ * not (damaged ones, reported as unreadable).
+ */
 export async function stateFilesIn(dir: string): Promise<string[]> {
   const names = (await readdir(dir)).filter((name) => !/\.(index|lock)$|\.data-\d+-of-\d+|\.tmp-/.test(name)).sort();
   const found: string[] = [];
-  for (const name of names) if (await looksLikeStateFile(join(dir, name))) found.push(name);
+  for (const name of names) {
+    const path = join(dir, name);
+    if ((await looksLikeStateFile(path)) || (STATE_FILE_NAME.test(name) && (await stat(path).catch(() => null))?.isFile() === true)) found.push(name);
+  }
   return found;
 }
 
@@ -109,22 +131,42 @@ export async function inspectCheckpoint(prefix: string, savedAt: number | null =
   try {
     const values = await readBundle(prefix);
     const iterators: IteratorReport[] = [];
+    const problems: string[] = [];
     for (const [entry, value] of values) {
       const tree: unknown = value instanceof EncodedState ? attachBlobs(value) : value;
-      if (typeof tree !== "object" || tree === null || (tree as { format?: unknown }).format !== "checkpipe.iterator") continue;
-      const state = tree as { pipeline?: JsonValue; ended?: JsonValue; root?: JsonValue };
+      if (typeof tree !== "object" || tree === null || (tree as { format?: unknown }).format !== ITERATOR_STATE_FORMAT) continue;
+      const state = tree as { version?: JsonValue; pipeline?: JsonValue; seed?: JsonValue; ended?: JsonValue; root?: JsonValue };
+      const pipeline = typeof state.pipeline === "string" ? state.pipeline : null;
+      const version = typeof state.version === "number" ? state.version : null;
+      if (version !== ITERATOR_STATE_VERSION) {
+        problems.push(
+          `Entry "${entry}" is an iterator state of envelope version ${describeValue(state.version)}; this checkpipe reads version ${ITERATOR_STATE_VERSION}. Read it with the checkpipe that saved it, or restore an older checkpoint.`,
+        );
+      }
       iterators.push({
         entry,
-        pipeline: typeof state.pipeline === "string" ? state.pipeline : "?",
+        pipeline: pipeline ?? "?",
+        version,
+        seed: typeof state.seed === "number" ? state.seed : null,
         ended: state.ended === true,
-        ops: state.root === null || state.root === undefined ? null : opReport(state.root),
+        ops: state.root === null || state.root === undefined ? null : opReport(state.root, pipeline),
       });
     }
-    return { ...base, whole: true, problem: null, entries: [...values.keys()], iterators };
+    const problem = problems.length === 0 ? null : problems.join(" ");
+    return { ...base, whole: problem === null, problem, entries: [...values.keys()], iterators };
   } catch (error) {
     if (!(error instanceof CheckpipeError)) throw error;
     return { ...base, whole: false, problem: message(error), entries: [], iterators: [] };
   }
+}
+
+/** What the readable ones of `checkpoints` hold: iterator states, other entries (a model's variables), or both. */
+function holdsOf(checkpoints: readonly CheckpointReport[]): string | null {
+  const read = checkpoints.filter((c) => c.entries.length > 0);
+  if (read.length === 0) return null;
+  const input = read.some((c) => c.iterators.length > 0);
+  const model = read.some((c) => c.entries.length > c.iterators.length);
+  return input && model ? "model and input pipeline" : input ? "input pipeline" : "model";
 }
 
 /**
@@ -139,9 +181,9 @@ export async function inspectStateFile(dir: string, name: string, onProgress: Pr
     state = await getCheckpointState(dir, name);
   } catch (error) {
     if (!(error instanceof CheckpipeError)) throw error;
-    return { path, latest: null, checkpoints: [], newestWhole: null, problem: message(error) };
+    return { path, holds: null, latest: null, checkpoints: [], newestWhole: null, problem: message(error) };
   }
-  if (state === null) return { path, latest: null, checkpoints: [], newestWhole: null, problem: "it is not a readable checkpoint state file" };
+  if (state === null) return { path, holds: null, latest: null, checkpoints: [], newestWhole: null, problem: "it is not a readable checkpoint state file" };
   const paths = [...new Set([...state.allModelCheckpointPaths.filter((p) => p !== state.modelCheckpointPath), state.modelCheckpointPath])];
   const checkpoints: CheckpointReport[] = [];
   for (const [i, prefix] of paths.entries()) {
@@ -151,7 +193,7 @@ export async function inspectStateFile(dir: string, name: string, onProgress: Pr
   }
   // The latest comes last: the newest whole one is the last whole one.
   const newestWhole = [...checkpoints].reverse().find((c) => c.whole)?.prefix ?? null;
-  return { path, latest: state.modelCheckpointPath, checkpoints, newestWhole, problem: null };
+  return { path, holds: holdsOf(checkpoints), latest: state.modelCheckpointPath, checkpoints, newestWhole, problem: null };
 }
 
 /** How many checkpoints the state files of `dir` list (for progress). */

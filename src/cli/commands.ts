@@ -9,7 +9,7 @@ import { basename, dirname, relative } from "node:path";
 import { INDEX_SUFFIX } from "../checkpoint/bundle.js";
 import { countCheckpoints, inspectCheckpoint, inspectStateFile, stateFilesIn, type CheckpointReport, type StateFileReport } from "./checkpoints.js";
 import { bytesInWords, paintFor, progressOn, timeInWords, type OutStream, type Paint } from "./output.js";
-import { treeLines } from "./state-tree.js";
+import { treeLines } from "./state-words.js";
 
 /** Exit codes: everything whole; a newest checkpoint damaged (or none whole); the command was used wrongly. */
 export const EXIT = { OK: 0, DAMAGED: 1, USAGE: 2 } as const;
@@ -75,7 +75,8 @@ function checkpointLines(c: CheckpointReport, dir: string, paint: Paint, withSta
   const lines = [`  ${paint.bold(short(c.prefix, dir))}   ${step}${timeInWords(c.time)}   ${bytesInWords(c.bytes)}   ${status}`];
   if (!withStates) return lines;
   for (const it of c.iterators) {
-    lines.push(`    ${it.entry}: ${it.pipeline}${it.ended ? paint.dim(" (ended)") : ""}`);
+    const seed = it.seed === null ? "" : `, iterator seed ${it.seed}`;
+    lines.push(`    ${it.entry}: ${it.pipeline}${paint.dim(`${it.ended ? " (ended)" : ""}${seed}`)}`);
     if (it.ops !== null) lines.push(...treeLines(it.ops, "      "));
   }
   const others = c.entries.filter((e) => !c.iterators.some((it) => it.entry === e));
@@ -105,7 +106,8 @@ export async function inspect(path: string, options: { readonly json?: boolean }
       lines.push(`${paint.bold(file.path)}: ${paint.bad(`unreadable: ${file.problem}`)}`, "");
       continue;
     }
-    lines.push(`${paint.bold(file.path)}: ${file.checkpoints.length} checkpoint(s), latest ${file.latest === null ? "none" : short(file.latest, dir)}`);
+    const holds = file.holds === null ? "" : ` (${file.holds})`;
+    lines.push(`${paint.bold(file.path)}${holds}: ${file.checkpoints.length} checkpoint(s), latest ${file.latest === null ? "none" : short(file.latest, dir)}`);
     for (const c of file.checkpoints) lines.push(...checkpointLines(c, dir, paint, true));
     lines.push("");
   }

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { Command, CommanderError } from "commander";
 import { EXIT, inspect, UsageError, verify, type Io } from "./commands.js";
 
@@ -58,5 +60,6 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${(await import("node:fs")).realpathSync(process.argv[1])}`).href;
+// Run when this file is the program (`node dist/cli/main.js`, or npm's bin link to it), not when imported.
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (invokedDirectly) process.exitCode = await main(process.argv.slice(2));
