@@ -8,20 +8,4 @@ export { makeSaveable, makeSaveableFromIterator, type Saveable } from "../checkp
 export { Saver, type RestoredCheckpoint, type SaveCheckpointOptions, type SaverOptions } from "../checkpoint/saver.js";
 export { getCheckpointState, latestCheckpoint, type CheckpointState } from "../checkpoint/checkpoint-state.js";
 export { CheckpointedLoop, type CheckpointedLoopOptions, type LoopElement } from "../loop/checkpointed-loop.js";
-export {
-  AbortedError,
-  CheckpipeError,
-  DataLossError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NanLossDuringTrainingError,
-  NotFoundError,
-  OutOfRangeError,
-  RuntimeError,
-  UnavailableError,
-  ValueError,
-  REASONS,
-  type ErrorReason,
-  type ErrorCode,
-  type ErrorDetails,
-} from "../errors.js";
+export * from "./errors.js";

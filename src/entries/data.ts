@@ -54,20 +54,4 @@ export {
 } from "../formats/example.js";
 export { TFRecordWriter, type TFRecordCompression, type TFRecordWriterOptions } from "../formats/tfrecord-writer.js";
 export type { IgnoreErrorsOptions } from "../dataset/ops/ignore-errors.js";
-export {
-  AbortedError,
-  CheckpipeError,
-  DataLossError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NanLossDuringTrainingError,
-  NotFoundError,
-  OutOfRangeError,
-  RuntimeError,
-  UnavailableError,
-  ValueError,
-  REASONS,
-  type ErrorReason,
-  type ErrorCode,
-  type ErrorDetails,
-} from "../errors.js";
+export * from "./errors.js";

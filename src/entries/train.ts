@@ -52,20 +52,4 @@ export {
 } from "../estimator/estimator.js";
 export { SummaryWriter, type SummaryWriterOptions } from "../session/summary/summary-writer.js";
 export { readEvents, scalarsOf, type ScalarEvent } from "../session/summary/read-events.js";
-export {
-  AbortedError,
-  CheckpipeError,
-  DataLossError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NanLossDuringTrainingError,
-  NotFoundError,
-  OutOfRangeError,
-  RuntimeError,
-  UnavailableError,
-  ValueError,
-  REASONS,
-  type ErrorReason,
-  type ErrorCode,
-  type ErrorDetails,
-} from "../errors.js";
+export * from "./errors.js";
