@@ -14,6 +14,10 @@
 //   S4 4 indexed TFRecord files of 30 000 Examples (~3 KB each) → parseExample → shuffle(10 000):
 //      the state (binary, as a checkpoint holds it), its save time on this thread, and restore +
 //      100 elements, with saveBuffer "positions" and "elements"; the resumed streams are checked.
+//   S5 range(60 000) → map to Float32Array(784) → filter (keeps 2 in 3) → shuffle(10 000): the
+//      state (binary) after 2000 elements and restore + 100 elements (median of --runs), with
+//      saveBuffer "positions" (the filter passes its input's positions on) and "elements";
+//      the resumed streams are checked.
 
 import { performance } from "node:perf_hooks";
 import { Dataset } from "../dist/index.js";
@@ -144,6 +148,37 @@ log("S4: shuffle(10 000) of ~3 KB TFRecord Examples, positions versus elements")
   }
 }
 
+log("S5: shuffle(10 000) over a filtered pipeline of Float32Array(784), positions versus elements");
+{
+  const build = (saveBuffer) =>
+    Dataset.range(60_000)
+      .map((i) => new Float32Array(784).fill(i))
+      .filter((v) => v[0] % 3 !== 0)
+      .shuffle(10_000, { seed: 3, saveBuffer });
+  const side = async (saveBuffer) => {
+    const it = build(saveBuffer).iterator();
+    for (let i = 0; i < 2000; i++) await it.next();
+    const encoded = await it.saveEncoded();
+    const bytes = JSON.stringify(encoded.tree).length + encoded.blobs.reduce((sum, b) => sum + b.byteLength, 0);
+    const state = await it.save();
+    const expected = [];
+    for (let i = 0; i < 100; i++) expected.push((await it.next()).value[0]);
+    await it.close();
+    const times = [];
+    for (let r = 0; r < RUNS; r++) {
+      const t0 = performance.now();
+      const resumed = build(saveBuffer).iterator({ state });
+      const got = [];
+      for (let i = 0; i < 100; i++) got.push((await resumed.next()).value[0]);
+      times.push(performance.now() - t0);
+      await resumed.close();
+      if (JSON.stringify(got) !== JSON.stringify(expected)) throw new Error(`${saveBuffer}: the resumed stream differs`);
+    }
+    return { bytes, restoreMs: round(median(times), 1) };
+  };
+  results.cases.S5 = { positions: await side("positions"), elements: await side("elements") };
+}
+
 await saveJsonResult("state", results);
 if (JSON_OUT) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
 else {
@@ -155,9 +190,12 @@ else {
   console.log(
     `  S2 state ${S2.bytesAt1e3} B at 10^3, ${S2.bytesAt1e6} B at 10^6 (target < 2 KB); restore + next ${S2.restoreMsAt1e3} ms at 10^3, ${S2.restoreMsAt1e6} ms at 10^6 (×${S2.ratio}, target ≤ 1.2)`,
   );
-  const { S4 } = results.cases;
+  const { S4, S5 } = results.cases;
   console.log(
     `  S4 shuffle(10000) of 3 KB TFRecord Examples: positions ${round(S4.positions.bytes / 1e3, 1)} kB (save ${S4.positions.saveMs} ms, restore + 100 elements ${S4.positions.restoreMs} ms); elements ${round(S4.elements.bytes / 1e6, 1)} MB (save ${S4.elements.saveMs} ms, restore ${S4.elements.restoreMs} ms); resumed streams checked`,
+  );
+  console.log(
+    `  S5 shuffle(10000) over map -> filter of Float32Array(784): positions ${round(S5.positions.bytes / 1e3, 1)} kB (restore + 100 elements ${S5.positions.restoreMs} ms); elements ${round(S5.elements.bytes / 1e6, 1)} MB (restore ${S5.elements.restoreMs} ms); resumed streams checked`,
   );
   console.log(
     `  S3 state of shuffle(10000) of Float32Array(784): ${round(S3["shuffle(10000)"].bytes / 1e6, 1)} MB (save ${S3["shuffle(10000)"].saveMs} ms); globalShuffle: ${S3.globalShuffle.bytes} B (save ${S3.globalShuffle.saveMs} ms)`,

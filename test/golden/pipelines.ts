@@ -45,6 +45,12 @@ export const GOLDEN_PIPELINES: Readonly<Record<string, () => Dataset<unknown>>> 
     Dataset.fromWorkers<number>(new URL("../fixtures/workers/shards.mjs", import.meta.url), { workers: 2, export: "unseeded" })
       .mapInWorkers<number>(new URL("../fixtures/workers/square.mjs", import.meta.url), { workers: 2, export: "later" })
       .batch(3),
+  "filter-map-shuffle-positions": () =>
+    Dataset.range(60)
+      .filter((x) => x % 3 !== 1)
+      .map((x) => ({ x }))
+      .shuffle(8, { seed: 6 })
+      .repeat(2),
   "tf-parity-combinators": () =>
     Dataset.zip([
       Dataset.sampleFromDatasets(
@@ -60,9 +66,10 @@ export const GOLDEN_PIPELINES: Readonly<Record<string, () => Dataset<unknown>>> 
  * The generation of the golden files generate.ts writes now: v1 before the ops' states had
  * schemas; v2 when Map, Filter and Shuffle saved held entries, Zip always its keys and the
  * line-counting readers always their line and note; v3 when Shuffle saved `pulled` and, over
- * inputs with random access, buffer positions instead of elements.
+ * inputs with random access, buffer positions instead of elements; v4 when Filter saved
+ * `pulled` (how many elements it took from an input with random access).
  */
-export const GOLDEN_GENERATION = "v3";
+export const GOLDEN_GENERATION = "v4";
 
 /** How many elements to take before saving a golden state. */
 export const GOLDEN_SPLIT = 7;

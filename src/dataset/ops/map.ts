@@ -15,6 +15,7 @@ import { Leftover, leftoverStateSchema } from "../../core/leftover.js";
 import type { OpState } from "../../core/state.js";
 import { requireFunction } from "../validate.js";
 import { randomAccessOf, andThen, type RandomAccess } from "../../core/random-access.js";
+import { addressesOf, pullManyAt, unknownPositions, type Addresses, type AddressableNode, type PositionedIterator } from "../../core/addressable.js";
 import { ParallelMapIterator } from "./parallel-map.js";
 
 const KIND = "Map";
@@ -28,9 +29,13 @@ const VERSION = STATE.version;
  */
 export type MapFn<T, U> = (value: T) => U | Promise<U>;
 
-/** `dataset.map(fn, { parallel })`. */
-export class MapNode<T, U> extends UnaryNode<T, U> {
+/**
+ * `dataset.map(fn, { parallel })`. Keeps random access, and addressability when sequential:
+ * each element keeps its input's position (a parallel map's iterator does not report positions).
+ */
+export class MapNode<T, U> extends UnaryNode<T, U> implements AddressableNode<U> {
   readonly label: string;
+  readonly carriesPositions: boolean;
 
   constructor(
     input: DatasetNode<T>,
@@ -40,6 +45,13 @@ export class MapNode<T, U> extends UnaryNode<T, U> {
     super(input);
     requireFunction("map(fn)", fn, "Pass the function to apply to each element, e.g. map((x) => x * 2).");
     this.label = parallel === "auto" || parallel > 1 ? `Map(parallel=${parallel})` : KIND;
+    this.carriesPositions = this.label === KIND;
+  }
+
+  addresses(ctx: IteratorContext): Addresses<U> | null {
+    const input = this.carriesPositions ? addressesOf(this.input, ctx) : null;
+    const fn = this.fn;
+    return input === null ? null : { bound: input.bound, get: (position) => andThen(input.get(position), fn) };
   }
 
   randomAccess(ctx: IteratorContext): RandomAccess<U> | null {
@@ -55,7 +67,7 @@ export class MapNode<T, U> extends UnaryNode<T, U> {
 }
 
 /** Applies the function one call at a time, in order; in bulk, over the input's bulk pulls. */
-class MapIterator<T, U> extends UnaryIterator<T, U> {
+class MapIterator<T, U> extends UnaryIterator<T, U> implements PositionedIterator<U> {
   private readonly leftover = new Leftover<T>();
   private readonly apply = (value: T | End): Pull<U> => (value === END ? END : this.fn(value));
 
@@ -86,6 +98,35 @@ class MapIterator<T, U> extends UnaryIterator<T, U> {
     const pulled = pullMany(this.input, raw, max);
     if (pulled instanceof Promise) return pulled.then((n) => this.applyFrom(out, start, 0, n));
     return this.applyFrom(out, start, 0, pulled);
+  }
+
+  /**
+   * {@link nextMany}, passing the input's positions on: `positions` is cut along with `out`
+   * when a call fails. After a failure the held elements' positions are unknown.
+   */
+  nextManyAt(out: U[], positions: number[], max: number): number | Promise<number> {
+    if (!this.leftover.empty) {
+      const one = pullOne(this, out);
+      return one instanceof Promise ? one.then((n) => unknownPositions(positions, n)) : unknownPositions(positions, one);
+    }
+    const start = out.length;
+    const from = positions.length;
+    let mapped: number | Promise<number>;
+    try {
+      const pulled = pullManyAt(this.input, out as unknown as T[], positions, max);
+      mapped = pulled instanceof Promise ? pulled.then((n) => this.applyFrom(out, start, 0, n)) : this.applyFrom(out, start, 0, pulled);
+    } catch (error) {
+      positions.length = from;
+      throw error;
+    }
+    if (!(mapped instanceof Promise)) return cutPositions(positions, from, mapped);
+    return mapped.then(
+      (n) => cutPositions(positions, from, n),
+      (error: unknown) => {
+        positions.length = from;
+        throw error;
+      },
+    );
   }
 
   /** Maps `out[start + i]` in place for `i` in `from..end`; returns how many elements `out` gained. */
@@ -132,4 +173,10 @@ class MapIterator<T, U> extends UnaryIterator<T, U> {
     this.leftover.restore(held);
     await this.input.restore(input);
   }
+}
+
+/** Cuts `positions` to the `n` of a pull that started at `from`; returns `n`. */
+function cutPositions(positions: number[], from: number, n: number): number {
+  positions.length = from + n;
+  return n;
 }

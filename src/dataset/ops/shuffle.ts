@@ -13,7 +13,7 @@ import {
 } from "../../core/iterator.js";
 import { Leftover, leftoverField } from "../../core/leftover.js";
 import { Rng, deriveSeed, randomSeed, rngState } from "../../core/rng.js";
-import { randomAccessBlocker, randomAccessOf, type RandomAccess } from "../../core/random-access.js";
+import { addressBlocker, addressesOf, indexBlocker, pullManyAt, type Addresses } from "../../core/addressable.js";
 import { arrayOf, boolean, integer, nullable, olderVersion, opState, optional, stateSchema } from "../../core/schema.js";
 import type { OpState } from "../../core/state.js";
 import { element, elements, encodeValues, savedError } from "../../core/value-codec.js";
@@ -30,8 +30,9 @@ const VERSION = 3;
 const FIELDS = { seed: integer(), rng: rngState, inputEnded: boolean, buffer: elements } as const;
 /**
  * Version 3 adds `pulled` (how many elements this pass took from the input, or null when
- * unknown) and `positions` (with `saveBuffer: "positions"`: the input index of each buffered
- * element, in buffer order, while `buffer` is empty; else null).
+ * unknown) and `positions` (with `saveBuffer: "positions"`: the input position of each buffered
+ * element, in buffer order, while `buffer` is empty; else null). A position is the input index
+ * over an input with random access, else the index behind a filter (not dense then).
  */
 const POSITIONS = { pulled: nullable(integer(0)), positions: nullable(arrayOf(integer(0))) } as const;
 interface ShuffleState {
@@ -75,9 +76,11 @@ export interface ShuffleOptions {
   readonly reshuffleEachIteration?: boolean;
   /**
    * What a saved state holds of the buffer: `"elements"` (the elements themselves) or
-   * `"positions"` (the input index each came from — a few bytes each — and restore gets them
-   * again by index, recomputing the ops before the shuffle). Positions need an input with random
-   * access (see `globalShuffle`). Default: `"positions"` when the input has random access,
+   * `"positions"` (the input position each came from — a few bytes each — and restore gets them
+   * again by position, recomputing the ops before the shuffle). Positions need an addressable
+   * input: one with random access (see `globalShuffle`), or `filter` and sequential `map` over
+   * one — whose predicates and functions must then be deterministic (a restored shuffle calls
+   * them again on the buffered elements). Default: `"positions"` when the input is addressable,
    * `"elements"` otherwise. After an input error a pass saves elements (where the elements
    * after an error sit in the input cannot be told for sure).
    */
@@ -96,6 +99,8 @@ export class ShuffleNode<T> extends UnaryNode<T, T> {
   private readonly reshuffle: boolean;
   /** Whether saved states hold positions instead of elements. */
   private readonly positions: boolean;
+  /** Whether the input numbers its elements by pull count (computed once: the pipeline does not change). */
+  private indexed: boolean | undefined;
 
   constructor(
     input: DatasetNode<T>,
@@ -123,13 +128,13 @@ export class ShuffleNode<T> extends UnaryNode<T, T> {
         "shuffle(bufferSize, { saveBuffer })",
         '"elements" or "positions"',
         mode,
-        'Pass "positions" (small states, for inputs with random access) or "elements".',
+        'Pass "positions" (small states, for addressable inputs) or "elements".',
       );
     if (mode === "positions" && blocker !== null) {
       throw new InvalidArgumentError(
-        `shuffle(${bufferSize}, { saveBuffer: "positions" }) needs an input whose elements can be had again by index, and ${JSON.stringify(blocker)} in ${input.describe()} takes that away. ` +
-          'Use saveBuffer: "elements", or build the input from range, fromArray and element-wise ops.',
-        { expected: "an input with random access", received: blocker, fix: 'Use saveBuffer: "elements".' },
+        `shuffle(${bufferSize}, { saveBuffer: "positions" }) needs an input whose elements can be had again by position, and ${JSON.stringify(blocker)} in ${input.describe()} takes that away. ` +
+          'Use saveBuffer: "elements", or build the input from range, fromArray, filter and element-wise ops.',
+        { expected: "an addressable input", received: blocker, fix: 'Use saveBuffer: "elements".' },
       );
     }
     this.positions = mode === "positions";
@@ -145,7 +150,8 @@ export class ShuffleNode<T> extends UnaryNode<T, T> {
   makeIterator(ctx: IteratorContext): OpIterator<T> {
     const base = ctx.seeds.get(this) ?? this.seed ?? this.derivedSeed(ctx);
     const epoch = this.reshuffle ? ctx.epoch : [];
-    const addresses = this.positions ? randomAccessOf(this.input, ctx) : null;
+    const addresses = this.positions ? addressesOf(this.input, ctx) : null;
+    this.indexed ??= indexBlocker(this.input) === null;
     return new ShuffleIterator(
       this.input.makeIterator(ctx),
       this.bufferSize,
@@ -153,13 +159,14 @@ export class ShuffleNode<T> extends UnaryNode<T, T> {
       Rng.fromSeed(deriveSeed(base, ...epoch)),
       (seed) => ctx.seeds.set(this, seed),
       addresses,
+      this.indexed,
     );
   }
 }
 
 class ShuffleIterator<T> extends UnaryIterator<T, T> {
   private buffer: T[] = [];
-  /** With positions: the input index of each buffered element (null when unknown: restored from elements). */
+  /** With positions: the input position of each buffered element (null when unknown: restored from elements). */
   private indices: number[] | null;
   /** How many elements this pass took from the input, or null when unknown. */
   private pulled: number | null = 0;
@@ -177,7 +184,9 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
     private seed: number,
     private rng: Rng,
     private readonly adoptSeed: (seed: number) => void,
-    private readonly addresses: RandomAccess<T> | null,
+    private readonly addresses: Addresses<T> | null,
+    /** Whether positions are counted here (an input with random access) or reported by the input's iterator. */
+    private readonly counting: boolean,
   ) {
     super(input);
     this.indices = addresses === null ? null : [];
@@ -234,7 +243,11 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
     while (!this.inputEnded && buffer.length < this.bufferSize) {
       let pulled: number | Promise<number>;
       try {
-        pulled = pullMany(this.input, buffer, this.bufferSize - buffer.length);
+        const indices = this.indices;
+        pulled =
+          indices === null || this.counting
+            ? pullMany(this.input, buffer, this.bufferSize - buffer.length)
+            : pullManyAt(this.input, buffer, indices, this.bufferSize - buffer.length);
       } catch (error) {
         this.unaddressed();
         throw error;
@@ -260,12 +273,23 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
     throw error;
   };
 
-  /** Numbers the elements a pull added (with positions). */
+  /**
+   * Numbers the elements a pull added (with positions counted here), or checks the positions the
+   * input reported: an unknown one (after an error below) means this pass saves elements.
+   */
   private readonly counted = (pulled: number): number => {
     const indices = this.indices;
     if (this.pulled !== null) {
-      if (indices !== null) for (let k = 0; k < pulled; k++) indices.push(this.pulled + k);
+      if (indices !== null && this.counting) for (let k = 0; k < pulled; k++) indices.push(this.pulled + k);
       this.pulled += pulled;
+    }
+    if (indices !== null && !this.counting) {
+      for (let k = indices.length - pulled; k < indices.length; k++) {
+        if ((indices[k] as number) < 0) {
+          this.unaddressed();
+          break;
+        }
+      }
     }
     return pulled;
   };
@@ -317,13 +341,14 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
       const addresses = this.addresses;
       if (addresses === null) {
         throw new InvalidArgumentError(
-          `Cannot restore ${KIND}(${this.bufferSize}): its state holds buffer positions, and this shuffle saves elements (its input has no random access). Restore into a dataset built the same way.`,
+          `Cannot restore ${KIND}(${this.bufferSize}): its state holds buffer positions, and this shuffle saves elements (its input is not addressable). Restore into a dataset built the same way.`,
         );
       }
-      const beyond = positions.find((i) => i >= addresses.length);
+      const bound = addresses.bound;
+      const beyond = bound === null ? undefined : positions.find((i) => i >= bound);
       if (beyond !== undefined)
         throw new InvalidArgumentError(
-          `Cannot restore ${KIND}(${this.bufferSize}): a buffer position (${beyond}) lies beyond its input's ${addresses.length} elements. Restore into a dataset built from the same input.`,
+          `Cannot restore ${KIND}(${this.bufferSize}): a buffer position (${beyond}) lies beyond its input's ${bound} positions. Restore into a dataset built from the same input.`,
         );
     }
     this.seed = seed;
@@ -332,8 +357,8 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
     this.inputEnded = inputEnded;
     this.pulled = pulled;
     if (positions !== null) {
-      // Positions: the elements are had again from the input, by index.
-      const addresses = this.addresses as RandomAccess<T>;
+      // Positions: the elements are had again from the input, by position.
+      const addresses = this.addresses as Addresses<T>;
       this.buffer = await Promise.all(positions.map((i) => addresses.get(i)));
       this.indices = [...positions];
     } else {
@@ -344,20 +369,4 @@ class ShuffleIterator<T> extends UnaryIterator<T, T> {
     this.leftover.restore(held);
     await this.input.restore(input);
   }
-}
-
-/**
- * What keeps `input`'s elements from being had again by index: the op without random access,
- * or a global shuffle (its iterator's order after an elastic resume differs from its index
- * view); null when nothing does.
- */
-function addressBlocker(input: DatasetNode<unknown>): string | null {
-  const blocker = randomAccessBlocker(input);
-  if (blocker !== null) return blocker;
-  const stack: DatasetNode<unknown>[] = [input];
-  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-    if (node.label === "GlobalShuffle") return node.label;
-    stack.push(...node.inputs);
-  }
-  return null;
 }
