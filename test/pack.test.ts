@@ -3,13 +3,13 @@
  * type-checks against every entry point under strict settings (with and without
  * `exactOptionalPropertyTypes`, never with `skipLibCheck`) and runs: a pipeline saved and
  * restored, a checkpoint written and verified by the `checkpipe` command, and the conformance
- * kit on an op. Also: which modules each entry point loads.
+ * kit on an op. (Which modules each entry point loads: test/entry-points.test.ts.)
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -108,38 +108,5 @@ describe("the packed package, installed", () => {
     expect(verify.stderr).toBe("");
     expect(verify.stdout).toContain("whole");
     expect(verify.status).toBe(0);
-  });
-});
-
-/** The modules a built entry point loads, following relative imports statically. */
-function loads(entry: string): Set<string> {
-  const seen = new Set<string>();
-  const visit = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const text = readFileSync(file, "utf8");
-    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)) visit(resolve(dirname(file), m[1] as string));
-  };
-  visit(join(root, "dist", entry));
-  return new Set([...seen].map((f) => f.slice(join(root, "dist").length + 1)));
-}
-
-describe("layered entry points", () => {
-  it("checkpipe/data loads no checkpoint, session or estimator module", () => {
-    const modules = [...loads("entries/data.js")];
-    expect(modules.filter((m) => /^(checkpoint|session|estimator|integrations|cli)\//.test(m))).toEqual([]);
-  });
-
-  it("checkpipe/checkpoint loads no session or estimator module, and checkpipe/testing no checkpoint either", () => {
-    expect([...loads("entries/checkpoint.js")].filter((m) => /^(session|estimator|integrations|cli)\//.test(m))).toEqual([]);
-    expect([...loads("entries/testing.js")].filter((m) => /^(checkpoint|session|estimator|integrations|cli)\//.test(m))).toEqual([]);
-  });
-
-  it("keeps TensorBoard's wire format out of the main entry point", async () => {
-    const main = (await import("../src/index.js")) as Record<string, unknown>;
-    expect(main["encodeEvent"]).toBeUndefined();
-    expect(main["FILE_VERSION"]).toBeUndefined();
-    expect(typeof main["SummaryWriter"]).toBe("function");
-    expect(typeof main["readEvents"]).toBe("function");
   });
 });

@@ -59,6 +59,13 @@ describe("the built package (npm run build)", () => {
     expect(run.status).toBe(0);
   });
 
+  it("finds no error in checkpipe/tfjs's own declarations under a full library check (only in tfjs's)", () => {
+    const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+    const run = spawnSync(process.execPath, [tsc, "-p", "test/package/tsconfig.tfjs.json", "--skipLibCheck", "false"], { cwd: root, encoding: "utf8" });
+    const errors = (run.stdout + run.stderr).split("\n").filter((line) => /error TS\d+/.test(line));
+    expect(errors.filter((line) => !line.includes("node_modules/@tensorflow/"))).toEqual([]);
+  });
+
   it("type-checks a consumer of `checkpipe/tfjs` against the emitted declarations", () => {
     const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
     const run = spawnSync(process.execPath, [tsc, "-p", "test/package/tsconfig.tfjs.json"], { cwd: root, encoding: "utf8" });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RecordContext } from "./record-file-source.js";
+import type { RecordContext } from "./record-format.js";
 import { UTF8 } from "./text-file-args.js";
 
 const NEWLINE = 0x0a;

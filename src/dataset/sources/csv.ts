@@ -9,7 +9,8 @@ import { arrayOf, integer, string } from "../../core/schema.js";
 import type { JsonValue } from "../../core/state.js";
 import { InvalidArgumentError, invalidArgument } from "../../errors.js";
 import { findRow, splitRow } from "./csv-row.js";
-import { RecordFileNode, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
+import { RecordFileNode } from "./record-file-source.js";
+import type { RecordContext, RecordFormat, RecordResult } from "./record-format.js";
 import { byteOrderMark, checkTextFileArgs, lineLabel, textMaxRecordBytes } from "./text-file-args.js";
 import type { TextFileOptions } from "./text-lines.js";
 

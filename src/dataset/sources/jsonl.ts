@@ -4,7 +4,8 @@
  * @module
  */
 import { InvalidArgumentError } from "../../errors.js";
-import { RecordFileNode, checkIndex, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
+import { RecordFileNode, checkIndex } from "./record-file-source.js";
+import type { RecordContext, RecordFormat, RecordResult } from "./record-format.js";
 import { UTF8, byteOrderMark, checkTextFileArgs, findLine, lineLabel, textMaxRecordBytes } from "./text-file-args.js";
 import type { TextFileOptions } from "./text-lines.js";
 

@@ -12,7 +12,7 @@ import type { RandomAccess } from "../../core/random-access.js";
 import { DataLossError } from "../../errors.js";
 import { fileSystemError } from "../../io/fs-errors.js";
 import { temporaryPathFor } from "../../io/file-plan.js";
-import { READ_BUFFER_BYTES, oversizedRecordError, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
+import { READ_BUFFER_BYTES, oversizedRecordError, type RecordContext, type RecordFormat, type RecordResult } from "./record-format.js";
 
 /** The suffix of an index file beside its data file. */
 export const INDEX_SUFFIX = ".checkpipe-index";

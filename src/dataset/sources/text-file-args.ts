@@ -6,7 +6,8 @@
  */
 import { invalidArgument } from "../../errors.js";
 import type { RecordFileCompression } from "./file-bytes.js";
-import { checkMaxRecordBytes, type RecordContext } from "./record-file-source.js";
+import { checkMaxRecordBytes } from "./record-file-source.js";
+import type { RecordContext } from "./record-format.js";
 
 const COMPRESSIONS: readonly unknown[] = ["none", "gzip", "zlib"];
 const NEWLINE = 0x0a;

@@ -4,7 +4,8 @@
  * @module
  */
 import type { RecordFileCompression } from "./file-bytes.js";
-import { RecordFileNode, checkIndex, type RecordContext, type RecordFormat, type RecordResult } from "./record-file-source.js";
+import { RecordFileNode, checkIndex } from "./record-file-source.js";
+import type { RecordContext, RecordFormat, RecordResult } from "./record-format.js";
 import { UTF8, checkTextFileArgs, findLine, textMaxRecordBytes } from "./text-file-args.js";
 
 /** Options of `Dataset.textLines`, `Dataset.jsonl` and `Dataset.csv`. */

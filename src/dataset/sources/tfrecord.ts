@@ -7,15 +7,8 @@ import { invalidArgument } from "../../errors.js";
 import { maskedCrc32c } from "../../formats/crc32c.js";
 import { FRAME_FOOTER_BYTES, FRAME_HEADER_BYTES, MAX_RECORD_BYTES, decodeFrame, truncatedFrameError } from "../../formats/tfrecord-frame.js";
 import type { RecordFileCompression } from "./file-bytes.js";
-import {
-  RecordFileNode,
-  checkIndex,
-  checkMaxRecordBytes,
-  oversizedRecordError,
-  type RecordContext,
-  type RecordFormat,
-  type RecordResult,
-} from "./record-file-source.js";
+import { RecordFileNode, checkIndex, checkMaxRecordBytes } from "./record-file-source.js";
+import { oversizedRecordError, type RecordContext, type RecordFormat, type RecordResult } from "./record-format.js";
 
 /** Options of `Dataset.tfrecord`. */
 export interface TFRecordOptions {
