@@ -3,7 +3,7 @@
  * `inspect` and `verify` on real checkpoint directories, whole and damaged in every way a crash
  * or a disk can leave them, and its usage errors.
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, symlink, truncate, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,7 +71,8 @@ async function makeCheckpoints(): Promise<void> {
 }
 
 function run(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const child = spawnSync(process.execPath, [main, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: undefined } });
+  // A command that hangs is killed, and its status is null: the test fails instead of hanging.
+  const child = spawnSync(process.execPath, [main, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: undefined }, timeout: 30_000 });
   return { code: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 
@@ -222,6 +223,16 @@ describe("checkpipe verify", () => {
     const inspected = run("inspect", dir);
     expect(inspected.code).toBe(1);
     expect(inspected.stdout).toMatch(/model\.ckpt-200 .*DAMAGED: /);
+  });
+
+  it("passes over FIFOs in the checkpoint directory (opening one would block), and checks the rest", async () => {
+    await makeCheckpoints();
+    execFileSync("mkfifo", [join(dir, "notes")]);
+    execFileSync("mkfifo", [join(dir, "checkpoint_extra")]);
+    const out = run("verify", dir);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain(`${join(dir, "checkpoint_input")}: whole`);
+    expect(out.stdout).not.toMatch(/notes|checkpoint_extra/);
   });
 
   it("reports a state file it cannot read, and the others", async () => {

@@ -5,13 +5,14 @@
  *
  * @module
  */
-import { open, readdir, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { DATA_SUFFIX, INDEX_SUFFIX, readBundle, readDataFileName } from "../checkpoint/bundle.js";
 import { checkpointStep, getCheckpointState } from "../checkpoint/checkpoint-state.js";
 import { ITERATOR_STATE_FORMAT, ITERATOR_STATE_VERSION, type JsonValue } from "../core/state.js";
 import { attachBlobs, EncodedState } from "../core/value-codec.js";
 import { CheckpipeError, describeValue } from "../errors.js";
+import { openRegularFile, readAt } from "../io/regular-file.js";
 import { opReport, type OpReport } from "./state-tree.js";
 
 /** An iterator state found in a checkpoint. */
@@ -77,20 +78,17 @@ export type Progress = (done: number, total: number, prefix: string) => void;
 
 const STATE_FILE_START = "model_checkpoint_path:";
 
-/** Whether `path` starts as a checkpoint state file does. */
+/** Whether `path` is a regular file that starts as a checkpoint state file does (FIFOs and devices are never opened so as to block). */
 async function looksLikeStateFile(path: string): Promise<boolean> {
+  const purpose = `Looking for state files in ${dirname(path)}`;
+  const file = await openRegularFile(path, { purpose }).catch(() => null);
+  if (file === null) return false;
   try {
-    const file = await open(path, "r");
-    try {
-      if (!(await file.stat()).isFile()) return false;
-      const head = Buffer.alloc(STATE_FILE_START.length);
-      const { bytesRead } = await file.read(head, 0, head.length, 0);
-      return head.toString("utf8", 0, bytesRead) === STATE_FILE_START;
-    } finally {
-      await file.close();
-    }
-  } catch {
-    return false;
+    const head = Buffer.alloc(STATE_FILE_START.length);
+    const read = await readAt(file, path, head, 0, purpose).catch(() => 0);
+    return head.toString("utf8", 0, read) === STATE_FILE_START;
+  } finally {
+    await file.handle.close();
   }
 }
 
