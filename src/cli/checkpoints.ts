@@ -8,7 +8,7 @@
 import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { DATA_SUFFIX, INDEX_SUFFIX, readBundle, readDataFileName } from "../checkpoint/bundle.js";
-import { checkpointStep, getCheckpointState } from "../checkpoint/checkpoint-state.js";
+import { checkpointStep, getCheckpointState, type CheckpointState } from "../checkpoint/checkpoint-state.js";
 import { ITERATOR_STATE_FORMAT, ITERATOR_STATE_VERSION, type JsonValue } from "../core/state.js";
 import { attachBlobs, EncodedState } from "../core/value-codec.js";
 import { CheckpipeError, describeValue } from "../errors.js";
@@ -167,22 +167,42 @@ function holdsOf(checkpoints: readonly CheckpointReport[]): string | null {
   return input && model ? "model and input pipeline" : input ? "input pipeline" : "model";
 }
 
-/**
- * Reads the state file `name` of `dir` and every checkpoint it lists.
- *
- * @param onProgress called before each checkpoint is read.
- */
-export async function inspectStateFile(dir: string, name: string, onProgress: Progress = () => {}, done = 0, total = 0): Promise<StateFileReport> {
-  const path = join(dir, name);
-  let state;
+/** A state file as read: its state, or what is wrong with it. */
+export type StateFileRead = { readonly state: CheckpointState; readonly problem: null } | { readonly state: null; readonly problem: string };
+
+/** Reads the state file `name` of `dir`. */
+export async function readStateFile(dir: string, name: string): Promise<StateFileRead> {
   try {
-    state = await getCheckpointState(dir, name);
+    const state = await getCheckpointState(dir, name);
+    return state === null ? { state: null, problem: "it is not a readable checkpoint state file" } : { state, problem: null };
   } catch (error) {
     if (!(error instanceof CheckpipeError)) throw error;
-    return { path, holds: null, latest: null, checkpoints: [], newestWhole: null, problem: message(error) };
+    return { state: null, problem: message(error) };
   }
-  if (state === null) return { path, holds: null, latest: null, checkpoints: [], newestWhole: null, problem: "it is not a readable checkpoint state file" };
-  const paths = [...new Set([...state.allModelCheckpointPaths.filter((p) => p !== state.modelCheckpointPath), state.modelCheckpointPath])];
+}
+
+/** The checkpoints a state lists, oldest first, the latest last. */
+export function listedCheckpoints(state: CheckpointState): string[] {
+  return [...new Set([...state.allModelCheckpointPaths.filter((p) => p !== state.modelCheckpointPath), state.modelCheckpointPath])];
+}
+
+/**
+ * Reads every checkpoint a state file lists (as {@link readStateFile} read it).
+ *
+ * @param onProgress called before each checkpoint is read, with `done` counting from `done`.
+ */
+export async function inspectStateFile(
+  dir: string,
+  name: string,
+  read: StateFileRead,
+  onProgress: Progress = () => {},
+  done = 0,
+  total = 0,
+): Promise<StateFileReport> {
+  const path = join(dir, name);
+  const { state } = read;
+  if (state === null) return { path, holds: null, latest: null, checkpoints: [], newestWhole: null, problem: read.problem };
+  const paths = listedCheckpoints(state);
   const checkpoints: CheckpointReport[] = [];
   for (const [i, prefix] of paths.entries()) {
     onProgress(done + i, total || paths.length, prefix);
@@ -192,14 +212,4 @@ export async function inspectStateFile(dir: string, name: string, onProgress: Pr
   // The latest comes last: the newest whole one is the last whole one.
   const newestWhole = [...checkpoints].reverse().find((c) => c.whole)?.prefix ?? null;
   return { path, holds: holdsOf(checkpoints), latest: state.modelCheckpointPath, checkpoints, newestWhole, problem: null };
-}
-
-/** How many checkpoints the state files of `dir` list (for progress). */
-export async function countCheckpoints(dir: string, names: readonly string[]): Promise<number> {
-  let n = 0;
-  for (const name of names) {
-    const state = await getCheckpointState(dir, name).catch(() => null);
-    if (state !== null) n += new Set([...state.allModelCheckpointPaths, state.modelCheckpointPath]).size;
-  }
-  return n;
 }

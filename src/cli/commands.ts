@@ -7,7 +7,16 @@
 import { stat } from "node:fs/promises";
 import { basename, dirname, relative } from "node:path";
 import { INDEX_SUFFIX } from "../checkpoint/bundle.js";
-import { countCheckpoints, inspectCheckpoint, inspectStateFile, stateFilesIn, type CheckpointReport, type StateFileReport } from "./checkpoints.js";
+import {
+  inspectCheckpoint,
+  inspectStateFile,
+  listedCheckpoints,
+  readStateFile,
+  stateFilesIn,
+  type CheckpointReport,
+  type StateFileRead,
+  type StateFileReport,
+} from "./checkpoints.js";
 import { bytesInWords, paintFor, progressOn, timeInWords, type OutStream, type Paint } from "./output.js";
 import { treeLines } from "./state-words.js";
 
@@ -53,11 +62,12 @@ async function read(path: string, io: Io): Promise<{ stateFiles: StateFileReport
       progress.update(0, 1, target.prefix);
       return { stateFiles: [], checkpoints: [await inspectCheckpoint(target.prefix)] };
     }
-    const total = await countCheckpoints(target.dir, target.names);
+    const reads = await Promise.all(target.names.map((name) => readStateFile(target.dir, name)));
+    const total = reads.reduce((n, read) => n + (read.state === null ? 0 : listedCheckpoints(read.state).length), 0);
     const stateFiles: StateFileReport[] = [];
     let done = 0;
-    for (const name of target.names) {
-      const report = await inspectStateFile(target.dir, name, progress.update, done, total);
+    for (const [i, name] of target.names.entries()) {
+      const report = await inspectStateFile(target.dir, name, reads[i] as StateFileRead, progress.update, done, total);
       done += report.checkpoints.length;
       stateFiles.push(report);
     }
