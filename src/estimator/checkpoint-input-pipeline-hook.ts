@@ -15,7 +15,7 @@ import { Saver } from "../checkpoint/saver.js";
 import type { DatasetIterator } from "../core/dataset-iterator.js";
 import { EXTERNAL_STATE_POLICIES, type ExternalStatePolicy } from "../core/iterator.js";
 import type { IteratorState } from "../core/state.js";
-import type { EncodedState } from "../core/value-codec.js";
+import { EncodedState } from "../core/value-codec.js";
 import { CheckpipeError, DataLossError, describeValue, NotFoundError, RuntimeError, ValueError } from "../errors.js";
 import { fileSystemError } from "../io/fs-errors.js";
 import type { Coordinator } from "../session/coordinator.js";
@@ -388,9 +388,10 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
     }
     if (asIs.length === this.iterators.length) return false;
     // An iterator that is not sharded that way restores from this worker's own newest checkpoint.
-    for (const iterator of asIs) {
-      const state = statesOf(own.slice(0, 1), iterator)[0];
-      if (state !== undefined) await makeSaveableFromIterator(iterator, this.policy).restore(state);
+    const saveables = this.saveables ?? [];
+    for (const [i, iterator] of this.iterators.entries()) {
+      const state = asIs.includes(iterator) ? own[0]?.values.get(`${iterator.name}_STATE`) : undefined;
+      if (state !== undefined) await saveables[i]?.restore(state);
     }
     const read = [own, ...theirs].filter((history) => history.length > 0).map((history) => (history[0] as Read).path);
     this.logger.info(
@@ -399,7 +400,12 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
     return true;
   }
 
-  /** The whole input checkpoints a state file lists, newest first; damaged ones are passed over with a warning. */
+  /**
+   * The whole input checkpoints a state file lists, newest first, as far back as needed: up to
+   * the first in which every iterator's state is live (not ended) — the generation of a file's
+   * states only grows, so that one is of its newest generation. Damaged ones are passed over
+   * with a warning.
+   */
   private async historyOf(latestFilename: string): Promise<Read[]> {
     const saver = this.requireSaver();
     const state = await getCheckpointState(this.checkpointDir, latestFilename).catch((error: unknown) => {
@@ -411,7 +417,9 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
     const read: Read[] = [];
     for (const path of new Set([state.modelCheckpointPath, ...[...state.allModelCheckpointPaths].reverse()])) {
       try {
-        read.push({ path, values: await saver.read(path) });
+        const values = await saver.read(path);
+        read.push({ path, values });
+        if (this.iterators.every((iterator) => isLive(values.get(`${iterator.name}_STATE`)))) break;
       } catch (error) {
         if (!(await isNotWhole(error, path))) throw error;
         this.logger.warn(`Passing over the input checkpoint ${path} for an elastic resume: ${error instanceof Error ? error.message : String(error)}`);
@@ -442,6 +450,12 @@ export class CheckpointInputPipelineHook implements SessionRunHook, PairedCheckp
     if (this.globalStep !== null) return this.globalStep;
     throw usedBeforeBegin();
   }
+}
+
+/** Whether a saved iterator state (JSON or binary) is of an iterator that had not ended. */
+function isLive(state: unknown): boolean {
+  const tree = state instanceof EncodedState ? state.tree : state;
+  return typeof tree === "object" && tree !== null && (tree as { ended?: unknown }).ended === false;
 }
 
 /** An input checkpoint read: its prefix and its values by name. */
