@@ -136,7 +136,7 @@ export function resumeWorkerStates(fresh: IteratorState, own: readonly IteratorS
     return { ...fresh, ended: true, root: null };
   }
   // What each file of the newest generation says: its newest state of that generation, or its end after it.
-  const told: { state: IteratorState; file: number; numShards: number; index: number }[] = [];
+  const told: Told[] = [];
   files.forEach((history, file) => {
     if (generationOfFile(history) !== newest) return;
     const at = history.findIndex((s) => generationOf(s) === newest);
@@ -145,8 +145,9 @@ export function resumeWorkerStates(fresh: IteratorState, own: readonly IteratorS
   });
   const counts = new Set(told.map((t) => t.numShards));
   if (counts.size > 1) fail(`the newest states are of different worker counts (${[...counts].join(", ")}) with the same history`);
-  const n = (told[0] as (typeof told)[number]).numShards;
-  const byIndex = new Map<number, (typeof told)[number]>();
+  const first = told[0] as Told;
+  const n = first.numShards;
+  const byIndex = new Map<number, Told>();
   for (const t of told) {
     if (byIndex.has(t.index))
       fail(
@@ -156,7 +157,6 @@ export function resumeWorkerStates(fresh: IteratorState, own: readonly IteratorS
     byIndex.set(t.index, t);
   }
   // A state of the generation that has not ended: every file of it has one.
-  const first = told[0] as (typeof told)[number];
   const sample = (files[first.file] as readonly IteratorState[]).find((s) => generationOf(s) === newest);
   if (n === mine.numShards) {
     const mineThere = byIndex.get(mine.index);
@@ -168,6 +168,14 @@ export function resumeWorkerStates(fresh: IteratorState, own: readonly IteratorS
     return state === undefined ? "none" : leftBy(state);
   });
   return combine(fresh, left, sample, "merge");
+}
+
+/** What one file of the newest generation says: the state, the file (0: this worker's) and the shard it read. */
+interface Told {
+  readonly state: IteratorState;
+  readonly file: number;
+  readonly numShards: number;
+  readonly index: number;
 }
 
 function leftBy(state: IteratorState): Left {
